@@ -52,8 +52,8 @@ def posFields (fileMap : FileMap) (pfx : String) (pos : String.Pos.Raw) : List (
      else [("endLine", toJson p.line), ("endColumn", toJson p.column)])
 
 /-- The tactic steps of an info tree with the context each one runs in. A node is a step when
-the nearest enclosing tactic node is a tactic sequence and its syntax comes from the source
-(not from a macro expansion). -/
+the nearest enclosing tactic node is a tactic sequence written in the source (not one made by a
+macro such as `t <;> s`) and its own syntax comes from the source. -/
 partial def collectSteps (ctx? : Option ContextInfo) (inSeq : Bool) (tree : InfoTree)
     (acc : Array (ContextInfo × TacticInfo)) : Array (ContextInfo × TacticInfo) :=
   match tree with
@@ -65,7 +65,8 @@ partial def collectSteps (ctx? : Option ContextInfo) (inSeq : Bool) (tree : Info
     let acc := match ctx?, isStep with
       | some ctx, true => acc.push (ctx, ti)
       | _, _ => acc
-    children.foldl (init := acc) fun acc c => collectSteps ctx? (seqKinds.contains kind) c acc
+    let opensSeq := seqKinds.contains kind && ti.stx.getHeadInfo matches .original ..
+    children.foldl (init := acc) fun acc c => collectSteps ctx? opensSeq c acc
   | .node _ children => children.foldl (init := acc) fun acc c => collectSteps ctx? inSeq c acc
   | .hole _ => acc
 
@@ -176,6 +177,10 @@ partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (trees
   let s := { s with commandState.infoState.trees := {}, commandState.messages := {} }
   if done then return (s, trees, msgs) else processCommands ctx s trees msgs
 
+/-- Toolchain-specific repair of a freshly imported environment. The identity here;
+ntp-datasets substitutes the WebAssembly compiler repair on that build. -/
+def repairImportedEnv (env : Environment) : Environment := env
+
 /-- Imports what a module's header asks for. Files that start with `module` get Lean's own
 header processing. Other files are imported at the private level, which keeps the module
 system off for them: their declarations stay public and the `.olean` written for them is an
@@ -199,7 +204,7 @@ def elaborate (job : ModuleJob) (opts : Options) : IO (Array Json × Environment
   let (header, parserState, messages) ← Parser.parseHeader inputCtx
   let mainModule := job.name.toName
   let (env, messages) ← importHeader header opts messages inputCtx
-  let env := env.setMainModule mainModule
+  let env := repairImportedEnv (env.setMainModule mainModule)
   let commandState := { Command.mkState env messages opts with infoState.enabled := true }
   let (s, trees, msgs) ← processCommands { inputCtx }
     { commandState, parserState, cmdPos := parserState.pos } #[] #[]
@@ -234,10 +239,14 @@ public def main (args : List String) : IO UInt32 := do
   let job ← IO.ofExcept <| (Json.parse (← IO.FS.readFile jobFile)) >>= fromJson? (α := Job)
   searchPathRef.modify (· ++ job.searchPath.toList.map System.FilePath.mk)
   let opts := Elab.async.set {} false
-  for m in job.modules do
-    try runModule m opts
-    catch e =>
-      IO.println s!"@@ntp {(Json.mkObj [("event", Json.str "failed"), ("module", Json.str m.name),
-        ("error", Json.str (toString e))]).compress}"
+  -- A dedicated thread gets Lean's full thread stack; the process's main thread may have a
+  -- much smaller one (the WebAssembly build's does), and writing an `.olean` recurses deeply.
+  let work ← IO.asTask (prio := .dedicated) do
+    for m in job.modules do
+      try runModule m opts
+      catch e =>
+        IO.println s!"@@ntp {(Json.mkObj [("event", Json.str "failed"), ("module", Json.str m.name),
+          ("error", Json.str (toString e))]).compress}"
+  if let .error e ← IO.wait work then throw e
   IO.println "@@ntp {\"event\":\"finished\"}"
   return 0

@@ -1,0 +1,1 @@
+"""Hugging Face dataset builders; installed as ``ntp_datasets.builders``."""

@@ -1,0 +1,157 @@
+"""Running the Lean extractor over a project: Lean project -> extractor JSON events.
+
+One Lean process elaborates every module of the project once, in import order (see
+``lean/Extract.lean``). On the WebAssembly toolchain, and natively for projects without a
+lakefile, the same process writes each module's ``.olean`` so that later modules can import
+it; a Lake project is built with ``lake build`` first and run under ``lake env``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ntp_datasets.project import LeanProject
+from ntp_datasets.resources import resource_dir
+from ntp_datasets.toolchain import Toolchain, find_toolchain, ntp_home
+
+EXTRACTOR_VERSION = "1"
+_PROGRESS_PREFIX = "@@ntp "
+_REPAIR_HOOK = "def repairImportedEnv (env : Environment) : Environment := env"
+_WASM_REPAIR = "def repairImportedEnv (env : Environment) : Environment := unsafe NtpWasmFix.repairEnv env"
+
+
+@dataclass
+class ModuleOutput:
+    """What the extractor produced for one module (events: see ``lean/Extract.lean``)."""
+
+    module: str
+    file: str
+    source: str
+    events: list[dict] = field(default_factory=list)
+    error: str | None = None
+
+
+def extractor_source(toolchain: Toolchain) -> str:
+    """The extractor program for ``toolchain``. The WebAssembly build needs the compiler
+    repair of ``lean/WasmCompilerFix.lean``: run right after the extractor's imports, and
+    applied to each imported environment through ``repairImportedEnv``. This is the only
+    place where the two toolchains differ."""
+    lean_dir = resource_dir("lean")
+    extractor = (lean_dir / "Extract.lean").read_text(encoding="utf-8")
+    if not toolchain.is_wasm:
+        return extractor
+    fix = (lean_dir / "WasmCompilerFix.lean").read_text(encoding="utf-8")
+    imports, body = _split_imports(extractor)
+    _, fix_body = _split_imports(fix)
+    if _REPAIR_HOOK not in body:
+        raise RuntimeError(f"lean/Extract.lean lacks the line {_REPAIR_HOOK!r}")
+    return imports + fix_body + body.replace(_REPAIR_HOOK, _WASM_REPAIR, 1)
+
+
+def _split_imports(source: str) -> tuple[str, str]:
+    lines = source.splitlines(keepends=True)
+    last = max(i for i, line in enumerate(lines) if line.startswith("import "))
+    return "".join(lines[: last + 1]), "".join(lines[last + 1 :])
+
+
+def work_dir_for(project: LeanProject) -> Path:
+    """Scratch directory of a project's extraction: job file, event files, `.olean`s."""
+    key = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
+    return ntp_home() / "work" / f"v{EXTRACTOR_VERSION}" / key
+
+
+def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress: bool = True) -> Iterator[ModuleOutput]:
+    """Elaborate every module of the Lean project at ``project_dir`` once and yield one
+    :class:`ModuleOutput` per module, in import order, as soon as it is done."""
+    project = LeanProject(project_dir)
+    toolchain = toolchain or find_toolchain()
+    modules = project.import_order()
+    work = work_dir_for(project)
+    work.mkdir(parents=True, exist_ok=True)
+    lake = project.has_lakefile and not toolchain.is_wasm
+    if lake:
+        _lake_build(project)
+    jobs = [
+        {
+            "name": m.name,
+            "file": str(m.path),
+            "out": str(work / "events" / f"{m.name}.jsonl"),
+            **({} if lake else {"olean": str(work / "build" / Path(*m.name.split(".")).with_suffix(".olean"))}),
+        }
+        for m in modules
+    ]
+    job_file = work / "job.json"
+    job_file.write_text(json.dumps({"modules": jobs, "searchPath": [] if lake else [str(work / "build")]}))
+    extractor = work / "Extract.lean"
+    extractor.write_text(extractor_source(toolchain), encoding="utf-8")
+
+    by_name = {m.name: (m, job) for m, job in zip(modules, jobs)}
+    pending = dict(by_name)
+    bar = tqdm(total=len(modules), desc="Elaborating modules", unit="module", disable=not progress)
+    stderr_path = work / "lean.stderr"
+    for event in _run_extractor(toolchain, project, extractor, job_file, stderr_path, lake):
+        name = event.get("module")
+        if name not in pending:
+            continue
+        module, job = pending.pop(name)
+        bar.update(1)
+        if event["event"] == "done":
+            yield _read_output(module, Path(job["out"]))
+        else:
+            yield _failed_output(module, event.get("error", "extraction failed"))
+    bar.close()
+    for module, _ in pending.values():
+        yield _failed_output(module, f"the Lean process ended before this module was done:\n{_tail(stderr_path)}")
+
+
+def _lake_build(project: LeanProject) -> None:
+    subprocess.run(["lake", "build"], cwd=project.root, check=True)
+
+
+def _run_extractor(toolchain, project, extractor, job_file, stderr_path, lake) -> Iterator[dict]:
+    args = ["--run", str(extractor), str(job_file)]
+    command = ["lake", "env", *toolchain.lean_command(args)] if lake else toolchain.lean_command(args)
+    env = toolchain.run_env([project.root, extractor.parent, Path.cwd()])
+    with open(stderr_path, "w") as stderr:
+        proc = subprocess.Popen(
+            command, cwd=project.root if lake else extractor.parent, env=env,
+            stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True, encoding="utf-8",
+        )
+        try:
+            for line in proc.stdout:
+                if line.startswith(_PROGRESS_PREFIX):
+                    yield json.loads(line[len(_PROGRESS_PREFIX):])
+                elif line.strip():
+                    # Anything else the extractor printed (compile errors of the extractor
+                    # itself, for instance) is kept for the error report.
+                    stderr.write(line)
+                    stderr.flush()
+        finally:
+            proc.stdout.close()
+            proc.wait()
+
+
+def _read_output(module, events_file: Path) -> ModuleOutput:
+    events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line]
+    return ModuleOutput(module.name, module.relpath, _read_source(module.path), events)
+
+
+def _failed_output(module, error: str) -> ModuleOutput:
+    return ModuleOutput(module.name, module.relpath, _read_source(module.path), [], error)
+
+
+def _read_source(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])

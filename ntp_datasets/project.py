@@ -1,0 +1,111 @@
+"""A Lean project on disk: its modules, their imports, and an import order."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Directories that hold dependencies or build outputs, never the project's own modules.
+_SKIPPED_DIRS = {".lake", "lake-packages", "build", ".git"}
+_IMPORT_LINE = re.compile(r"^\s*(?:public\s+|private\s+)?(?:meta\s+)?import\s+(?:all\s+)?([\w.'«»]+)")
+_BLOCK_COMMENT = re.compile(r"/-.*?-/", re.S)
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+_HEADER_END = re.compile(r"^\s*(?!import\b|public\b|private\b|meta\b|module\b|prelude\b)\S", re.M)
+
+
+class ProjectError(ValueError):
+    """The project cannot be extracted as given (no modules, an import cycle, ...)."""
+
+
+@dataclass(frozen=True)
+class LeanModule:
+    """One `.lean` file of a project."""
+
+    name: str
+    path: Path
+    relpath: str
+    imports: tuple[str, ...]
+
+    def content_hash(self) -> str:
+        """SHA-256 of the file's bytes."""
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def module_name(relpath: Path) -> str:
+    """`Sample/Basic.lean` -> `Sample.Basic`."""
+    return ".".join(relpath.with_suffix("").parts)
+
+
+def parse_imports(source: str) -> tuple[str, ...]:
+    """Module names imported by a Lean file's header (comments ignored)."""
+    text = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", source))
+    end = _HEADER_END.search(text)
+    header = text[: end.start()] if end else text
+    return tuple(m.group(1) for line in header.splitlines() if (m := _IMPORT_LINE.match(line)))
+
+
+class LeanProject:
+    """The modules of a Lean project rooted at ``root``."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise ProjectError(f"Lean project directory not found: {self.root}")
+        self.modules = self._discover()
+        if not self.modules:
+            raise ProjectError(f"No .lean files in {self.root}")
+
+    def _discover(self) -> dict[str, LeanModule]:
+        modules = {}
+        for path in sorted(self.root.rglob("*.lean")):
+            rel = path.relative_to(self.root)
+            if _SKIPPED_DIRS.intersection(rel.parts[:-1]) or rel.name.startswith("lakefile"):
+                continue
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            name = module_name(rel)
+            modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text))
+        return modules
+
+    @property
+    def toolchain_request(self) -> str | None:
+        """The project's `lean-toolchain` line, if any."""
+        f = self.root / "lean-toolchain"
+        return f.read_text().strip() if f.exists() else None
+
+    @property
+    def has_lakefile(self) -> bool:
+        """Whether the project is a Lake package."""
+        return any((self.root / n).exists() for n in ("lakefile.lean", "lakefile.toml"))
+
+    def import_order(self) -> list[LeanModule]:
+        """The project's modules with every module after the project modules it imports.
+        Ties are broken by name, so the order does not depend on the file system."""
+        order: list[LeanModule] = []
+        state: dict[str, str] = {}
+
+        def visit(name: str, chain: list[str]) -> None:
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "active":
+                cycle = " -> ".join(chain[chain.index(name):] + [name])
+                raise ProjectError(f"Import cycle: {cycle}")
+            state[name] = "active"
+            for dep in sorted(self.modules[name].imports):
+                if dep in self.modules:
+                    visit(dep, chain + [name])
+            state[name] = "done"
+            order.append(self.modules[name])
+
+        for name in sorted(self.modules):
+            visit(name, [])
+        return order
+
+    def fingerprint(self) -> str:
+        """Hash of every module's path and content and of `lean-toolchain`."""
+        h = hashlib.sha256()
+        for m in self.import_order():
+            h.update(f"{m.relpath}\0{m.content_hash()}\0".encode())
+        h.update((self.toolchain_request or "").encode())
+        return h.hexdigest()

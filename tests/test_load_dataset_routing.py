@@ -1,0 +1,100 @@
+"""``datasets.load_dataset("ntp_toolkit", ...)`` reaches our builder; the extractor is faked."""
+
+import json
+
+import datasets
+import datasets.load
+import pytest
+from sample_module import SOURCE, sample_module_output
+
+import ntp_datasets
+from ntp_datasets.records import FullProofRecord
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A Lean project directory holding the sample module."""
+    project_dir = tmp_path / "project"
+    (project_dir / "Sample").mkdir(parents=True)
+    (project_dir / "Sample" / "Basic.lean").write_text(SOURCE, encoding="utf-8")
+    (project_dir / "lean-toolchain").write_text("leanprover/lean4:v4.19.0\n")
+    return project_dir
+
+
+def test_datasets_load_dataset_builds_full_proof_rows(fake_extractor, project, tmp_path):
+    dataset = datasets.load_dataset("ntp_toolkit", "full_proof", project=str(project), cache_dir=str(tmp_path / "cache"))
+
+    assert fake_extractor["calls"] == [str(project.resolve())]
+    train = dataset["train"]
+    assert train["declId"] == ["Sample.Basic:Sample.add_zero'", "Sample.Basic:_example_7_0"]
+    assert train["proof"] == [":= by\n  simp", ":= by\n  intro n\n  sorry"]
+    assert train["hasSorry"] == [False, True]
+    assert train.features == FullProofRecord.FEATURES
+
+
+def test_package_load_dataset_builds_instruct_rows_without_sorry(fake_extractor, project, tmp_path, caplog):
+    dataset = ntp_datasets.load_dataset("instruct_context_state_tactic", project=project, cache_dir=str(tmp_path))
+
+    train = dataset["train"]
+    assert train["completion"] == ["simp\n[/TAC]", "intro n\n[/TAC]"]
+    assert train[0]["prompt"].startswith("/- You are proving a theorem in Lean 4.")
+    assert "dropped 1 rows containing sorry" in caplog.text
+    assert "unknown identifier 'y'" in caplog.text  # module errors are reported
+
+
+def test_cache_is_rebuilt_when_a_lean_file_changes(fake_extractor, project, tmp_path):
+    def tactics():
+        dataset = datasets.load_dataset("ntp_toolkit", "tactic_prediction", project=str(project), cache_dir=str(tmp_path))
+        return dataset["train"]["nextTactic"]
+
+    assert tactics() == ["simp", "intro n", "sorry"]
+    assert tactics() == ["simp", "intro n", "sorry"]
+    assert len(fake_extractor["calls"]) == 1  # second load came from the cache
+
+    edited = SOURCE.replace("  simp\n", "  simp only [Nat.add_zero]\n")
+    (project / "Sample" / "Basic.lean").write_text(edited, encoding="utf-8")
+    module = sample_module_output(edited)
+    for event in module.events:
+        if event.get("kind") == "tactic" and event["line"] == 5:
+            event["end"] = event["start"] + len("simp only [Nat.add_zero]")
+    fake_extractor["outputs"] = [module]
+
+    assert tactics() == ["simp only [Nat.add_zero]", "intro n", "sorry"]
+
+
+def test_load_dataset_resolves_names_through_dataset_module_factory(monkeypatch):
+    """Fails if datasets stops resolving names via datasets.load.dataset_module_factory (our hook)."""
+
+    class Resolved(Exception):
+        pass
+
+    def spy(path, *args, **kwargs):
+        raise Resolved(path)
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.load, "dataset_module_factory", spy)
+    with pytest.raises(Resolved, match="ntp_toolkit"):
+        datasets.load_dataset("ntp_toolkit", "full_proof")
+
+
+def test_hook_is_installed_and_other_names_pass_through(tmp_path):
+    assert hasattr(datasets.load.dataset_module_factory, "ntp_datasets_original")
+    data_file = tmp_path / "rows.jsonl"
+    data_file.write_text(json.dumps({"a": 1}) + "\n")
+
+    dataset = datasets.load_dataset("json", data_files=str(data_file), cache_dir=str(tmp_path / "cache"))
+
+    assert dataset["train"]["a"] == [1]
+
+
+def test_fingerprint_follows_project_sources_not_dependencies(project):
+    from ntp_datasets.builders.ntp_toolkit import project_fingerprint
+
+    before = project_fingerprint(project)
+    dependency = project / ".lake" / "packages" / "mathlib" / "Mathlib.lean"
+    dependency.parent.mkdir(parents=True)
+    dependency.write_text("-- a dependency\n")
+    assert project_fingerprint(project) == before
+
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
+    assert project_fingerprint(project) != before

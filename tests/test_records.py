@@ -1,0 +1,131 @@
+"""Records derived from extractor events of a hand-written module (no Lean needed)."""
+
+import dataclasses
+
+import datasets
+import pytest
+from sample_module import FILE, MODULE, SOURCE, FakeModuleOutput, declaration, sample_module_output
+
+from ntp_datasets.records import (
+    ErrorRecord,
+    FullProofRecord,
+    SourceBytes,
+    TacticRecord,
+    as_row,
+    error_records,
+    full_proof_records,
+    tactic_records,
+)
+
+
+def test_tactic_records_slice_source_by_byte_offsets(module_output):
+    records = list(tactic_records(module_output))
+
+    assert [r.nextTactic for r in records] == ["simp", "intro n", "sorry"]
+    simp = records[0]
+    # `ℕ` (3 bytes in UTF-8) precedes the tactic: character and byte offsets differ.
+    assert simp.srcUpToTactic == SOURCE[: SOURCE.index("simp")]
+    assert simp.srcUpToTactic.endswith("theorem add_zero' (n : ℕ) : n + 0 = n := by\n  ")
+    assert simp.declUpToTactic == SOURCE[SOURCE.index("/--") : SOURCE.index("simp")]
+    assert simp.decl == "/-- `n + 0` is `n` for `n : ℕ`. -/\ntheorem add_zero' (n : ℕ) : n + 0 = n"
+
+
+def test_tactic_record_fields(module_output):
+    simp, intro, sorry = tactic_records(module_output)
+
+    assert simp == TacticRecord(
+        state="n : ℕ\n⊢ n + 0 = n",
+        nextTactic="simp",
+        srcUpToTactic=simp.srcUpToTactic,
+        declUpToTactic=simp.declUpToTactic,
+        decl=simp.decl,
+        declId="Sample.Basic:Sample.add_zero'",
+        stateAfter="no goals",
+        module=MODULE,
+        file=FILE,
+        line=5,
+        column=2,
+        hasSorry=False,
+    )
+    assert intro.declUpToTactic == "example : ∀ n : ℕ, n = n := by\n  "
+    assert intro.decl == "example : ∀ n : ℕ, n = n"
+    assert intro.stateAfter == "n : ℕ\n⊢ n = n"
+    assert (intro.declId, sorry.declId) == ("Sample.Basic:_example_7_0", "Sample.Basic:_example_7_0")
+
+
+def test_record_configs_keep_sorry_rows_flagged(module_output):
+    assert [r.hasSorry for r in tactic_records(module_output)] == [False, False, True]
+    assert [r.hasSorry for r in full_proof_records(module_output)] == [False, True]
+
+
+def test_goals_are_joined_by_blank_lines():
+    events = sample_module_output().events
+    events[1]["goalsBefore"] = ["case left\n⊢ p", "case right\n⊢ q"]
+    output = FakeModuleOutput(MODULE, FILE, SOURCE, events)
+
+    assert next(tactic_records(output)).state == "case left\n⊢ p\n\ncase right\n⊢ q"
+
+
+def test_full_proof_records_skip_declarations_without_proof(module_output):
+    theorem, example = full_proof_records(module_output)
+
+    assert theorem == FullProofRecord(
+        srcUpToDecl="import Sample.Defs\n\n",
+        decl="/-- `n + 0` is `n` for `n : ℕ`. -/\ntheorem add_zero' (n : ℕ) : n + 0 = n",
+        declId="Sample.Basic:Sample.add_zero'",
+        proof=":= by\n  simp",
+        module=MODULE,
+        file=FILE,
+        line=3,
+        hasSorry=False,
+    )
+    assert example.proof == ":= by\n  intro n\n  sorry"
+    assert example.srcUpToDecl == SOURCE[: SOURCE.index("example")]
+
+
+def test_opaque_without_value_has_no_full_proof_record():
+    source = "opaque secret : ℕ\n"
+    opaque = declaration(source, "opaque", "secret", "opaque", "\n", "ℕ")
+    opaque["sigEnd"] = opaque["end"]  # nothing after the signature
+    output = FakeModuleOutput(MODULE, FILE, source, [opaque])
+
+    assert list(full_proof_records(output)) == []
+
+
+def test_tactic_outside_known_declaration_is_skipped(module_output, caplog):
+    module_output.events = [e for e in module_output.events if e.get("name") != "Sample.add_zero'"]
+
+    assert [r.nextTactic for r in tactic_records(module_output)] == ["intro n", "sorry"]
+    assert "tactic outside any extracted declaration" in caplog.text
+
+
+def test_error_records_keep_errors_only(module_output):
+    module_output.error = "Sample/Basic.lean: elaboration failed"
+
+    assert list(error_records(module_output)) == [
+        ErrorRecord(MODULE, FILE, 0, 0, "Sample/Basic.lean: elaboration failed"),
+        ErrorRecord(MODULE, FILE, 12, 6, "unknown identifier 'y'"),
+    ]
+
+
+@pytest.mark.parametrize("record_class", [TacticRecord, FullProofRecord, ErrorRecord])
+def test_declared_features_match_record_fields(record_class):
+    assert list(record_class.FEATURES) == [f.name for f in dataclasses.fields(record_class)]
+
+
+def test_rows_encode_with_declared_features(module_output):
+    rows = [as_row(r) for r in tactic_records(module_output)]
+    dataset = datasets.Dataset.from_list(rows, features=TacticRecord.FEATURES)
+
+    assert dataset[2]["nextTactic"] == "sorry"
+    assert dataset[2]["hasSorry"] is True
+    assert dataset.features["line"] == datasets.Value("int32")
+
+
+def test_source_bytes_rejects_offsets_inside_a_character():
+    source = SourceBytes("n : ℕ")
+    inside_n = len("n : ".encode()) + 1
+
+    assert source.slice(4, 7) == "ℕ"
+    with pytest.raises(ValueError, match="cuts a UTF-8 character"):
+        source.slice(0, inside_n)
