@@ -1,0 +1,74 @@
+"""Ordinary (non-`module`) Lean files that import each other, on whatever Lean runs the tests
+(in CI: the WebAssembly build, whose own header processing would hide imported names)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ntp_datasets import records
+from ntp_datasets.extract import extract_project
+
+FILES = {
+    "Geo/Point.lean": """namespace Geo
+
+structure Point where
+  x : Nat
+  y : Nat
+
+instance : Add Point := ⟨fun p q => ⟨p.x + q.x, p.y + q.y⟩⟩
+
+def Point.origin : Point := ⟨0, 0⟩
+
+theorem Point.add_x (p q : Point) : (p + q).x = p.x + q.x := rfl
+
+end Geo
+""",
+    "Geo/Lemmas.lean": """import Geo.Point
+
+namespace Geo
+
+theorem Point.origin_add_x (p : Point) : (Point.origin + p).x = p.x := by
+  rw [Point.add_x]
+  simp [Point.origin]
+
+end Geo
+""",
+    "Geo/Use.lean": """import Geo.Point
+import Geo.Lemmas
+
+open Geo
+
+theorem use_both (p : Point) : (Point.origin + p).x = p.x := by
+  rw [Point.origin_add_x]
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def geo_outputs(tmp_path_factory, toolchain):
+    root = tmp_path_factory.mktemp("geo")
+    for rel, text in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return {o.module: o for o in extract_project(root, toolchain=toolchain, progress=False)}
+
+
+def test_no_errors_across_ordinary_modules(geo_outputs):
+    assert list(geo_outputs) == ["Geo.Point", "Geo.Lemmas", "Geo.Use"]
+    for output in geo_outputs.values():
+        assert output.error is None
+        assert list(records.error_records(output)) == []
+
+
+def test_importers_see_def_theorem_instance_by_public_names(geo_outputs):
+    lemmas = list(records.tactic_records(geo_outputs["Geo.Lemmas"]))
+    assert [r.nextTactic for r in lemmas] == ["rw [Point.add_x]", "simp [Point.origin]"]
+    # Inside `theorem Point.origin_add_x`, namespace `Geo.Point` is open: `origin` suffices.
+    assert lemmas[0].state == "p : Point\n⊢ (origin + p).x = p.x"
+    assert lemmas[0].stateAfter == "p : Point\n⊢ origin.x + p.x = p.x"
+    (use,) = records.tactic_records(geo_outputs["Geo.Use"])
+    assert use.declId == "Geo.Use:use_both"
+    assert use.stateAfter == "no goals"
+    names = {r.declId for r in records.full_proof_records(geo_outputs["Geo.Lemmas"])}
+    assert names == {"Geo.Lemmas:Geo.Point.origin_add_x"}
+    assert "_private" not in "".join(e.get("name") or "" for o in geo_outputs.values() for e in o.events)
