@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,38 +23,21 @@ import datasets
 from datasets.builder import Key
 
 from ntp_datasets import __version__, prompting
+from ntp_datasets.project import LeanProject
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
 from ntp_datasets.resources import resource_dir
 
 logger = logging.getLogger(__name__)
-
-FINGERPRINTED_FILES = ("lean-toolchain", "lakefile.toml", "lake-manifest.json")
-"""Project files, besides every ``*.lean``, whose content goes into the fingerprint."""
-
-UNSCANNED_DIRS = frozenset({"lake-packages"})
-"""Directories (besides hidden ones such as ``.lake``) holding dependencies or build output."""
-
 
 def sample_project_dir() -> Path:
     """Return the directory of the Lean project bundled with the package."""
     return resource_dir("lean") / "sample_project"
 
 
-def _project_sources(project_dir: Path) -> list[Path]:
-    """The project's own ``*.lean`` files and FINGERPRINTED_FILES, sorted, dependencies excluded."""
-    sources = [project_dir / name for name in FINGERPRINTED_FILES if (project_dir / name).is_file()]
-    for root, dirs, files in os.walk(project_dir):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in UNSCANNED_DIRS]
-        sources += [Path(root, name) for name in files if name.endswith(".lean")]
-    return sorted(sources)
-
-
 def project_fingerprint(project_dir: Path) -> str:
-    """Hash a project's sources, toolchain and this package's version (hex sha256)."""
+    """Hash of a project's sources and toolchain files and of this package's version."""
     digest = hashlib.sha256(f"ntp-datasets {__version__}\n".encode())
-    for path in _project_sources(project_dir):
-        digest.update(f"{path.relative_to(project_dir).as_posix()}\n".encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(LeanProject(project_dir).fingerprint().encode())
     return digest.hexdigest()
 
 

@@ -30,8 +30,9 @@ def _preview(args) -> int:
         print(f"\n=== {config}: {train.num_rows} rows; first {min(args.rows, train.num_rows)} ===")
         for row in train.select(range(min(args.rows, train.num_rows))):
             for key, value in row.items():
-                text = str(value)
-                print(f"  {key}: {text if len(text) <= 200 else '...' + text[-200:]!r}")
+                if isinstance(value, str) and len(value) > 200:
+                    value = "..." + value[-200:]
+                print(f"  {key}: {value!r}")
             print()
     return 0
 

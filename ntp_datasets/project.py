@@ -9,6 +9,8 @@ from pathlib import Path
 
 # Directories that hold dependencies or build outputs, never the project's own modules.
 _SKIPPED_DIRS = {".lake", "lake-packages", "build", ".git"}
+# Files besides the modules whose content changes what extraction produces.
+_FINGERPRINTED_FILES = ("lean-toolchain", "lakefile.lean", "lakefile.toml", "lake-manifest.json")
 _IMPORT_LINE = re.compile(r"^\s*(?:public\s+|private\s+)?(?:meta\s+)?import\s+(?:all\s+)?([\w.'«»]+)")
 _BLOCK_COMMENT = re.compile(r"/-.*?-/", re.S)
 _LINE_COMMENT = re.compile(r"--[^\n]*")
@@ -103,9 +105,12 @@ class LeanProject:
         return order
 
     def fingerprint(self) -> str:
-        """Hash of every module's path and content and of `lean-toolchain`."""
+        """Hash of every module's path and content and of the files that pick the toolchain
+        and dependencies (`lean-toolchain`, lakefile, manifest)."""
         h = hashlib.sha256()
-        for m in self.import_order():
+        for m in sorted(self.modules.values(), key=lambda m: m.relpath):
             h.update(f"{m.relpath}\0{m.content_hash()}\0".encode())
-        h.update((self.toolchain_request or "").encode())
+        for name in _FINGERPRINTED_FILES:
+            f = self.root / name
+            h.update(f"{name}\0".encode() + (f.read_bytes() if f.is_file() else b"-") + b"\0")
         return h.hexdigest()
