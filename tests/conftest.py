@@ -44,3 +44,18 @@ def sample_outputs(toolchain):
     """The real extractor's output for the bundled sample project, by module name."""
     outputs = ntp_datasets.extract.extract_project(sample_project_dir(), toolchain=toolchain, progress=False)
     return {o.module: o for o in outputs}
+
+
+@pytest.fixture(scope="session")
+def extract_files(tmp_path_factory, toolchain):
+    """Write a small Lean project ({relative path: text}) and extract it for real."""
+
+    def extract(name: str, files: dict[str, str]) -> dict:
+        root = tmp_path_factory.mktemp(name)
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        outputs = ntp_datasets.extract.extract_project(root, toolchain=toolchain, progress=False)
+        return {o.module: o for o in outputs}
+
+    return extract

@@ -7,7 +7,6 @@ import pytest
 
 import ntp_datasets
 from ntp_datasets import records
-from ntp_datasets.extract import extract_project
 
 
 def _tactics(output, decl_name):
@@ -71,12 +70,8 @@ BROKEN_PROJECT = {
 
 
 @pytest.fixture(scope="module")
-def broken_outputs(tmp_path_factory, toolchain):
-    root = tmp_path_factory.mktemp("broken")
-    for rel, text in BROKEN_PROJECT.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return {o.module: o for o in extract_project(root, toolchain=toolchain, progress=False)}
+def broken_outputs(extract_files):
+    return extract_files("broken", BROKEN_PROJECT)
 
 
 def test_elaboration_errors_are_reported_and_other_rows_kept(broken_outputs):

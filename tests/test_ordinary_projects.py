@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from ntp_datasets import records
-from ntp_datasets.extract import extract_project
 
 FILES = {
     "Geo/Point.lean": """namespace Geo
@@ -45,12 +44,8 @@ theorem use_both (p : Point) : (Point.origin + p).x = p.x := by
 
 
 @pytest.fixture(scope="module")
-def geo_outputs(tmp_path_factory, toolchain):
-    root = tmp_path_factory.mktemp("geo")
-    for rel, text in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return {o.module: o for o in extract_project(root, toolchain=toolchain, progress=False)}
+def geo_outputs(extract_files):
+    return extract_files("geo", FILES)
 
 
 def test_no_errors_across_ordinary_modules(geo_outputs):
