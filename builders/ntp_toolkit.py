@@ -84,8 +84,7 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
 
     BUILDER_CONFIG_CLASS = NtpToolkitConfig
     BUILDER_CONFIGS = [
-        NtpToolkitConfig(name="tactic_prediction", record_kind="tactic_prediction"),
-        NtpToolkitConfig(name="full_proof", record_kind="full_proof"),
+        *(NtpToolkitConfig(name=kind, record_kind=kind) for kind in RECORD_KINDS),
         *(
             NtpToolkitConfig(name=f"instruct_{p.name}", record_kind=p.record_kind, prompt_name=p.name)
             for p in prompting.PROMPT_TYPES.values()
