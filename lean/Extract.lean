@@ -55,7 +55,8 @@ def posFields (fileMap : FileMap) (pfx : String) (pos : String.Pos.Raw) : List (
 the nearest enclosing tactic node is a tactic sequence written in the source (not one made by a
 macro such as `t <;> s`) and its own syntax comes from the source. -/
 partial def collectSteps (ctx? : Option ContextInfo) (inSeq : Bool) (tree : InfoTree)
-    (acc : Array (ContextInfo × TacticInfo)) : Array (ContextInfo × TacticInfo) :=
+    (acc : Array (ContextInfo × TacticInfo × PersistentArray InfoTree)) :
+    Array (ContextInfo × TacticInfo × PersistentArray InfoTree) :=
   match tree with
   | .context pci t => collectSteps (pci.mergeIntoOuter? ctx?) inSeq t acc
   | .node (.ofTacticInfo ti) children =>
@@ -63,12 +64,23 @@ partial def collectSteps (ctx? : Option ContextInfo) (inSeq : Bool) (tree : Info
     let isStep := inSeq && !structuralKinds.contains kind &&
       (ti.stx.getRange? (canonicalOnly := true)).isSome
     let acc := match ctx?, isStep with
-      | some ctx, true => acc.push (ctx, ti)
+      | some ctx, true => acc.push (ctx, ti, children)
       | _, _ => acc
     let opensSeq := seqKinds.contains kind && ti.stx.getHeadInfo matches .original ..
     children.foldl (init := acc) fun acc c => collectSteps ctx? opensSeq c acc
   | .node _ children => children.foldl (init := acc) fun acc c => collectSteps ctx? inSeq c acc
   | .hole _ => acc
+
+/-- Term nodes written as identifiers in the source, under the given trees: what the
+elaborator resolved each identifier of a tactic's syntax to. -/
+partial def identTerms (trees : PersistentArray InfoTree) (acc : Array TermInfo := #[]) : Array TermInfo :=
+  trees.foldl (init := acc) fun acc t => match t with
+    | .context _ t => identTerms #[t].toPArray' acc
+    | .node (.ofTermInfo ti) cs =>
+      let acc := if ti.stx.isIdent && (ti.stx.getHeadInfo matches .original ..) then acc.push ti else acc
+      identTerms cs acc
+    | .node _ cs => identTerms cs acc
+    | .hole _ => acc
 
 /-- The first command node of an info tree, with its context. -/
 partial def findCommand? (ctx? : Option ContextInfo) : InfoTree → Option (ContextInfo × Syntax)
@@ -82,17 +94,72 @@ def ppGoals (ctx : ContextInfo) (mctx : MetavarContext) (goals : List MVarId) : 
     let fmt ← { ctx with mctx }.runMetaM {} (Meta.ppGoal g)
     return fmt.pretty
 
+/-- A constant as a premise record: its name, whether its type is a proposition (a theorem
+rather than data), and the module that declares it (`null` for the current module). -/
+def constantJson (name : Name) : MetaM Json := do
+  let env ← getEnv
+  let isProp ← try Meta.isProp (← getConstInfo name).type catch _ => pure false
+  let module := (env.getModuleIdxFor? name).bind fun i => env.header.moduleNames[i.toNat]?
+  return Json.mkObj [("name", toJson name.toString), ("isProp", toJson isProp),
+    ("module", toJson (module.map toString))]
+
+/-- Constants worth reporting as premises: not internal or auxiliary names. -/
+def isReportable (env : Environment) (n : Name) : Bool :=
+  !n.isInternalDetail && !isAuxRecursor env n && !isNoConfusion env n && !n.isImplementationDetail
+
+/-- Premise records of `consts`, deduplicated, in first-use order. -/
+def constantsJson (consts : Array Name) : MetaM (Array Json) := do
+  let env ← getEnv
+  let mut seen : NameSet := {}
+  let mut out := #[]
+  for c in consts do
+    if !seen.contains c && isReportable env c then
+      seen := seen.insert c
+      out := out.push (← constantJson c)
+  return out
+
+/-- Constants of the proof term a tactic assigned to the goals it started from. -/
+def termConstants (ti : TacticInfo) : MetaM (Array Name) := do
+  let mut out := #[]
+  for g in ti.goalsBefore do
+    let e ← instantiateMVars (mkMVar g)
+    if !e.isMVar then out := out ++ e.getUsedConstants
+  return out
+
+/-- Identifiers of a tactic's syntax resolved to global constants, and names of the local
+hypotheses of propositional type it mentions. -/
+def explicitRefs (ctx : ContextInfo) (terms : Array TermInfo) : IO (Array Name × Array String) := do
+  let mut consts := #[]
+  let mut hyps := #[]
+  for t in terms do
+    match t.expr with
+    | .const n _ => consts := consts.push n
+    | .fvar id =>
+      let prop ← ctx.runMetaM t.lctx do
+        let some d := t.lctx.find? id | return none
+        if ← Meta.isProp d.type then return some d.userName.toString else return none
+      if let some h := prop then if !hyps.contains h then hyps := hyps.push h
+    | _ => pure ()
+  return (consts, hyps)
+
 /-- The JSON event of one tactic step. -/
-def tacticEvent (fileMap : FileMap) (declStart : Nat) (ctx : ContextInfo) (ti : TacticInfo) :
-    IO (Option Json) := do
+def tacticEvent (fileMap : FileMap) (declStart : Nat) (ctx : ContextInfo) (ti : TacticInfo)
+    (children : PersistentArray InfoTree) : IO (Option Json) := do
   let some range := ti.stx.getRange? (canonicalOnly := true) | return none
   let before ← ppGoals ctx ti.mctxBefore ti.goalsBefore
   let after ← ppGoals ctx ti.mctxAfter ti.goalsAfter
+  let (explicitConsts, hyps) ← explicitRefs ctx (identTerms children)
+  let (termPremises, explicit) ← { ctx with mctx := ti.mctxAfter }.runMetaM {} do
+    return (← constantsJson (← termConstants ti), ← constantsJson explicitConsts)
   return some <| Json.mkObj <|
     [("kind", Json.str "tactic"), ("declStart", toJson declStart)] ++
     posFields fileMap "start" range.start ++ posFields fileMap "end" range.stop ++
     [("syntaxKind", toJson ti.stx.getKind.toString), ("goalsBefore", toJson before),
-     ("goalsAfter", toJson after), ("hasSorry", toJson (hasSorry ti.stx))]
+     ("goalsAfter", toJson after), ("hasSorry", toJson (hasSorry ti.stx)),
+     ("goalIdsBefore", toJson (ti.goalsBefore.map (·.name.toString))),
+     ("goalIdsAfter", toJson (ti.goalsAfter.map (·.name.toString))),
+     ("termConstants", toJson termPremises), ("explicitConstants", toJson explicit),
+     ("explicitLocalHypotheses", toJson hyps)]
 
 /-- Short names of declaration kinds, keyed by the syntax kind of the declaration body. -/
 def declKindName (k : Name) : String :=
@@ -124,33 +191,65 @@ def fullDeclName (ctx : ContextInfo) (id : Name) : Name :=
   | some found => (privateToUserName? found).getD found
   | none => n
 
-/-- The JSON event of a declaration command, or `none` for other commands. -/
-def declarationEvent (fileMap : FileMap) (ctx : ContextInfo) (cmd : Syntax) : Option Json := do
-  guard (cmd.isOfKind ``Lean.Parser.Command.declaration)
+/-- Facts about a declared constant in the module's final environment: type (whole, its
+binders, its body), signature, doc string, whether it is a proposition, the constants its
+value uses, and the namespace it was declared in. -/
+def constantDetails (ctx : ContextInfo) (name : Name) : IO (List (String × Json)) := do
+  let env := ctx.env
+  let some info := env.find? name <|> env.find? (mkPrivateName env name) | return []
+  ctx.runMetaM {} do
+    let type ← Meta.ppExpr info.type
+    let (args, body) ← Meta.forallTelescope info.type fun xs b => do
+      let args ← xs.mapM fun x => do
+        let d ← x.fvarId!.getDecl
+        return s!"({d.userName} : {← Meta.ppExpr d.type})"
+      return (args, (← Meta.ppExpr b).pretty)
+    let signature ← try pure (← PrettyPrinter.ppSignature info.name).fmt.pretty catch _ => pure ""
+    let doc ← findDocString? env info.name
+    let isProp ← Meta.isProp info.type
+    let used ← constantsJson (info.value?.map (·.getUsedConstants) |>.getD #[])
+    return [("type", toJson type.pretty), ("typeArgs", toJson args), ("typeBody", toJson body),
+      ("signature", toJson signature), ("doc", toJson doc), ("isProp", toJson isProp),
+      ("constants", toJson used), ("scope", toJson ctx.currNamespace.toString)]
+
+/-- The JSON event of a declaration command, or `none` for other commands. `finalEnv` is the
+module's environment after its last command. -/
+def declarationEvent (fileMap : FileMap) (ctx : ContextInfo) (finalEnv : Environment) (cmd : Syntax) :
+    IO (Option Json) := do
+  unless cmd.isOfKind ``Lean.Parser.Command.declaration do return none
   let body := cmd[1]
-  let range ← cmd.getRange? (canonicalOnly := true)
+  let some range := cmd.getRange? (canonicalOnly := true) | return none
   let sigEnd := (body.getArgs.find? fun a => declValKinds.any a.isOfKind).bind (·.getPos?)
     |>.getD range.stop
   let name := (body.find? (·.isOfKind ``Lean.Parser.Command.declId)).map fun d =>
-    fullDeclName ctx d[0].getId
-  return Json.mkObj <|
+    fullDeclName { ctx with env := finalEnv } d[0].getId
+  let details ← match name with
+    | some n => constantDetails { ctx with env := finalEnv } n
+    | none => pure []
+  return some <| Json.mkObj <|
     [("kind", Json.str "declaration"), ("name", toJson (name.map toString)),
      ("declKind", toJson (declKindName body.getKind)), ("sigEnd", toJson sigEnd.byteIdx)] ++
     posFields fileMap "start" range.start ++ posFields fileMap "end" range.stop ++
-    [("hasSorry", toJson (hasSorry cmd))]
+    [("hasSorry", toJson (hasSorry cmd))] ++ details
 
 /-- Events of one top-level command: its declaration (if any), then its tactic steps. -/
-def commandEvents (fileMap : FileMap) (tree : InfoTree) : IO (Array Json) := do
+def commandEvents (fileMap : FileMap) (finalEnv : Environment) (tree : InfoTree) : IO (Array Json) := do
   let some (ctx, cmd) := findCommand? none tree | return #[]
   let mut events := #[]
-  if let some ev := declarationEvent fileMap ctx cmd then events := events.push ev
+  if let some ev ← declarationEvent fileMap ctx finalEnv cmd then events := events.push ev
   let declStart := (cmd.getPos?.getD 0).byteIdx
   let steps := collectSteps none false tree #[]
   let steps := steps.qsort fun a b =>
-    (a.2.stx.getPos?.getD 0).byteIdx < (b.2.stx.getPos?.getD 0).byteIdx
-  for (c, ti) in steps do
-    if let some ev ← tacticEvent fileMap declStart c ti then events := events.push ev
+    (a.2.1.stx.getPos?.getD 0).byteIdx < (b.2.1.stx.getPos?.getD 0).byteIdx
+  for (c, ti, children) in steps do
+    if let some ev ← tacticEvent fileMap declStart c ti children then events := events.push ev
   return events
+
+/-- The module's imports: the ones its header names, and every module in its environment. -/
+def importsEvent (header : Elab.HeaderSyntax) (env : Environment) : Json :=
+  Json.mkObj [("kind", Json.str "imports"),
+    ("direct", toJson (header.imports.map (·.module.toString))),
+    ("all", toJson (env.header.moduleNames.map toString))]
 
 /-- The JSON event of a message. -/
 def messageEvent (msg : Message) : IO Json := do
@@ -209,9 +308,9 @@ def elaborate (job : ModuleJob) (opts : Options) : IO (Array Json × Environment
   let (s, trees, msgs) ← processCommands { inputCtx }
     { commandState, parserState, cmdPos := parserState.pos } #[] #[]
   let fileMap := inputCtx.fileMap
-  let mut events := #[]
+  let mut events := #[importsEvent header env]
   for tree in trees do
-    events := events ++ (← commandEvents fileMap tree)
+    events := events ++ (← commandEvents fileMap s.commandState.env tree)
   for msg in msgs do
     events := events.push (← messageEvent msg)
   let hasErrors := msgs.any (·.severity == .error)
