@@ -17,6 +17,7 @@ so users can filter them; prompt configs (``instruct_*``) drop them
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterator
@@ -143,7 +144,7 @@ class ErrorRecord:
 
 def as_row(record) -> dict:
     """Return a record as a plain dict keyed by its dataset column names."""
-    return dataclasses.asdict(record)
+    return record if isinstance(record, dict) else dataclasses.asdict(record)
 
 
 def decl_id(module: str, declaration: dict) -> str:
@@ -237,9 +238,350 @@ def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
             )
 
 
+_STRINGS = datasets.Sequence(_STRING)
+_CONSTANTS = datasets.Sequence({"name": _STRING, "module": _STRING})
+
+
+def _decl_key(declaration: dict) -> int:
+    return declaration["start"]
+
+
+def _declarations_by_start(module_output: ModuleOutput) -> dict[int, dict]:
+    return {_decl_key(d): d for d in _events(module_output, "declaration")}
+
+
+# ---------------------------------------------------------------------------
+# Proof states as comments (state_comments, full_proof_with_states)
+# ---------------------------------------------------------------------------
+
+
+def _state_comment(state: str, column: int) -> str:
+    """A block comment holding a proof state, indented to the tactic's column. `-/` inside a
+    state would end the comment early, so it is broken up."""
+    indent = " " * column
+    body = state.replace("-/", "- /").replace("\n", "\n" + indent + "   ")
+    return f"\n{indent}/- {body} -/"
+
+
+def _insert_state_comments(source: SourceBytes, tactics: list[dict], start: int, end: int) -> str:
+    """Source bytes ``start:end`` with the state after each tactic ending inside the range
+    inserted as a comment right after the tactic. Tactics ending at the same place (a
+    step and the last step nested in it) get their comments innermost first."""
+    inserts = sorted(
+        (t for t in tactics if start < t["end"] <= end),
+        key=lambda t: (t["end"], -t["start"]),
+    )
+    pieces, cursor = [], start
+    for tactic in inserts:
+        pieces.append(source.slice(cursor, tactic["end"]))
+        pieces.append(_state_comment(goals_text(tactic["goalsAfter"]), tactic["column"]))
+        cursor = tactic["end"]
+    pieces.append(source.slice(cursor, end))
+    return "".join(pieces)
+
+
+@dataclass(frozen=True)
+class StateCommentsRecord:
+    """A module's source with the proof state after each tactic step as a comment."""
+
+    module: str
+    file: str
+    text: str
+
+    FEATURES: ClassVar[datasets.Features] = datasets.Features({"module": _STRING, "file": _STRING, "text": _STRING})
+
+
+def state_comments_records(module_output: ModuleOutput) -> Iterator[StateCommentsRecord]:
+    """Yield one ``StateCommentsRecord`` for the module (none if it failed as a whole)."""
+    if module_output.error:
+        return
+    source = SourceBytes(module_output.source)
+    tactics = list(_events(module_output, "tactic"))
+    text = _insert_state_comments(source, tactics, 0, len(source.data))
+    yield StateCommentsRecord(module_output.module, module_output.file, text)
+
+
+def full_proof_with_states_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]:
+    """Like ``full_proof_records``, with the proof carrying the states as comments."""
+    source = SourceBytes(module_output.source)
+    tactics = list(_events(module_output, "tactic"))
+    for record, declaration in zip(full_proof_records(module_output), _declarations_with_proof(module_output)):
+        proof = _insert_state_comments(source, tactics, declaration["sigEnd"], declaration["end"])
+        yield dataclasses.replace(record, proof=proof)
+
+
+def _declarations_with_proof(module_output: ModuleOutput) -> Iterator[dict]:
+    source = SourceBytes(module_output.source)
+    return (d for d in _events(module_output, "declaration") if has_proof(source, d))
+
+
+# ---------------------------------------------------------------------------
+# Premises
+# ---------------------------------------------------------------------------
+
+
+def _module_of(constant: dict, module_output: ModuleOutput) -> str:
+    """The module declaring a constant; the extractor leaves it empty for the current one."""
+    return constant.get("module") or module_output.module
+
+
+def _names(constants: list[dict], props: bool | None = None) -> list[str]:
+    return [c["name"] for c in constants if props is None or c["isProp"] == props]
+
+
+def _union(*lists: list[str]) -> list[str]:
+    """Union of name lists, in order of first appearance."""
+    return list(dict.fromkeys(name for names in lists for name in names))
+
+
+@dataclass(frozen=True)
+class PremisesRecord:
+    """The constants a declaration's value uses: Prop-typed premises and other constants."""
+
+    declId: str
+    name: str
+    module: str
+    file: str
+    line: int
+    premises: list
+    constants: list
+
+    FEATURES: ClassVar[datasets.Features] = datasets.Features(
+        {"declId": _STRING, "name": _STRING, "module": _STRING, "file": _STRING, "line": _INT,
+         "premises": _CONSTANTS, "constants": _CONSTANTS}
+    )
+
+
+def premises_records(module_output: ModuleOutput) -> Iterator[PremisesRecord]:
+    """Yield a ``PremisesRecord`` per declaration whose value the extractor saw."""
+    for d in _events(module_output, "declaration"):
+        if "constants" not in d:
+            continue
+        used = [{"name": c["name"], "module": _module_of(c, module_output), "isProp": c["isProp"]} for c in d["constants"]]
+        strip = lambda cs: [{"name": c["name"], "module": c["module"]} for c in cs]  # noqa: E731
+        yield PremisesRecord(
+            declId=decl_id(module_output.module, d), name=d.get("name") or "", module=module_output.module,
+            file=module_output.file, line=d["line"],
+            premises=strip([c for c in used if c["isProp"]]), constants=strip([c for c in used if not c["isProp"]]),
+        )
+
+
+SIMP_OR_RW_PREFIXES = ("simp", "dsimp", "rw", "rewrite", "erw", "nth_rewrite", "nth_rw")
+"""A tactic is a simp or rw variant when its syntax kind's last component, without a
+``tactic`` prefix, starts with one of these (``simp``, ``simp_all``, ``simpa``, ``dsimp``,
+``rw``/``rwSeq``, ``rewrite``, ``erw``, ``rw_mod_cast``, ...)."""
+
+
+def is_simp_or_rw(syntax_kind: str) -> bool:
+    """Whether a tactic syntax kind is one of the simp or rw variants."""
+    last = syntax_kind.rsplit(".", 1)[-1].strip("«»")
+    if last.startswith("tactic"):
+        last = last[len("tactic"):]
+    return last.lower().startswith(SIMP_OR_RW_PREFIXES)
+
+
+@dataclass(frozen=True)
+class _TacticPremises:
+    term: list[str]
+    explicit_constants: list[str]
+    explicit_premises: list[str]
+    hammer: list[str]
+
+
+def _tactic_premises(tactic: dict) -> _TacticPremises:
+    explicit = tactic.get("explicitConstants", [])
+    explicit_premises = _names(explicit, props=True)
+    simp_or_rw = is_simp_or_rw(tactic["syntaxKind"])
+    # A hammer wants the lemmas a step names and, for simp/rw, the definitions it unfolds.
+    hammer = _union(explicit_premises, _names(explicit) if simp_or_rw else [])
+    return _TacticPremises(_names(tactic.get("termConstants", []), props=True), _names(explicit), explicit_premises, hammer)
+
+
+def _to_end_of_goal(tactics: list[dict], index: int) -> list[dict]:
+    """The tactics from ``tactics[index]`` until its main goal and every goal descended from it
+    is closed, following goal ids: a later tactic belongs when it starts on an open descendant;
+    then the goals it closed leave the set and the goals it created join it."""
+    first = tactics[index]
+    if not first["goalIdsBefore"]:
+        return [first]
+    open_goals = {first["goalIdsBefore"][0]}
+    chosen = []
+    for tactic in tactics[index:]:
+        before, after = set(tactic["goalIdsBefore"]), set(tactic["goalIdsAfter"])
+        if not open_goals & before:
+            continue
+        chosen.append(tactic)
+        open_goals = (open_goals - (before - after)) | (after - before)
+        if not open_goals:
+            break
+    return chosen
+
+
+_PREMISE_FIELDS = (
+    "nextTacticIsSimpOrRwVariant", "nextTacticTermPremises", "nextTacticExplicitConstants",
+    "nextTacticExplicitPremises", "nextTacticExplicitLocalHypotheses", "nextTacticAllPremises",
+    "nextTacticHammerRecommendation", "declTermPremises", "declExplicitConstants", "declExplicitPremises",
+    "declAllPremises", "declHammerRecommendation", "termPremisesToEndOfGoal", "explicitConstantsToEndOfGoal",
+    "explicitPremisesToEndOfGoal", "allPremisesToEndOfGoal", "hammerRecommendationToEndOfGoal",
+)
+
+TACTIC_WITH_PREMISES_FEATURES = datasets.Features(
+    {**TacticRecord.FEATURES, **{f: (_BOOL if f == "nextTacticIsSimpOrRwVariant" else _STRINGS) for f in _PREMISE_FIELDS}}
+)
+
+
+def tactic_with_premises_records(module_output: ModuleOutput) -> Iterator[dict]:
+    """Yield ``tactic_prediction`` rows extended with ntp-toolkit's premise fields (see README)."""
+    declarations = _declarations_by_start(module_output)
+    tactics = list(_events(module_output, "tactic"))
+    by_decl: dict[int, list[dict]] = {}
+    for tactic in tactics:
+        by_decl.setdefault(tactic["declStart"], []).append(tactic)
+    records = iter(tactic_records(module_output))
+    for tactic in tactics:
+        declaration = declarations.get(tactic["declStart"])
+        if declaration is None:
+            continue
+        row = as_row(next(records))
+        siblings = by_decl[tactic["declStart"]]
+        mine = _tactic_premises(tactic)
+        decl_parts = [_tactic_premises(t) for t in siblings]
+        goal_parts = [_tactic_premises(t) for t in _to_end_of_goal(siblings, siblings.index(tactic))]
+        decl_term = _names(declaration.get("constants", []), props=True)
+        decl_explicit_premises = _union(*(p.explicit_premises for p in decl_parts))
+        goal_term = _union(*(p.term for p in goal_parts))
+        goal_explicit_premises = _union(*(p.explicit_premises for p in goal_parts))
+        row.update(
+            nextTacticIsSimpOrRwVariant=is_simp_or_rw(tactic["syntaxKind"]),
+            nextTacticTermPremises=mine.term,
+            nextTacticExplicitConstants=mine.explicit_constants,
+            nextTacticExplicitPremises=mine.explicit_premises,
+            nextTacticExplicitLocalHypotheses=list(tactic.get("explicitLocalHypotheses", [])),
+            nextTacticAllPremises=_union(mine.term, mine.explicit_premises),
+            nextTacticHammerRecommendation=mine.hammer,
+            declTermPremises=decl_term,
+            declExplicitConstants=_union(*(p.explicit_constants for p in decl_parts)),
+            declExplicitPremises=decl_explicit_premises,
+            declAllPremises=_union(decl_term, decl_explicit_premises),
+            declHammerRecommendation=_union(*(p.hammer for p in decl_parts)),
+            termPremisesToEndOfGoal=goal_term,
+            explicitConstantsToEndOfGoal=_union(*(p.explicit_constants for p in goal_parts)),
+            explicitPremisesToEndOfGoal=goal_explicit_premises,
+            allPremisesToEndOfGoal=_union(goal_term, goal_explicit_premises),
+            hammerRecommendationToEndOfGoal=_union(*(p.hammer for p in goal_parts)),
+        )
+        yield row
+
+
+class TacticWithPremisesRecord:
+    """Marker for ``tactic_prediction_with_premises`` rows (dicts): TacticRecord + premise fields."""
+
+    FEATURES: ClassVar[datasets.Features] = TACTIC_WITH_PREMISES_FEATURES
+
+
+# ---------------------------------------------------------------------------
+# Declarations, imports, modules
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeclarationRecord:
+    """A declaration of the module with its type, signature and documentation."""
+
+    declId: str
+    name: str
+    kind: str
+    type: str
+    typeArgs: list
+    typeBody: str
+    doc: str
+    signature: str
+    module: str
+    file: str
+    line: int
+    column: int
+    isProp: bool
+    scope: str
+    src: str
+    isHumanTheorem: bool
+
+    FEATURES: ClassVar[datasets.Features] = datasets.Features(
+        {"declId": _STRING, "name": _STRING, "kind": _STRING, "type": _STRING, "typeArgs": _STRINGS,
+         "typeBody": _STRING, "doc": _STRING, "signature": _STRING, "module": _STRING, "file": _STRING,
+         "line": _INT, "column": _INT, "isProp": _BOOL, "scope": _STRING, "src": _STRING, "isHumanTheorem": _BOOL}
+    )
+
+
+def declaration_records(module_output: ModuleOutput) -> Iterator[DeclarationRecord]:
+    """Yield a ``DeclarationRecord`` per named declaration the extractor found in the module.
+    ``isHumanTheorem``: written in the source as a `theorem` of a proposition, without sorry."""
+    source = SourceBytes(module_output.source)
+    for d in _events(module_output, "declaration"):
+        if not d.get("name") or "type" not in d:
+            continue
+        yield DeclarationRecord(
+            declId=decl_id(module_output.module, d), name=d["name"], kind=d["declKind"], type=d["type"],
+            typeArgs=d["typeArgs"], typeBody=d["typeBody"], doc=d.get("doc") or "", signature=d["signature"],
+            module=module_output.module, file=module_output.file, line=d["line"], column=d["column"],
+            isProp=d["isProp"], scope=d["scope"], src=source.slice(d["start"], d["end"]),
+            isHumanTheorem=d["declKind"] == "theorem" and d["isProp"] and not d["hasSorry"],
+        )
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """A module imported by a module, directly (named in its header) or transitively."""
+
+    module: str
+    file: str
+    imported: str
+    isDirect: bool
+
+    FEATURES: ClassVar[datasets.Features] = datasets.Features(
+        {"module": _STRING, "file": _STRING, "imported": _STRING, "isDirect": _BOOL}
+    )
+
+
+def import_records(module_output: ModuleOutput) -> Iterator[ImportRecord]:
+    """Yield an ``ImportRecord`` for every module in the module's environment."""
+    for event in _events(module_output, "imports"):
+        direct = set(event["direct"])
+        for name in event["all"]:
+            yield ImportRecord(module_output.module, module_output.file, name, name in direct)
+
+
+@dataclass(frozen=True)
+class ModuleRecord:
+    """A module of the project (rows come in import order), with the hash of its content."""
+
+    module: str
+    file: str
+    sha256: str
+    imports: list
+
+    FEATURES: ClassVar[datasets.Features] = datasets.Features(
+        {"module": _STRING, "file": _STRING, "sha256": _STRING, "imports": _STRINGS}
+    )
+
+
+def module_records(module_output: ModuleOutput) -> Iterator[ModuleRecord]:
+    """Yield the module's ``ModuleRecord``."""
+    direct = [i for e in _events(module_output, "imports") for i in e["direct"]]
+    digest = hashlib.sha256(module_output.source.encode("utf-8")).hexdigest()
+    yield ModuleRecord(module_output.module, module_output.file, digest, direct)
+
+
 RECORD_KINDS = {
     "tactic_prediction": (TacticRecord, tactic_records),
     "full_proof": (FullProofRecord, full_proof_records),
+    "full_proof_with_states": (FullProofRecord, full_proof_with_states_records),
+    "state_comments": (StateCommentsRecord, state_comments_records),
+    "premises": (PremisesRecord, premises_records),
+    "tactic_prediction_with_premises": (TacticWithPremisesRecord, tactic_with_premises_records),
+    "declarations": (DeclarationRecord, declaration_records),
+    "imports": (ImportRecord, import_records),
+    "modules": (ModuleRecord, module_records),
+    "errors": (ErrorRecord, error_records),
 }
 """Record config name -> (record class, function deriving its records from a ModuleOutput)."""
 
