@@ -245,10 +245,11 @@ def commandEvents (fileMap : FileMap) (finalEnv : Environment) (tree : InfoTree)
     if let some ev ← tacticEvent fileMap declStart c ti children then events := events.push ev
   return events
 
-/-- The module's imports: the ones its header names, and every module in its environment. -/
+/-- The module's imports: the ones its header names (not the implicit `Init`), and every
+module in its environment. -/
 def importsEvent (header : Elab.HeaderSyntax) (env : Environment) : Json :=
   Json.mkObj [("kind", Json.str "imports"),
-    ("direct", toJson (header.imports.map (·.module.toString))),
+    ("direct", toJson ((header.imports (includeInit := false)).map (·.module.toString))),
     ("all", toJson (env.header.moduleNames.map toString))]
 
 /-- The JSON event of a message. -/

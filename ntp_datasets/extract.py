@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ class ModuleOutput:
     source: str
     events: list[dict] = field(default_factory=list)
     error: str | None = None
+    cached: bool = False
 
 
 def extractor_source(toolchain: Toolchain) -> str:
@@ -62,28 +65,88 @@ def _split_imports(source: str) -> tuple[str, str]:
 
 
 def work_dir_for(project: LeanProject) -> Path:
-    """Scratch directory of a project's extraction: job file, event files, `.olean`s."""
+    """Scratch directory of a project's extraction: job file, extractor, Lean's stderr."""
     key = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
     return ntp_home() / "work" / f"v{EXTRACTOR_VERSION}" / key
 
 
+def cache_root() -> Path:
+    """Versioned root of the per-module extraction cache: an extractor upgrade starts afresh."""
+    return ntp_home() / "cache" / f"extractor-v{EXTRACTOR_VERSION}"
+
+
+def module_cache_keys(project: LeanProject, toolchain: Toolchain) -> dict[str, str]:
+    """Cache key of every module: its name and content, the keys of the project modules it
+    imports (so a change reaches every importer), the toolchain and the extractor version."""
+    extractor_hash = hashlib.sha256(extractor_source(toolchain).encode()).hexdigest()
+    keys: dict[str, str] = {}
+    for m in project.import_order():
+        h = hashlib.sha256()
+        for part in (EXTRACTOR_VERSION, extractor_hash, toolchain.version, m.name, m.content_hash()):
+            h.update(part.encode() + b"\0")
+        for dep in sorted(d for d in m.imports if d in keys):
+            h.update(keys[dep].encode() + b"\0")
+        keys[m.name] = h.hexdigest()
+    return keys
+
+
 def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress: bool = True) -> Iterator[ModuleOutput]:
     """Elaborate every module of the Lean project at ``project_dir`` once and yield one
-    :class:`ModuleOutput` per module, in import order, as soon as it is done."""
+    :class:`ModuleOutput` per module, in import order, as soon as it is done. Modules whose
+    cache entry is complete (see :func:`module_cache_keys`) are read back, not elaborated."""
     project = LeanProject(project_dir)
     toolchain = toolchain or find_toolchain()
     modules = project.import_order()
+    keys = module_cache_keys(project, toolchain)
+    entries = {m.name: cache_root() / keys[m.name] for m in modules}
+    todo = [m for m in modules if not (entries[m.name] / "events.jsonl").exists()]
+    bar = tqdm(total=len(modules), desc="Elaborating modules", unit="module", disable=not progress)
+    elaborated = _elaborate(project, toolchain, todo, entries) if todo else iter(())
+    todo_names = {m.name for m in todo}
+    finished: dict[str, ModuleOutput] = {}
+    for module in modules:
+        if module.name in todo_names:
+            # Outputs arrive in import order; pull until this module's has come.
+            while module.name not in finished and (output := next(elaborated, None)) is not None:
+                finished[output.module] = output
+            output = finished.pop(module.name, None) or _unfinished(module, project)
+        else:
+            output = _read_output(module, entries[module.name] / "events.jsonl", cached=True)
+        bar.update(1)
+        yield output
+    bar.close()
+
+
+def _unfinished(module, project: LeanProject) -> ModuleOutput:
+    stderr = work_dir_for(project) / "lean.stderr"
+    return _failed_output(module, f"the Lean process ended before this module was done:\n{_tail(stderr)}")
+
+
+def _olean_path(root: Path, module_name: str) -> Path:
+    return root / "build" / Path(*module_name.split(".")).with_suffix(".olean")
+
+
+def _elaborate(project: LeanProject, toolchain: Toolchain, modules, entries: dict[str, Path]) -> Iterator[ModuleOutput]:
+    """Run one Lean process over ``modules`` (in import order) and yield their outputs.
+
+    Lean works in the project's work directory (one `.olean` root, where the `.olean`s of
+    cached modules are copied first); each finished module's `.olean` and then its events
+    are moved into its cache entry, the events last, so an entry with events is complete."""
     work = work_dir_for(project)
     work.mkdir(parents=True, exist_ok=True)
     lake = project.has_lakefile and not toolchain.is_wasm
     if lake:
         _lake_build(project)
+    else:
+        for name, entry in entries.items():
+            if _olean_path(entry, name).exists():
+                _copy_atomically(_olean_path(entry, name), _olean_path(work, name))
     jobs = [
         {
             "name": m.name,
             "file": str(m.path),
             "out": str(work / "events" / f"{m.name}.jsonl"),
-            **({} if lake else {"olean": str(work / "build" / Path(*m.name.split(".")).with_suffix(".olean"))}),
+            **({} if lake else {"olean": str(_olean_path(work, m.name))}),
         }
         for m in modules
     ]
@@ -91,24 +154,27 @@ def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress
     job_file.write_text(json.dumps({"modules": jobs, "searchPath": [] if lake else [str(work / "build")]}))
     extractor = work / "Extract.lean"
     extractor.write_text(extractor_source(toolchain), encoding="utf-8")
-
     by_name = {m.name: (m, job) for m, job in zip(modules, jobs)}
-    pending = dict(by_name)
-    bar = tqdm(total=len(modules), desc="Elaborating modules", unit="module", disable=not progress)
-    stderr_path = work / "lean.stderr"
-    for event in _run_extractor(toolchain, project, extractor, job_file, stderr_path, lake):
-        name = event.get("module")
-        if name not in pending:
+    for event in _run_extractor(toolchain, project, extractor, job_file, work / "lean.stderr", lake):
+        if event.get("module") not in by_name:
             continue
-        module, job = pending.pop(name)
-        bar.update(1)
-        if event["event"] == "done":
-            yield _read_output(module, Path(job["out"]))
-        else:
+        module, job = by_name.pop(event["module"])
+        if event["event"] != "done":
             yield _failed_output(module, event.get("error", "extraction failed"))
-    bar.close()
-    for module, _ in pending.values():
-        yield _failed_output(module, f"the Lean process ended before this module was done:\n{_tail(stderr_path)}")
+            continue
+        entry = entries[module.name]
+        if not lake:
+            _copy_atomically(_olean_path(work, module.name), _olean_path(entry, module.name))
+        entry.mkdir(parents=True, exist_ok=True)
+        os.replace(job["out"], entry / "events.jsonl")
+        yield _read_output(module, entry / "events.jsonl")
+
+
+def _copy_atomically(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
 
 
 def _lake_build(project: LeanProject) -> None:
@@ -138,9 +204,9 @@ def _run_extractor(toolchain, project, extractor, job_file, stderr_path, lake) -
             proc.wait()
 
 
-def _read_output(module, events_file: Path) -> ModuleOutput:
+def _read_output(module, events_file: Path, cached: bool = False) -> ModuleOutput:
     events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line]
-    return ModuleOutput(module.name, module.relpath, _read_source(module.path), events)
+    return ModuleOutput(module.name, module.relpath, _read_source(module.path), events, cached=cached)
 
 
 def _failed_output(module, error: str) -> ModuleOutput:

@@ -1,0 +1,120 @@
+"""Every record kind, from one real elaboration of the sample project, and the module cache."""
+
+from __future__ import annotations
+
+import pytest
+
+import ntp_datasets
+from ntp_datasets import extract, records
+
+
+def _rows(kind, output):
+    return [records.as_row(r) for r in records.records_of_kind(kind, output)]
+
+
+def _by_decl(rows, decl_id):
+    return [r for r in rows if r["declId"] == decl_id]
+
+
+def test_premises_include_the_lemma_a_rewrite_uses(sample_outputs):
+    (row,) = _by_decl(_rows("premises", sample_outputs["Sample.Basic"]), "Sample.Basic:Sample.double_add")
+    assert {"name": "Sample.double_eq_two_mul", "module": "Sample.Basic"} in row["premises"]
+    assert {"name": "Sample.double", "module": "Sample.Basic"} in row["constants"]
+    assert all(p["name"] != "Sample.double" for p in row["premises"])
+
+
+def test_tactic_premise_fields(sample_outputs):
+    rows = _by_decl(_rows("tactic_prediction_with_premises", sample_outputs["Sample.Lists"]),
+                    "Sample.Lists:Sample.sum_double")
+    have = next(r for r in rows if r["nextTactic"].startswith("have h"))
+    assert have["nextTacticExplicitPremises"] == ["Sample.double_add"]
+    assert "Sample.double_add" in have["nextTacticTermPremises"]
+    assert not have["nextTacticIsSimpOrRwVariant"]
+    rw = next(r for r in rows if r["nextTactic"] == "rw [h]")
+    assert rw["nextTacticIsSimpOrRwVariant"] and rw["nextTacticExplicitLocalHypotheses"] == ["h"]
+    simp = next(r for r in rows if r["nextTactic"].startswith("simp only"))
+    assert simp["nextTacticHammerRecommendation"] == ["List.map", "Sample.sum"]
+    # The `have` step's goal is closed by the two steps after it, which add their premises.
+    assert set(have["termPremisesToEndOfGoal"]) >= set(have["nextTacticTermPremises"])
+    assert "Sample.double_add" in rw["declAllPremises"] and "Sample.double_add" not in rw["allPremisesToEndOfGoal"]
+    assert set(records.TACTIC_WITH_PREMISES_FEATURES) == set(have)
+
+
+def test_declarations(sample_outputs):
+    decls = {r["name"]: r for r in _rows("declarations", sample_outputs["Sample.Basic"])}
+    double = decls["Sample.double"]
+    assert (double["kind"], double["type"], double["typeArgs"], double["typeBody"]) == ("def", "Nat → Nat", ["(n : Nat)"], "Nat")
+    assert double["doc"].strip() == "Twice a natural number." and not double["isProp"] and not double["isHumanTheorem"]
+    assert double["signature"] == "Sample.double (n : Nat) : Nat" and double["scope"] == "Sample"
+    thm = decls["Sample.double_eq_two_mul"]
+    assert thm["isProp"] and thm["isHumanTheorem"] and thm["src"].startswith("theorem double_eq_two_mul")
+    sorry = {r["name"]: r for r in _rows("declarations", sample_outputs["Sample.Calc"])}["Sample.sum_le_double"]
+    assert not sorry["isHumanTheorem"]
+
+
+def test_imports_are_direct_only_when_written(sample_outputs):
+    rows = _rows("imports", sample_outputs["Sample.Calc"])
+    direct = {r["imported"] for r in rows if r["isDirect"]}
+    assert direct == {"Sample.Basic", "Sample.Lists"}
+    assert {"Init.Prelude", "Sample.Basic"} <= {r["imported"] for r in rows}
+    modules = [r for o in sample_outputs.values() for r in _rows("modules", o)]
+    assert [m["module"] for m in modules] == ["Sample.Basic", "Sample.Lists", "Sample.Calc"]
+    assert len({m["sha256"] for m in modules}) == 3
+
+
+def test_state_comments_elaborate_again(sample_outputs, extract_files):
+    commented = {o.file: _rows("state_comments", o)[0]["text"] for o in sample_outputs.values()}
+    assert "  unfold double\n  /- n : Nat\n     ⊢ n + n = 2 * n -/\n  omega\n  /- no goals -/" in commented["Sample/Basic.lean"]
+    again = extract_files("commented", commented)
+    assert [list(records.error_records(o)) for o in again.values()] == [[], [], []]
+    rows = [r.nextTactic for o in again.values() for r in records.tactic_records(o)]
+    original = [r.nextTactic for o in sample_outputs.values() for r in records.tactic_records(o)]
+    assert len(rows) == len(original)
+
+
+def test_full_proof_with_states(sample_outputs):
+    (row,) = _by_decl(_rows("full_proof_with_states", sample_outputs["Sample.Basic"]), "Sample.Basic:Sample.double_add")
+    assert row["proof"] == (":= by\n  simp only [double_eq_two_mul]\n  /- a b : Nat\n     ⊢ 2 * (a + b) = 2 * a + 2 * b -/"
+                            "\n  omega\n  /- no goals -/")
+
+
+PROJECT = {
+    "Cache/A.lean": "def Cache.a : Nat := 1\n",
+    "Cache/B.lean": "import Cache.A\n\ntheorem Cache.b : Cache.a = 1 := by\n  rfl\n",
+    "Cache/C.lean": "theorem Cache.c : 2 = 2 := by\n  rfl\n",
+}
+
+
+def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_change(
+        tmp_path, toolchain, monkeypatch):
+    for rel, text in PROJECT.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    elaborated = []
+    real = extract._elaborate
+
+    def counting(project, tc, modules, entries):
+        elaborated.append([m.name for m in modules])
+        return real(project, tc, modules, entries)
+
+    monkeypatch.setattr(extract, "_elaborate", counting)
+
+    def run():
+        return {o.module: o for o in extract.extract_project(tmp_path, toolchain=toolchain, progress=False)}
+
+    first = run()
+    assert elaborated == [["Cache.A", "Cache.B", "Cache.C"]] and not any(o.cached for o in first.values())
+    second = run()
+    assert len(elaborated) == 1 and all(o.cached for o in second.values())
+    assert [o.events for o in second.values()] == [o.events for o in first.values()]
+    (tmp_path / "Cache/A.lean").write_text("def Cache.a : Nat := 1\n\ndef Cache.z : Nat := 0\n")
+    third = run()
+    assert elaborated[1] == ["Cache.A", "Cache.B"] and third["Cache.C"].cached
+    assert list(records.error_records(third["Cache.B"])) == []
+
+
+def test_a_second_config_elaborates_nothing(sample_outputs, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(extract, "_elaborate", lambda *a: calls.append(a) or iter(()))
+    ds = ntp_datasets.load_dataset("declarations", cache_dir=str(tmp_path))
+    assert calls == [] and "Sample.Lists:Sample.sum_append" in ds["train"]["declId"]
