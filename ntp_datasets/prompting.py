@@ -1,15 +1,44 @@
 """Instruction-tuning prompts rendered from records with Jinja2 templates.
 
-A prompt type is a template file ``prompts/<prompt type>.j2`` that defines
-two macros, ``prompt()`` and ``completion()``; each reads the fields of one
-record (e.g. ``srcUpToTactic``, ``state``, ``nextTactic`` of a
-``TacticRecord``). (This module is not named ``prompts``: installed, that name
-is the data package holding the templates.)
-Templates render with ``StrictUndefined``: a field the record lacks raises
+A prompt type is a Jinja2 template (a ``<prompt type>.j2`` file, or a string)
+that defines two macros, ``prompt()`` and ``completion()``, and declares the
+record kind it renders (one whose records have ``declId``, ``module`` and
+``file``) at top level::
+
+    {% set record_kind = "full_proof" %}   {# a key of records.RECORD_KINDS #}
+    {% set task = "full_proof" %}          {# optional; default: the record kind #}
+    {% macro prompt() -%}
+    [DECL]
+    {{ decl }}
+    [/DECL]
+    [PROOF]
+    {% endmacro %}
+    {%- macro completion() -%}
+    {{ proof }}
+    [/PROOF]
+    {%- endmacro %}
+
+Both declarations must be string literals: they are read from the parsed
+template without rendering it.
+
+The macros read the fields of one record (e.g. ``srcUpToTactic``, ``state``,
+``nextTactic`` of a ``TacticRecord``) and the function
+``truncate_context(text)``, which cuts a file context to the token budget
+(``ntp_datasets.truncation``; each row its own seeded way). A row's ``target`` is its completion without
+a closing marker line such as ``[/PROOF]``.
+
+The built-in prompt types are the templates in ``prompts/`` (after
+ntp-toolkit's ``instruction_tuning.py``); one whose record kind the records
+module does not provide (yet) is not registered. ``prompt_types_in_dir`` reads
+a user's directory of templates the same way; ``prompt_type_from_string``
+takes a template string. (This module is not named ``prompts``: installed,
+that name is the data package holding the templates.)
+
+Templates render with ``StrictUndefined``: a variable the record lacks raises
 ``PromptRenderError`` naming the template and the variable.
 
-Rows whose record has ``hasSorry=True`` are dropped: a model should not learn
-to answer ``sorry``. ``instruction_rows`` returns the number dropped; the
+Rows whose record has ``hasSorry=True`` (``has_sorry``) are dropped: a
+model should not learn to answer ``sorry``. ``instruction_rows`` returns the number dropped; the
 builder logs it.
 """
 
@@ -17,33 +46,46 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import datasets
 import jinja2
+import jinja2.nodes
 
-from ntp_datasets.records import as_row
+from ntp_datasets.records import RECORD_KINDS, as_row, features_of_kind
 from ntp_datasets.resources import resource_dir
+from ntp_datasets.truncation import ContextTruncator
 
 logger = logging.getLogger(__name__)
+
+TEMPLATE_SUFFIX = ".j2"
+ROW_FIELDS = ("declId", "module", "file")
+"""Record fields every instruction row copies; records without them cannot be prompted."""
+_CLOSING_MARKER_LINE = re.compile(r"\n\[/[^\[\]\n]+\]\s*\Z")
 
 
 @dataclass(frozen=True)
 class PromptType:
-    """A prompt type: its name, the record kind it renders, and its template file."""
+    """A prompt type: its name, the record kind it renders, its ``task`` label and its template."""
 
     name: str
     record_kind: str
-    template: str
+    task: str
+    source: str
+    origin: str
+    """Where the template came from (a file path, or ``<template string>``), for error messages."""
 
 
-PROMPT_TYPES = {
-    "context_state_tactic": PromptType(
-        "context_state_tactic", "tactic_prediction", "context_state_tactic.j2"
-    ),
-}
-"""Prompt type name -> ``PromptType``; config ``instruct_<name>`` serves each."""
+class PromptTemplateError(ValueError):
+    """A template cannot be used: bad syntax, a missing macro, no or an unknown record kind."""
+
+
+class PromptRenderError(ValueError):
+    """A template used a variable the record does not provide."""
+
 
 FEATURES = datasets.Features(
     {
@@ -51,16 +93,15 @@ FEATURES = datasets.Features(
         "completion": datasets.Value("string"),
         "task": datasets.Value("string"),
         "prompt_name": datasets.Value("string"),
+        "project": datasets.Value("string"),
         "module": datasets.Value("string"),
         "file": datasets.Value("string"),
         "declId": datasets.Value("string"),
+        "target": datasets.Value("string"),
+        "split": datasets.Value("string"),
     }
 )
 """Columns of every ``instruct_*`` config."""
-
-
-class PromptRenderError(ValueError):
-    """A template used a variable the record does not provide."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,37 +114,198 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(prompt_name: str, variables: dict) -> dict[str, str]:
-    """Render prompt type ``prompt_name`` with ``variables``; return ``{"prompt", "completion"}``."""
-    template_name = PROMPT_TYPES[prompt_name].template
-    module = _environment().get_template(template_name).make_module(variables)
-    rendered = {}
-    for macro in ("prompt", "completion"):
-        try:
-            rendered[macro] = str(getattr(module, macro)())
-        except jinja2.UndefinedError as error:
-            raise PromptRenderError(
-                f"prompt template {template_name!r}, macro {macro}(): {error.message}"
-            ) from error
+def template_declarations(source: str, origin: str) -> dict[str, str]:
+    """Read the top-level ``{% set name = "literal" %}`` declarations of a template, without rendering it."""
+    try:
+        parsed = _environment().parse(source)
+    except jinja2.TemplateSyntaxError as error:
+        raise PromptTemplateError(f"prompt template {origin!r}, line {error.lineno}: {error.message}") from error
+    declarations = {}
+    for node in parsed.body:
+        if (
+            isinstance(node, jinja2.nodes.Assign)
+            and isinstance(node.target, jinja2.nodes.Name)
+            and isinstance(node.node, jinja2.nodes.Const)
+            and isinstance(node.node.value, str)
+        ):
+            declarations[node.target.name] = node.node.value
+    return declarations
+
+
+def prompt_type_from_string(name: str, source: str, record_kind: str | None = None, origin: str = "<template string>") -> PromptType:
+    """Make prompt type ``name`` of a template string; its own ``record_kind`` declaration wins over ``record_kind``."""
+    declared = template_declarations(source, origin)
+    kind = declared.get("record_kind", record_kind)
+    if kind is None:
+        raise PromptTemplateError(
+            f"prompt template {origin!r} does not say which records it renders: "
+            f"add {{% set record_kind = \"...\" %}} (one of {sorted(RECORD_KINDS)})"
+        )
+    if kind not in promptable_record_kinds():
+        raise PromptTemplateError(
+            f"prompt template {origin!r}: record_kind {kind!r} is not one of {promptable_record_kinds()}"
+        )
+    prompt_type = PromptType(name, kind, declared.get("task", kind), source, origin)
+    _check_macros(prompt_type)
+    return prompt_type
+
+
+def promptable_record_kinds() -> list[str]:
+    """Record kinds a prompt type may render: those whose records have ``ROW_FIELDS``."""
+    return sorted(kind for kind in RECORD_KINDS if all(f in features_of_kind(kind) for f in ROW_FIELDS))
+
+
+def _check_macros(prompt_type: PromptType) -> None:
+    """Fail early, naming the template, if it lacks ``prompt()`` or ``completion()``."""
+    parsed = _environment().parse(prompt_type.source)
+    macros = {node.name for node in parsed.find_all(jinja2.nodes.Macro)}
+    missing = sorted({"prompt", "completion"} - macros)
+    if missing:
+        raise PromptTemplateError(f"prompt template {prompt_type.origin!r} defines no macro {', '.join(missing)}()")
+
+
+def prompt_type_from_file(path: Path) -> PromptType:
+    """Make the prompt type of template file ``path``, named after the file (``<name>.j2``)."""
+    name = path.name.removesuffix(TEMPLATE_SUFFIX)
+    return prompt_type_from_string(name, path.read_text(encoding="utf-8"), origin=str(path))
+
+
+def prompt_types_in_dir(directory) -> dict[str, PromptType]:
+    """Every ``<name>.j2`` of ``directory`` as prompt type ``name``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"prompt template directory not found: {directory}")
+    return {path.name.removesuffix(TEMPLATE_SUFFIX): prompt_type_from_file(path) for path in sorted(directory.glob("*" + TEMPLATE_SUFFIX))}
+
+
+def builtin_prompt_types() -> dict[str, PromptType]:
+    """The templates in ``prompts/`` whose record kind ``records.RECORD_KINDS`` provides."""
+    prompt_types = {}
+    for path in sorted(resource_dir("prompts").glob("*" + TEMPLATE_SUFFIX)):
+        declared = template_declarations(path.read_text(encoding="utf-8"), str(path))
+        if declared.get("record_kind") not in RECORD_KINDS:
+            # e.g. *_states templates before the full_proof_with_states records exist
+            logger.debug("prompt template %s: record kind %r not available, skipped", path, declared.get("record_kind"))
+            continue
+        prompt_type = prompt_type_from_file(path)
+        prompt_types[prompt_type.name] = prompt_type
+    return prompt_types
+
+
+PROMPT_TYPES = builtin_prompt_types()
+"""Built-in prompt type name -> ``PromptType``; config ``instruct_<name>`` serves each."""
+
+
+def resolve_prompt_type(
+    prompt_name: str | None,
+    *,
+    template: str | None = None,
+    template_dir=None,
+    record_kind: str | None = None,
+) -> PromptType:
+    """Find the prompt type a config asks for.
+
+    ``template``: a template string, prompt type ``prompt_name`` (default ``custom``);
+    its record kind is its declaration or else ``record_kind``. Otherwise
+    ``prompt_name`` is looked up in ``template_dir`` first, then among the
+    built-ins; ``prompt_name`` may be omitted when ``template_dir`` holds one template.
+    """
+    if template is not None:
+        return prompt_type_from_string(prompt_name or "custom", template, record_kind)
+    available = dict(PROMPT_TYPES)
+    if template_dir is not None:
+        user_types = prompt_types_in_dir(template_dir)
+        if prompt_name is None and len(user_types) == 1:
+            return next(iter(user_types.values()))
+        available.update(user_types)
+    if prompt_name not in available:
+        raise ValueError(f"prompt_name must be one of {sorted(available)}, got {prompt_name!r}")
+    return available[prompt_name]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> jinja2.Template:
+    return _environment().from_string(source)
+
+
+def _as_prompt_type(prompt) -> PromptType:
+    return prompt if isinstance(prompt, PromptType) else PROMPT_TYPES[prompt]
+
+
+def _no_truncation(text: str) -> str:
+    return text
+
+
+def render(prompt, variables: dict) -> dict[str, str]:
+    """Render ``prompt`` (a ``PromptType`` or built-in name) with ``variables``; return ``{"prompt", "completion"}``.
+
+    ``variables`` are a record's fields; without a ``truncate_context`` entry
+    the context is not cut.
+    """
+    prompt_type = _as_prompt_type(prompt)
+    variables = {"truncate_context": _no_truncation, **variables}
+    rendered, part = {}, "top level"
+    try:
+        module = _compiled(prompt_type.source).make_module(variables)
+        for part in ("prompt", "completion"):
+            rendered[part] = str(getattr(module, part)())
+    except jinja2.UndefinedError as error:
+        where = part if part == "top level" else f"macro {part}()"
+        raise PromptRenderError(f"prompt template {prompt_type.origin!r}, {where}: {error.message}") from error
     return rendered
 
 
-def instruction_rows(prompt_name: str, records: Iterable) -> tuple[list[dict], int]:
-    """Render ``records`` as ``instruct_<prompt_name>`` rows; return (rows, number dropped for sorry)."""
-    prompt_type = PROMPT_TYPES[prompt_name]
+def completion_target(completion: str) -> str:
+    """The completion without its closing marker line (``"simp\\n[/TAC]"`` -> ``"simp"``)."""
+    return _CLOSING_MARKER_LINE.sub("", completion)
+
+
+def row_key(row: dict) -> str:
+    """Name a record's row by declaration and source position (e.g. ``M:foo@5:2``), independent of row order."""
+    position = ":".join(str(row[field]) for field in ("line", "column") if field in row)
+    return f"{row['declId']}@{position}"
+
+
+def has_sorry(record) -> bool:
+    """Whether a record's tactic or proof contains ``sorry`` (records without ``hasSorry`` never do)."""
+    return bool(getattr(record, "hasSorry", False))
+
+
+def instruction_row(
+    prompt_type: PromptType,
+    record,
+    *,
+    project: str = "",
+    split: str = "train",
+    truncator: ContextTruncator | None = None,
+) -> dict:
+    """Render one record as a row of ``instruct_<prompt_type.name>`` (columns: ``FEATURES``)."""
+    variables = as_row(record)
+    if truncator is not None:
+        variables["truncate_context"] = truncator.for_row(row_key(variables))
+    rendered = render(prompt_type, variables)
+    return {
+        **rendered,
+        "task": prompt_type.task,
+        "prompt_name": prompt_type.name,
+        "project": project,
+        "module": record.module,
+        "file": record.file,
+        "declId": record.declId,
+        "target": completion_target(rendered["completion"]),
+        "split": split,
+    }
+
+
+def instruction_rows(
+    prompt, records: Iterable, *, project: str = "", split: str = "train", truncator: ContextTruncator | None = None
+) -> tuple[list[dict], int]:
+    """Render ``records`` as rows of one split; return (rows, number dropped for sorry)."""
+    prompt_type = _as_prompt_type(prompt)
     rows, dropped = [], 0
     for record in records:
-        if record.hasSorry:
+        if has_sorry(record):
             dropped += 1
             continue
-        rows.append(
-            {
-                **render(prompt_name, as_row(record)),
-                "task": prompt_type.record_kind,
-                "prompt_name": prompt_name,
-                "module": record.module,
-                "file": record.file,
-                "declId": record.declId,
-            }
-        )
+        rows.append(instruction_row(prompt_type, record, project=project, split=split, truncator=truncator))
     return rows, dropped

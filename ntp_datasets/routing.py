@@ -26,8 +26,10 @@ def code_hash() -> str:
     import ntp_datasets.records as records
     from ntp_datasets.resources import resource_dir
 
-    files = [Path(builder.__file__), Path(records.__file__), Path(__file__).with_name("prompting.py")]
-    files += sorted(resource_dir("prompts").glob("*.j2"))
+    # Every module of the package (records, prompting, splits, truncation, extraction ...),
+    # the templates and the extractor: whatever shapes a row invalidates the cache.
+    files = [Path(builder.__file__), *sorted(Path(records.__file__).parent.glob("*.py"))]
+    files += sorted(resource_dir("prompts").glob("*.j2")) + sorted(resource_dir("lean").glob("*.lean"))
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -87,9 +87,11 @@ PROJECT = {
 
 def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_change(
         tmp_path, toolchain, monkeypatch):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))  # an empty cache
+    project = tmp_path / "project"
     for rel, text in PROJECT.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text(text)
     elaborated = []
     real = extract._elaborate
 
@@ -100,14 +102,14 @@ def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_c
     monkeypatch.setattr(extract, "_elaborate", counting)
 
     def run():
-        return {o.module: o for o in extract.extract_project(tmp_path, toolchain=toolchain, progress=False)}
+        return {o.module: o for o in extract.extract_project(project, toolchain=toolchain, progress=False)}
 
     first = run()
     assert elaborated == [["Cache.A", "Cache.B", "Cache.C"]] and not any(o.cached for o in first.values())
     second = run()
     assert len(elaborated) == 1 and all(o.cached for o in second.values())
     assert [o.events for o in second.values()] == [o.events for o in first.values()]
-    (tmp_path / "Cache/A.lean").write_text("def Cache.a : Nat := 1\n\ndef Cache.z : Nat := 0\n")
+    (project / "Cache/A.lean").write_text("def Cache.a : Nat := 1\n\ndef Cache.z : Nat := 0\n")
     third = run()
     assert elaborated[1] == ["Cache.A", "Cache.B"] and third["Cache.C"].cached
     assert list(records.error_records(third["Cache.B"])) == []

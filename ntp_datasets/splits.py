@@ -1,0 +1,83 @@
+"""Seeded train/dev/test splits of instruction rows, at declaration and at file level.
+
+Following ntp-toolkit's ``instruction_tuning.py``:
+
+- **file level**: a fraction of the project's files is held out whole, as
+  ``file_split_dev`` and ``file_split_test`` (unseen files). Rows of those
+  files go there and to no other split.
+- **declaration level**: the rows of every other file go to ``train``,
+  ``dev`` or ``test`` by their declaration, so all rows of one declaration
+  (e.g. all its tactic steps) share a split.
+
+A file's or declaration's split is a pure function of ``(seed, file)`` or
+``(seed, declId)``: a hash, read as a number in [0, 1), is compared with the
+fractions. So it does not depend on the order of modules, on the number of
+workers, or on what else the project contains, and it stays put when other
+files are added. The fractions are expected shares, not exact counts: a small
+project may have no dev or test row at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+TRAIN, DEV, TEST = "train", "dev", "test"
+FILE_SPLIT_DEV, FILE_SPLIT_TEST = "file_split_dev", "file_split_test"
+SPLIT_NAMES = (TRAIN, DEV, TEST, FILE_SPLIT_DEV, FILE_SPLIT_TEST)
+"""Every split of an ``instruct_*`` config, in the order the builder writes them."""
+
+
+def seeded_fraction(seed: int, kind: str, key: str) -> float:
+    """A number in [0, 1) fixed by ``(seed, kind, key)``: the same in every process and run."""
+    digest = hashlib.sha256(f"{seed}\0{kind}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True)
+class SplitFractions:
+    """Expected shares of each held-out split, and the seed of the assignment.
+
+    ``dev``/``test``: shares of declarations (of files not held out) in dev/test
+    (ntp-toolkit's ``--num-dev-examples``, which gives dev and test the same share).
+    ``file_dev``/``file_test``: shares of files held out as ``file_split_dev``/
+    ``file_split_test`` (ntp-toolkit's ``--num-eval-dev-files``/``--num-eval-test-files``).
+    """
+
+    dev: float = 0.025
+    test: float = 0.025
+    file_dev: float = 0.0
+    file_test: float = 0.0
+    seed: int = 42
+
+    def __post_init__(self):
+        for name in ("dev", "test", "file_dev", "file_test"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"split fraction {name} must be in [0, 1], got {getattr(self, name)!r}")
+        if self.dev + self.test > 1.0 or self.file_dev + self.file_test > 1.0:
+            raise ValueError(f"split fractions add up to more than 1: {self}")
+
+
+def file_split(fractions: SplitFractions, file: str) -> str | None:
+    """``file_split_dev``/``file_split_test`` if ``file`` is held out whole, else None."""
+    share = seeded_fraction(fractions.seed, "file", file)
+    if share < fractions.file_dev:
+        return FILE_SPLIT_DEV
+    if share < fractions.file_dev + fractions.file_test:
+        return FILE_SPLIT_TEST
+    return None
+
+
+def declaration_split(fractions: SplitFractions, decl_id: str) -> str:
+    """``train``, ``dev`` or ``test`` for the declaration ``decl_id``."""
+    share = seeded_fraction(fractions.seed, "declaration", decl_id)
+    if share < fractions.dev:
+        return DEV
+    if share < fractions.dev + fractions.test:
+        return TEST
+    return TRAIN
+
+
+def split_of(fractions: SplitFractions, file: str, decl_id: str) -> str:
+    """The split of a row of declaration ``decl_id`` in ``file``: its file's if held out, else its declaration's."""
+    return file_split(fractions, file) or declaration_split(fractions, decl_id)
