@@ -99,13 +99,20 @@ def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress
     modules = project.import_order()
     keys = module_cache_keys(project, toolchain)
     entries = {m.name: cache_root() / keys[m.name] for m in modules}
-    todo = [m for m in modules if not (entries[m.name] / "events.jsonl").exists()]
+    # Modules that cannot work are reported before Lean starts, and so are their importers.
+    unsupported = project.unsupported_imports()
+    for m in modules:
+        if m.name not in unsupported and any(d in unsupported for d in m.imports):
+            unsupported[m.name] = f"it imports {', '.join(d for d in m.imports if d in unsupported)}, which cannot be built"
+    todo = [m for m in modules if m.name not in unsupported and not (entries[m.name] / "events.jsonl").exists()]
     bar = tqdm(total=len(modules), desc="Elaborating modules", unit="module", disable=not progress)
     elaborated = _elaborate(project, toolchain, todo, entries) if todo else iter(())
     todo_names = {m.name for m in todo}
     finished: dict[str, ModuleOutput] = {}
     for module in modules:
-        if module.name in todo_names:
+        if module.name in unsupported:
+            output = _failed_output(module, f"not extracted: {unsupported[module.name]}")
+        elif module.name in todo_names:
             # Outputs arrive in import order; pull until this module's has come.
             while module.name not in finished and (output := next(elaborated, None)) is not None:
                 finished[output.module] = output

@@ -29,6 +29,7 @@ class LeanModule:
     path: Path
     relpath: str
     imports: tuple[str, ...]
+    is_module_file: bool = False
 
     def content_hash(self) -> str:
         """SHA-256 of the file's bytes."""
@@ -38,6 +39,12 @@ class LeanModule:
 def module_name(relpath: Path) -> str:
     """`Sample/Basic.lean` -> `Sample.Basic`."""
     return ".".join(relpath.with_suffix("").parts)
+
+
+def is_module_file(source: str) -> bool:
+    """Whether a Lean file opts into the module system (its header starts with `module`)."""
+    text = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", source))
+    return re.match(r"\s*module\b", text) is not None
 
 
 def parse_imports(source: str) -> tuple[str, ...]:
@@ -67,7 +74,7 @@ class LeanProject:
                 continue
             text = path.read_bytes().decode("utf-8", errors="replace")
             name = module_name(rel)
-            modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text))
+            modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text), is_module_file(text))
         return modules
 
     @property
@@ -103,6 +110,17 @@ class LeanProject:
         for name in sorted(self.modules):
             visit(name, [])
         return order
+
+    def unsupported_imports(self) -> dict[str, str]:
+        """Modules that cannot be elaborated as written, with the reason: Lean does not let a
+        `module` file import an ordinary (non-`module`) file."""
+        problems = {}
+        for m in self.modules.values():
+            ordinary = [d for d in m.imports if d in self.modules and not self.modules[d].is_module_file]
+            if m.is_module_file and ordinary:
+                problems[m.name] = (f"{m.relpath} starts with `module` but imports ordinary (non-`module`) "
+                                    f"files {', '.join(ordinary)}; Lean does not allow this")
+        return problems
 
     def fingerprint(self) -> str:
         """Hash of every module's path and content and of the files that pick the toolchain

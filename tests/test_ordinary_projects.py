@@ -67,3 +67,21 @@ def test_importers_see_def_theorem_instance_by_public_names(geo_outputs):
     names = {r.declId for r in records.full_proof_records(geo_outputs["Geo.Lemmas"])}
     assert names == {"Geo.Lemmas:Geo.Point.origin_add_x"}
     assert "_private" not in "".join(e.get("name") or "" for o in geo_outputs.values() for e in o.events)
+
+
+def test_module_file_importing_an_ordinary_file_is_reported_before_extraction(tmp_path, monkeypatch):
+    from ntp_datasets import extract
+
+    (tmp_path / "M").mkdir()
+    (tmp_path / "M/Plain.lean").write_text("def plain : Nat := 1\n")
+    (tmp_path / "M/Strict.lean").write_text("module\n\npublic import M.Plain\n\npublic def strict : Nat := plain\n")
+    (tmp_path / "M/User.lean").write_text("import M.Strict\n")
+    started = []
+    monkeypatch.setattr(extract, "_elaborate", lambda project, tc, modules, entries: started.append(
+        [m.name for m in modules]) or iter(()))
+    # No Lean runs: _elaborate is replaced, and the check happens before it.
+    toolchain = extract.Toolchain(kind="native", version="unused", command=["lean"], location="lean")
+    outputs = {o.module: o for o in extract.extract_project(tmp_path, toolchain=toolchain, progress=False)}
+    assert "M/Strict.lean starts with `module` but imports ordinary (non-`module`) files M.Plain" in outputs["M.Strict"].error
+    assert "imports M.Strict" in outputs["M.User"].error
+    assert started == [["M.Plain"]]
