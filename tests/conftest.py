@@ -4,7 +4,7 @@ of the bundled sample project shared by the whole session."""
 from __future__ import annotations
 
 import pytest
-from sample_module import FakeModuleOutput, sample_module_output
+from sample_module import SOURCE, FakeModuleOutput, sample_module_output
 
 import ntp_datasets.extract
 from ntp_datasets.builders.ntp_toolkit import sample_project_dir
@@ -14,6 +14,16 @@ from ntp_datasets.toolchain import find_toolchain
 @pytest.fixture
 def module_output() -> FakeModuleOutput:
     return sample_module_output()
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A Lean project directory holding the hand-made sample module (no Lean runs on it)."""
+    project_dir = tmp_path / "my_project"
+    (project_dir / "Sample").mkdir(parents=True)
+    (project_dir / "Sample" / "Basic.lean").write_text(SOURCE, encoding="utf-8")
+    (project_dir / "lean-toolchain").write_text("leanprover/lean4:v4.19.0\n")
+    return project_dir
 
 
 @pytest.fixture

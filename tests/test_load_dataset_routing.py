@@ -11,15 +11,6 @@ import ntp_datasets
 from ntp_datasets.records import FullProofRecord
 
 
-@pytest.fixture
-def project(tmp_path):
-    """A Lean project directory holding the sample module."""
-    project_dir = tmp_path / "project"
-    (project_dir / "Sample").mkdir(parents=True)
-    (project_dir / "Sample" / "Basic.lean").write_text(SOURCE, encoding="utf-8")
-    (project_dir / "lean-toolchain").write_text("leanprover/lean4:v4.19.0\n")
-    return project_dir
-
 
 def test_datasets_load_dataset_builds_full_proof_rows(fake_extractor, project, tmp_path):
     dataset = datasets.load_dataset("ntp_toolkit", "full_proof", project=str(project), cache_dir=str(tmp_path / "cache"))

@@ -282,14 +282,6 @@ def test_template_string_takes_record_kind_from_argument_and_is_strict():
         prompting.render(prompt_type, TACTIC_FIELDS)
 
 
-@pytest.fixture
-def project(tmp_path):
-    project_dir = tmp_path / "my_project"
-    (project_dir / "Sample").mkdir(parents=True)
-    (project_dir / "Sample" / "Basic.lean").write_text(SOURCE, encoding="utf-8")
-    (project_dir / "lean-toolchain").write_text("leanprover/lean4:v4.19.0\n")
-    return project_dir
-
 
 def test_instruct_config_builds_a_users_template_dir(fake_extractor, project, tmp_path):
     templates = tmp_path / "templates"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 import ntp_datasets
 from ntp_datasets import extract, records

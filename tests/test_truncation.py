@@ -4,7 +4,6 @@ import importlib.util
 import os
 
 import pytest
-from sample_module import SOURCE
 
 import ntp_datasets
 from ntp_datasets import prompting, truncation
@@ -155,14 +154,6 @@ class NoisyTokenizer(SplitTokenizer):
     def __init__(self):
         self.nonce = os.urandom(16)
 
-
-@pytest.fixture
-def project(tmp_path):
-    project_dir = tmp_path / "project"
-    (project_dir / "Sample").mkdir(parents=True)
-    (project_dir / "Sample" / "Basic.lean").write_text(SOURCE, encoding="utf-8")
-    (project_dir / "lean-toolchain").write_text("leanprover/lean4:v4.19.0\n")
-    return project_dir
 
 
 def test_config_id_names_the_tokenizer_not_the_object(project, tmp_path):
