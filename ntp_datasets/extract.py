@@ -106,7 +106,7 @@ def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress
             unsupported[m.name] = f"it imports {', '.join(d for d in m.imports if d in unsupported)}, which cannot be built"
     todo = [m for m in modules if m.name not in unsupported and not (entries[m.name] / "events.jsonl").exists()]
     bar = tqdm(total=len(modules), desc="Elaborating modules", unit="module", disable=not progress)
-    elaborated = _elaborate(project, toolchain, todo, entries) if todo else iter(())
+    elaborated = _elaborate_with_restarts(project, toolchain, todo, entries)
     todo_names = {m.name for m in todo}
     finished: dict[str, ModuleOutput] = {}
     for module in modules:
@@ -127,6 +127,21 @@ def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress
 def _unfinished(module, project: LeanProject) -> ModuleOutput:
     stderr = work_dir_for(project) / "lean.stderr"
     return _failed_output(module, f"the Lean process ended before this module was done:\n{_tail(stderr)}")
+
+
+def _elaborate_with_restarts(project: LeanProject, toolchain: Toolchain, modules, entries) -> Iterator[ModuleOutput]:
+    """Like :func:`_elaborate`, starting a fresh Lean process for the modules a process did not
+    reach when it died (the WebAssembly build dies at its 2 GB memory cap after many modules);
+    the finished ones are in the cache by then. Stops when a process finishes no module."""
+    remaining = list(modules)
+    while remaining:
+        done = set()
+        for output in _elaborate(project, toolchain, remaining, entries):
+            done.add(output.module)
+            yield output
+        if not done:
+            return
+        remaining = [m for m in remaining if m.name not in done]
 
 
 def _olean_path(root: Path, module_name: str) -> Path:

@@ -119,3 +119,23 @@ def test_a_second_config_elaborates_nothing(sample_outputs, tmp_path, monkeypatc
     monkeypatch.setattr(extract, "_elaborate", lambda *a: calls.append(a) or iter(()))
     ds = ntp_datasets.load_dataset("declarations", cache_dir=str(tmp_path))
     assert calls == [] and "Sample.Lists:Sample.sum_append" in ds["train"]["declId"]
+
+
+def test_a_lean_process_that_dies_is_replaced_for_the_modules_it_did_not_reach(tmp_path, monkeypatch):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    project = tmp_path / "project"
+    for rel, text in PROJECT.items():
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text(text)
+    calls = []
+
+    def dies_after_one_module(project, tc, modules, entries):
+        calls.append([m.name for m in modules])
+        first = modules[0]
+        yield extract.ModuleOutput(first.name, first.relpath, "", [])  # then the process "dies"
+
+    monkeypatch.setattr(extract, "_elaborate", dies_after_one_module)
+    toolchain = extract.Toolchain(kind="native", version="unused", command=["lean"], location="lean")
+    outputs = list(extract.extract_project(project, toolchain=toolchain, progress=False))
+    assert calls == [["Cache.A", "Cache.B", "Cache.C"], ["Cache.B", "Cache.C"], ["Cache.C"]]
+    assert [o.error for o in outputs] == [None, None, None]

@@ -1,0 +1,473 @@
+"""Benchmark: building every record kind from scratch against plain elaboration.
+
+Run ``python bench/extract_vs_elaborate.py`` (``--quick`` for a smoke test, ``--json PATH``
+to keep the figures). On the bundled sample project and on a generated corpus of
+``--modules`` Lean files it measures, with the Lean ntp-datasets would use:
+
+* **extraction**: the extraction cache of the corpus is cleared, then ``extract_project``
+  runs and every kind of ``records.RECORD_KINDS`` is derived for every module. This runs
+  in a child Python process, so that its ``RUSAGE_CHILDREN`` peak is that of its single
+  Lean process and nothing else.
+* **plain elaboration**: one ``lean`` process per module, in import order, each writing its
+  ``.olean`` for the modules that import it (as ``lake build`` runs them), with 1 and with 2
+  concurrent processes (a module starts once its imports are built). Each process's peak
+  memory comes from ``os.wait4``.
+
+Figures: wall time, peak resident memory of one Lean process, the share of the time that
+is Lean start-up (``lean --version`` wall time x processes / total), the ratio
+extraction/plain (1 process at a time) and plain elaboration's speed-up from 1 to 2
+workers. Extraction is a single process, so it has one figure.
+
+On the WebAssembly build, Lean's own header processing treats every file as a ``module``:
+it refuses to import the ordinary ``.olean``\\ s the extractor writes ("cannot import
+non-`module` X from `module`"), and the ``.olean``\\ s it writes itself keep every
+declaration private. So plain elaboration builds its own ``.olean``\\ s, and each process
+gets a ``--setup`` file (the JSON Lake passes) that lists the module's header imports as
+``import all``; the sources are unchanged. A native ``lean`` runs ``lean -o`` plainly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ntp_datasets import extract, toolchain as toolchains  # noqa: E402
+from ntp_datasets.project import LeanProject  # noqa: E402
+
+_CHILD_FLAG = "--child-extract"
+_RATIO_GOAL = 1.25
+
+
+# ---------------------------------------------------------------------------------------
+# The generated corpus
+# ---------------------------------------------------------------------------------------
+
+def _imports_of(k: int) -> list[int]:
+    """Indices of the generated modules module ``k`` imports: its predecessor and the
+    module halfway down the chain (a DAG, not just a chain)."""
+    return sorted({i for i in (k - 1, k // 2) if 0 <= i < k})
+
+
+def _base_module() -> str:
+    """Source of module 0: definitions and lemmas on Lean core only."""
+    return """namespace Gen
+
+/-- The base of the chain. -/
+def f0 (n : Nat) : Nat := n + 1
+
+/-- A weighted sum of a list. -/
+def g0 : List Nat → Nat
+  | [] => 0
+  | x :: xs => x + g0 xs
+
+theorem f0_mono (a b : Nat) (h : a ≤ b) : f0 a ≤ f0 b := by
+  simp only [f0]
+  omega
+
+theorem f0_ge (n : Nat) : n ≤ f0 n := by
+  unfold f0
+  omega
+
+theorem f0_pos (n : Nat) : 0 < f0 n := by
+  simp [f0]
+
+theorem g0_append (xs ys : List Nat) : g0 (xs ++ ys) = g0 xs + g0 ys := by
+  induction xs with
+  | nil => simp [g0]
+  | cons x xs ih =>
+    simp only [List.cons_append, g0]
+    rw [ih]
+    omega
+
+theorem g0_nil : g0 [] = 0 := by
+  rfl
+
+theorem f0_and (n : Nat) : n ≤ f0 n ∧ 0 < f0 n := by
+  constructor
+  · exact f0_ge n
+  · exact f0_pos n
+
+theorem f0_cases (n : Nat) : n = 0 ∨ 0 < n := by
+  cases n with
+  | zero => left; rfl
+  | succ m => right; omega
+
+end Gen
+"""
+
+
+def _chain_module(k: int) -> str:
+    """Source of module ``k`` > 0: ten tactic proofs, six of them using the lemmas of its
+    imports. Its definitions do not call imported ones: on the WebAssembly build, plain
+    ``lean`` cannot compile a definition that calls a definition of another module."""
+    p, j = k - 1, _imports_of(k)[0]
+    header = "".join(f"import Gen.M{i:02d}\n" for i in _imports_of(k))
+    return header + f"""
+namespace Gen
+
+/-- Step {k} of the chain. -/
+def f{k} (n : Nat) : Nat := n + {k}
+
+/-- A weighted sum of a list. -/
+def g{k} : List Nat → Nat
+  | [] => 0
+  | x :: xs => {k + 1} * x + g{k} xs
+
+theorem f{k}_mono (a b : Nat) (h : a ≤ b) : f{k} a ≤ f{k} b := by
+  simp only [f{k}]
+  omega
+
+theorem f{k}_ge (n : Nat) : n ≤ f{k} n := by
+  unfold f{k}
+  omega
+
+theorem f{k}_comp_ge (n : Nat) : n ≤ f{k} (f{p} n) := by
+  have hp := f{p}_ge n
+  have hk := f{k}_ge (f{p} n)
+  omega
+
+theorem f{k}_comp_mono (a b : Nat) (h : a ≤ b) : f{k} (f{p} a) ≤ f{k} (f{p} b) := by
+  apply f{k}_mono
+  exact f{p}_mono a b h
+
+theorem mix{k}_ge (n : Nat) : n + n ≤ f{p} n + f{j} n := by
+  have hp := f{p}_ge n
+  have hj := f{j}_ge n
+  omega
+
+theorem g{k}_append (xs ys : List Nat) : g{k} (xs ++ ys) = g{k} xs + g{k} ys := by
+  induction xs with
+  | nil => simp [g{k}]
+  | cons x xs ih =>
+    simp only [List.cons_append, g{k}]
+    rw [ih]
+    omega
+
+theorem g{k}_pair (x y : Nat) : g{p} ([x] ++ [y]) = g{p} [x] + g{p} [y] := by
+  rw [g{p}_append]
+
+theorem g{k}_map_zero (xs : List Nat) : g{k} (xs.map (fun _ => 0)) = 0 := by
+  induction xs with
+  | nil => rfl
+  | cons x xs ih => simp [g{k}, ih]
+
+theorem f{k}_and (n : Nat) : n ≤ f{k} (f{p} n) ∧ f{k} 0 ≤ f{k} n := by
+  constructor
+  · exact f{k}_comp_ge n
+  · exact f{k}_mono 0 n (Nat.zero_le n)
+
+theorem f{k}_cases (n : Nat) : f{k} n = {k} ∨ {k} < f{k} n := by
+  cases n with
+  | zero => left; rfl
+  | succ m => right; simp only [f{k}]; omega
+
+end Gen
+"""
+
+
+def generate_corpus(root: Path, modules: int) -> LeanProject:
+    """Write ``modules`` Lean files ``Gen/M00.lean``... under ``root``: a DAG of ordinary
+    (non-``module``) files, each importing earlier ones and using their lemmas."""
+    for k in range(modules):
+        path = root / "Gen" / f"M{k:02d}.lean"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_base_module() if k == 0 else _chain_module(k), encoding="utf-8")
+    return LeanProject(root)
+
+
+# ---------------------------------------------------------------------------------------
+# Running Lean processes and measuring them
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class ProcessRun:
+    """One finished Lean process: wall seconds, peak RSS in KiB, its output."""
+
+    seconds: float
+    max_rss_kib: int
+    output: str
+    start: float = 0.0
+
+
+def run_measured(command: list[str], env: dict[str, str], cwd: Path) -> ProcessRun:
+    """Run ``command`` and return its wall time and its own peak RSS (``os.wait4``)."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: Popen must not wait
+        out.seek(0)
+        return ProcessRun(seconds, usage.ru_maxrss, out.read(), start)
+
+
+def error_lines(output: str) -> list[str]:
+    """Lean's ``error:`` lines (the WebAssembly build's exit codes are unreliable)."""
+    return [line for line in output.splitlines() if "error:" in line or "error(" in line]
+
+
+def find_or_install_toolchain() -> toolchains.Toolchain:
+    """The Lean ntp-datasets uses; installs the WebAssembly build when there is none. The
+    install's version probe runs in a temporary directory: Lean must be able to see its
+    working directory, and the WebAssembly build sees /tmp."""
+    try:
+        return toolchains.find_toolchain(install=False)
+    except toolchains.ToolchainError:
+        here = Path.cwd()
+        os.chdir(tempfile.gettempdir())
+        try:
+            return toolchains.install_wasm_toolchain()
+        finally:
+            os.chdir(here)
+
+
+def startup_seconds(tc: toolchains.Toolchain, cwd: Path) -> float:
+    """Wall time of ``lean --version``: what starting one Lean process costs."""
+    return run_measured(tc.lean_command(["--version"]), tc.run_env([cwd]), cwd).seconds
+
+
+# ---------------------------------------------------------------------------------------
+# Plain elaboration
+# ---------------------------------------------------------------------------------------
+
+def olean_path(build: Path, module_name: str) -> Path:
+    """Where the ``.olean`` of ``module_name`` goes under ``build``."""
+    return build / Path(*module_name.split(".")).with_suffix(".olean")
+
+
+def plain_command(tc: toolchains.Toolchain, project: LeanProject, module, build: Path) -> list[str]:
+    """The ``lean`` command that elaborates ``module`` and writes its ``.olean``. On the
+    WebAssembly build a ``--setup`` file imports the project modules with ``import all``
+    (see the module docstring)."""
+    args = [str(module.path), "-o", str(olean_path(build, module.name))]
+    if tc.is_wasm:
+        setup = build / "setup" / f"{module.name}.json"
+        setup.parent.mkdir(parents=True, exist_ok=True)
+        # The setup's imports replace the header's, the implicit `Init` included.
+        names = (["Init"] if "Init" not in module.imports else []) + list(module.imports)
+        imports = [{"module": name, "importAll": name in project.modules, "isExported": True, "isMeta": False}
+                   for name in names]
+        setup.write_text(json.dumps({"name": module.name, "isModule": False, "imports": imports,
+                                     "importArts": {}, "dynlibs": [], "plugins": [], "options": {}}))
+        args += ["--setup", str(setup)]
+    return tc.lean_command(args)
+
+
+def plain_elaboration(tc: toolchains.Toolchain, project: LeanProject, workers: int) -> dict:
+    """Elaborate every module with its own ``lean`` process, ``workers`` at a time, a module
+    starting once its project imports are built. Returns the figures and the errors."""
+    build = Path(tempfile.mkdtemp(prefix="plain-build-"))
+    env = tc.run_env([project.root, build])
+    env["LEAN_PATH"] = str(build)
+    order = project.import_order()
+    runs: dict[str, ProcessRun] = {}
+    started: set[str] = set()
+    done: set[str] = set()
+    lock = threading.Condition()
+
+    def next_ready():
+        """The first module in import order not started whose project imports are built."""
+        for m in order:
+            if m.name not in started and all(d in done for d in m.imports if d in project.modules):
+                return m
+        return None
+
+    def worker():
+        """Take ready modules until every module has been started."""
+        while True:
+            with lock:
+                module = None
+                while len(started) < len(order) and (module := next_ready()) is None:
+                    lock.wait()
+                if module is None:
+                    return
+                started.add(module.name)
+            try:
+                olean_path(build, module.name).parent.mkdir(parents=True, exist_ok=True)
+                runs[module.name] = run_measured(plain_command(tc, project, module, build), env, project.root)
+            finally:
+                with lock:
+                    done.add(module.name)
+                    lock.notify_all()
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    shutil.rmtree(build, ignore_errors=True)
+    errors = {name: error_lines(r.output) for name, r in runs.items() if error_lines(r.output)}
+    return {
+        "workers": workers,
+        "processes": len(runs),
+        "wall_s": wall,
+        "process_s": sum(r.seconds for r in runs.values()),
+        "peak_rss_mib": max(r.max_rss_kib for r in runs.values()) / 1024,
+        "module_s": {name: round(r.seconds, 2) for name, r in runs.items()},
+        "errors": errors,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Extraction from scratch
+# ---------------------------------------------------------------------------------------
+
+def clear_extraction_cache(project: LeanProject, tc: toolchains.Toolchain) -> None:
+    """Remove the project's entries of the extraction cache and its work directory (other
+    projects' entries stay)."""
+    for key in extract.module_cache_keys(project, tc).values():
+        shutil.rmtree(extract.cache_root() / key, ignore_errors=True)
+    shutil.rmtree(extract.work_dir_for(project), ignore_errors=True)
+
+
+def extract_and_derive(project_dir: Path) -> dict:
+    """Run the extractor and derive every record kind of every module (in this process)."""
+    from ntp_datasets import records
+
+    tc = toolchains.find_toolchain(install=False)
+    counts = {kind: 0 for kind in records.RECORD_KINDS}
+    failed = {}
+    start = time.perf_counter()
+    for output in extract.extract_project(project_dir, toolchain=tc, progress=False):
+        if output.error:
+            failed[output.module] = output.error[-500:]
+        for kind in records.RECORD_KINDS:
+            counts[kind] += sum(1 for _ in records.records_of_kind(kind, output))
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"wall_s": wall, "peak_rss_mib": peak / 1024, "records": counts, "failed": failed}
+
+
+def measured_extraction(project: LeanProject, tc: toolchains.Toolchain) -> dict:
+    """Clear the cache, then extract and derive in a child Python process (so that its
+    children are only the one Lean process); the child's figures plus its outer wall time."""
+    clear_extraction_cache(project, tc)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(Path(__file__).resolve().parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), _CHILD_FLAG, str(project.root)],
+                          env=env, capture_output=True, text=True)
+    outer = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"extraction child failed:\n{proc.stderr[-3000:]}")
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    figures["child_process_wall_s"] = outer
+    figures["processes"] = 1
+    return figures
+
+
+# ---------------------------------------------------------------------------------------
+# One corpus, the report
+# ---------------------------------------------------------------------------------------
+
+def bench_corpus(label: str, project: LeanProject, tc: toolchains.Toolchain, startup: float,
+                 two_workers: bool, log) -> dict:
+    """All figures of one corpus."""
+    log(f"[{label}] extraction from scratch ({len(project.modules)} modules) ...")
+    extraction = measured_extraction(project, tc)
+    extraction["startup_share"] = startup / extraction["wall_s"]
+    log(f"[{label}] plain elaboration, 1 worker ...")
+    plain1 = plain_elaboration(tc, project, workers=1)
+    plain1["startup_share"] = startup * plain1["processes"] / plain1["process_s"]
+    result = {
+        "modules": len(project.modules),
+        "tactic_steps": extraction["records"]["tactic_prediction"],
+        "declarations_with_proof": extraction["records"]["full_proof"],
+        "extraction": extraction,
+        "plain_1_worker": plain1,
+        "ratio": extraction["wall_s"] / plain1["wall_s"],
+        # Start-up costs removed from both sides: extraction pays it once, plain once per module.
+        "ratio_excl_startup": (extraction["wall_s"] - startup)
+        / max(plain1["wall_s"] - startup * plain1["processes"], 1e-9),
+    }
+    if two_workers:
+        log(f"[{label}] plain elaboration, 2 workers ...")
+        plain2 = plain_elaboration(tc, project, workers=2)
+        plain2["startup_share"] = startup * plain2["processes"] / plain2["process_s"]
+        result["plain_2_workers"] = plain2
+        result["plain_speedup_1_to_2"] = plain1["wall_s"] / plain2["wall_s"]
+    return result
+
+
+def table(results: dict, startup: float) -> str:
+    """The printed summary: one row per (corpus, mode)."""
+    head = f"{'corpus':<16}{'mode':<22}{'procs':>6}{'wall s':>9}{'peak MiB':>10}{'start-up':>10}{'errors':>8}"
+    lines = [head, "-" * len(head)]
+    for label, r in results["corpora"].items():
+        ex = r["extraction"]
+        rows = [("extract+all kinds", ex, len(ex["failed"]) + ex["records"]["errors"])]
+        for key, name in (("plain_1_worker", "plain, 1 worker"), ("plain_2_workers", "plain, 2 workers")):
+            if key in r:
+                rows.append((name, r[key], len(r[key]["errors"])))
+        for name, fig, errs in rows:
+            lines.append(f"{label:<16}{name:<22}{fig['processes']:>6}{fig['wall_s']:>9.1f}"
+                         f"{fig['peak_rss_mib']:>10.0f}{fig['startup_share']:>9.0%}{errs:>8}")
+    lines.append("")
+    for label, r in results["corpora"].items():
+        speedup = (f", plain speed-up 1->2 workers x{r['plain_speedup_1_to_2']:.2f}"
+                   if "plain_speedup_1_to_2" in r else ", 2-worker run skipped")
+        lines.append(f"{label}: {r['modules']} modules, {r['tactic_steps']} tactic steps, "
+                     f"{r['declarations_with_proof']} proofs; ratio extraction/plain = {r['ratio']:.2f} "
+                     f"(goal <= {_RATIO_GOAL}; without start-up {r['ratio_excl_startup']:.2f}){speedup}")
+    lines.append(f"lean --version: {startup:.1f} s; extraction is one process (no worker figures); "
+                 f"peak MiB = the largest single Lean process.")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", type=int, default=30, help="modules of the generated corpus (default 30)")
+    parser.add_argument("--quick", action="store_true", help="4 generated modules, no 2-worker run")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [_CHILD_FLAG]:
+        print(json.dumps(extract_and_derive(Path(argv[1]))))
+        return 0
+    args = parse_args(argv)
+    modules = 4 if args.quick else args.modules
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    tc = find_or_install_toolchain()
+    from ntp_datasets.builders.ntp_toolkit import sample_project_dir
+
+    sample = LeanProject(sample_project_dir())
+    startup = startup_seconds(tc, sample.root)
+    results = {"toolchain": tc.version, "kind": tc.kind, "lean_version_s": startup, "corpora": {}}
+    with tempfile.TemporaryDirectory(prefix="ntp-bench-corpus-") as tmp:
+        generated = generate_corpus(Path(tmp), modules)
+        try:
+            for label, project in (("sample", sample), (f"generated-{modules}", generated)):
+                results["corpora"][label] = bench_corpus(label, project, tc, startup, not args.quick, log)
+        finally:
+            clear_extraction_cache(generated, tc)
+    results["ratio"] = results["corpora"][f"generated-{modules}"]["ratio"]
+    print(table(results, startup))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+        log(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
