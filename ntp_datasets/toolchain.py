@@ -167,9 +167,11 @@ def install_wasm_toolchain(home: Path | None = None, log=print) -> Toolchain:
 
 
 def _probe_version(toolchain: Toolchain) -> str:
+    # Run from the toolchain's own directory: the WebAssembly Lean changes into the current
+    # directory at start, and only mounted directories exist for it.
     out = subprocess.run(
         toolchain.lean_command(["--version"]), capture_output=True, text=True,
-        env=toolchain.run_env([]), timeout=300,
+        env=toolchain.run_env([]), timeout=300, cwd=toolchain.location,
     ).stdout
     for line in out.splitlines():
         if line.startswith("Lean (version"):
