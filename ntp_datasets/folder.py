@@ -1,0 +1,105 @@
+"""The layout of a dataset folder that ``ntp-datasets build`` writes and ``push``/``stats`` read.
+
+::
+
+    DIR/README.md                                   dataset card (YAML ``configs:`` and ``dataset_info``)
+    DIR/ntp_datasets.json                           manifest: provenance, configs, splits, row counts, files
+    DIR/stats.png                                   distributions plot (``ntp_datasets.stats``)
+    DIR/<config>/<split>-00000-of-00001.parquet     one Parquet file per config and split
+
+``datasets.load_dataset(DIR, "<config>")`` reads the folder through the card's YAML.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MANIFEST_NAME = "ntp_datasets.json"
+CARD_NAME = "README.md"
+STATS_PLOT_NAME = "stats.png"
+FORMAT = "ntp-datasets-folder"
+FORMAT_VERSION = 1
+
+
+class FolderError(ValueError):
+    """A dataset folder is missing, incomplete, or not one ntp-datasets wrote."""
+
+
+def data_file(config: str, split: str) -> str:
+    """Path, relative to the folder, of the Parquet file of ``config``'s ``split``."""
+    return f"{config}/{split}-00000-of-00001.parquet"
+
+
+@dataclass
+class FolderManifest:
+    """What a dataset folder holds: provenance and, per config, each split's file and row count."""
+
+    provenance: dict
+    splits: dict[str, dict[str, dict]] = field(default_factory=dict)
+    """``{config: {split: {"path": relative path, "num_rows": int}}}`` in build order."""
+    empty_configs: list[str] = field(default_factory=list)
+    """Configs that were asked for but had no rows (datasets cannot read back an empty split)."""
+
+    def row_counts(self) -> dict[str, dict[str, int]]:
+        """``{config: {split: rows}}``."""
+        return {config: {split: s["num_rows"] for split, s in splits.items()} for config, splits in self.splits.items()}
+
+    def data_files(self) -> list[str]:
+        """Relative paths of every Parquet file."""
+        return [s["path"] for splits in self.splits.values() for s in splits.values()]
+
+    def files(self) -> list[str]:
+        """Relative paths of every file the folder is made of (the manifest included)."""
+        return [CARD_NAME, MANIFEST_NAME, STATS_PLOT_NAME, *self.data_files()]
+
+    def to_json(self) -> dict:
+        """The manifest as JSON data."""
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "provenance": self.provenance,
+            "configs": {config: {"splits": splits} for config, splits in self.splits.items()},
+            "empty_configs": self.empty_configs,
+        }
+
+    def write(self, directory: Path) -> None:
+        """Write ``ntp_datasets.json`` into ``directory``."""
+        text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+        (Path(directory) / MANIFEST_NAME).write_text(text, encoding="utf-8")
+
+
+def is_dataset_folder(directory) -> bool:
+    """Whether ``directory`` holds a manifest ntp-datasets wrote."""
+    try:
+        read_manifest(directory)
+    except FolderError:
+        return False
+    return True
+
+
+def read_manifest(directory) -> FolderManifest:
+    """Read the manifest of the dataset folder ``directory``; :class:`FolderError` if there is none."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FolderError(f"dataset folder not found: {directory}")
+    path = directory / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FolderError(f"{directory} is not a dataset folder written by `ntp-datasets build` (no {MANIFEST_NAME})") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise FolderError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise FolderError(f"{path} is not an ntp-datasets manifest")
+    return FolderManifest(
+        provenance=data.get("provenance", {}),
+        splits={config: entry["splits"] for config, entry in data.get("configs", {}).items()},
+        empty_configs=list(data.get("empty_configs", [])),
+    )
+
+
+def missing_files(directory, manifest: FolderManifest) -> list[str]:
+    """Files the manifest names that are not in ``directory``."""
+    return [rel for rel in manifest.files() if not (Path(directory) / rel).is_file()]
