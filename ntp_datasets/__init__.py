@@ -55,6 +55,10 @@ def load_dataset(config_name: str, project: str | None = None, *, cache_dir=None
     return builder.as_dataset()
 
 
+# Dataset folders and the Hub (ntp_datasets.publish); light imports, heavy ones happen inside.
+from ntp_datasets.publish import build_dataset_folder, push_to_hub  # noqa: E402
+from ntp_datasets.stats import folder_stats, write_stats_plot  # noqa: E402
+
 # Route datasets.load_dataset("ntp_toolkit", ...) here (imports datasets.load).
 from ntp_datasets import routing as _routing  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""Command line: ``ntp-datasets toolchain install|info`` and ``ntp-datasets preview``."""
+"""Command line: ``ntp-datasets toolchain install|info``, ``preview``, and ``build``/``push``/``stats``
+of dataset folders."""
 
 from __future__ import annotations
 
@@ -37,6 +38,70 @@ def _preview(args) -> int:
     return 0
 
 
+def _build(args) -> int:
+    from ntp_datasets.project import ProjectError
+    from ntp_datasets.publish import PublishError, build_dataset_folder
+    from ntp_datasets.stats import folder_stats, format_stats
+
+    try:
+        build_dataset_folder(args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print)
+    except (PublishError, ProjectError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nwrote {args.out}")
+    print(format_stats(folder_stats(args.out)))
+    return 0
+
+
+def _push(args) -> int:
+    from ntp_datasets.folder import FolderError
+    from ntp_datasets.publish import PublishError, push_to_hub, redact
+
+    try:
+        url = push_to_hub(args.dir, args.repo, private=args.private)
+    except (PublishError, FolderError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # Hub and network errors: shown without any token they might echo
+        print(f"error: pushing to {args.repo} failed: {redact(str(exc))}", file=sys.stderr)
+        return 1
+    print(f"pushed {args.dir} to {url}")
+    return 0
+
+
+def _stats(args) -> int:
+    from ntp_datasets.folder import FolderError
+    from ntp_datasets.stats import folder_stats, format_stats, write_stats_plot
+
+    try:
+        stats = folder_stats(args.dir)
+    except FolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(format_stats(stats))
+    print(f"\nplot: {write_stats_plot(args.dir, stats)}")
+    return 0
+
+
+def _add_folder_commands(sub) -> None:
+    """The ``build``, ``push`` and ``stats`` subcommands (dataset folders, ``ntp_datasets.publish``)."""
+    build = sub.add_parser("build", help="build configs of a project into a dataset folder (Parquet + card)")
+    build.add_argument("spec", help="the Lean project (a directory)")
+    build.add_argument("--out", required=True, help="the dataset folder to write")
+    build.add_argument("--config", action="append", help="config to build (repeatable; default: all record and instruct_* configs)")
+    build.add_argument("--num-proc", type=int, default=None, help="worker processes per config")
+    build.add_argument("--force", action="store_true", help="replace --out even if it is not a previous ntp-datasets build")
+    build.set_defaults(func=_build)
+    push = sub.add_parser("push", help="upload a dataset folder to the Hugging Face Hub")
+    push.add_argument("dir", help="the dataset folder (from `ntp-datasets build`)")
+    push.add_argument("--repo", required=True, help="Hub dataset repository, user/name")
+    push.add_argument("--private", action="store_true", help="create the repository private")
+    push.set_defaults(func=_push)
+    stats = sub.add_parser("stats", help="print a dataset folder's row counts and distributions; write stats.png")
+    stats.add_argument("dir", help="the dataset folder")
+    stats.set_defaults(func=_stats)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ntp-datasets`` command."""
     parser = argparse.ArgumentParser(prog="ntp-datasets", description=__doc__)
@@ -50,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--config", action="append", help="builder config (repeatable)")
     preview.add_argument("--rows", type=int, default=3, help="rows to print per config")
     preview.set_defaults(func=_preview)
+    _add_folder_commands(sub)
     return parser
 
 
