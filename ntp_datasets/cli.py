@@ -44,11 +44,13 @@ def _build(args) -> int:
     from ntp_datasets.stats import folder_stats, format_stats
 
     try:
-        build_dataset_folder(args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print)
+        manifest = build_dataset_folder(args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print)
     except (PublishError, ProjectError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"\nwrote {args.out}")
+    if manifest.empty_configs:
+        print(f"left out (no rows): {', '.join(manifest.empty_configs)}")
     print(format_stats(folder_stats(args.out)))
     return 0
 

@@ -146,10 +146,14 @@ def write_stats_plot(directory, stats: FolderStats | None = None) -> Path:
     configs = list(stats.row_counts)
     totals = [sum(stats.row_counts[c].values()) for c in configs]
     rows_axes.barh(configs, totals, color="#55A868")
+    if max(totals) > 50 * max(min(totals), 1):  # e.g. imports dwarfs the rest: a log axis keeps all readable
+        rows_axes.set_xscale("log")
+        rows_axes.set_xlim(left=0.5)  # a config with one row still shows a bar
     rows_axes.invert_yaxis()
-    rows_axes.set_title("Rows per config (all splits)")
+    rows_axes.set_title("Rows per config (all splits)" + (", log scale" if rows_axes.get_xscale() == "log" else ""))
     rows_axes.tick_params(axis="y", labelsize=7)
-    rows_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if rows_axes.get_xscale() == "linear":
+        rows_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     for y, total in enumerate(totals):
         rows_axes.text(total, y, f" {total}", va="center", fontsize=7)
 
