@@ -5,7 +5,7 @@
     DIR/README.md                                   dataset card (YAML ``configs:`` and ``dataset_info``)
     DIR/ntp_datasets.json                           manifest: provenance, configs, splits, row counts, files
     DIR/stats.png                                   distributions plot (``ntp_datasets.stats``)
-    DIR/<config>/<split>-00000-of-00001.parquet     one Parquet file per config and split
+    DIR/<config>/<split>-00000-of-00001.parquet     Parquet files per config and split (more shards when large)
 
 ``datasets.load_dataset(DIR, "<config>")`` reads the folder through the card's YAML.
 """
@@ -27,9 +27,9 @@ class FolderError(ValueError):
     """A dataset folder is missing, incomplete, or not one ntp-datasets wrote."""
 
 
-def data_file(config: str, split: str) -> str:
-    """Path, relative to the folder, of the Parquet file of ``config``'s ``split``."""
-    return f"{config}/{split}-00000-of-00001.parquet"
+def data_file(config: str, split: str, shard: int = 0, num_shards: int = 1) -> str:
+    """Path, relative to the folder, of a Parquet file of ``config``'s ``split`` (the Hub's naming)."""
+    return f"{config}/{split}-{shard:05d}-of-{num_shards:05d}.parquet"
 
 
 @dataclass
@@ -38,7 +38,7 @@ class FolderManifest:
 
     provenance: dict
     splits: dict[str, dict[str, dict]] = field(default_factory=dict)
-    """``{config: {split: {"path": relative path, "num_rows": int}}}`` in build order."""
+    """``{config: {split: {"paths": [relative paths], "num_rows": int}}}`` in build order."""
     empty_configs: list[str] = field(default_factory=list)
     """Configs that were asked for but had no rows (datasets cannot read back an empty split)."""
 
@@ -48,7 +48,7 @@ class FolderManifest:
 
     def data_files(self) -> list[str]:
         """Relative paths of every Parquet file."""
-        return [s["path"] for splits in self.splits.values() for s in splits.values()]
+        return [path for splits in self.splits.values() for s in splits.values() for path in s["paths"]]
 
     def files(self) -> list[str]:
         """Relative paths of every file the folder is made of (the manifest included)."""
@@ -91,11 +91,19 @@ def read_manifest(directory) -> FolderManifest:
         raise FolderError(f"{directory} is not a dataset folder written by `ntp-datasets build` (no {MANIFEST_NAME})") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise FolderError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise FolderError(f"{path} is not an ntp-datasets manifest")
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
+        raise FolderError(f"{path} is not an ntp-datasets manifest of format version {FORMAT_VERSION}")
+    try:
+        splits = {config: entry["splits"] for config, entry in data["configs"].items()}
+        for entries in splits.values():
+            for entry in entries.values():
+                if not isinstance(entry["num_rows"], int) or not all(isinstance(p, str) for p in entry["paths"]):
+                    raise TypeError(entry)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise FolderError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
     return FolderManifest(
         provenance=data.get("provenance", {}),
-        splits={config: entry["splits"] for config, entry in data.get("configs", {}).items()},
+        splits=splits,
         empty_configs=list(data.get("empty_configs", [])),
     )
 

@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_CONFIG = "tactic_prediction"
 """The config ``datasets.load_dataset(DIR)`` reads when no name is given (if it was built)."""
 
+MAX_SHARD_BYTES = 500 * 2**20
+"""A split larger than this in memory (Arrow) is written as several Parquet files, as the Hub prefers."""
+
 # Raised by datasets' ArrowReader for a split without rows; such a config is left out.
 _NO_DATA_MESSAGE = "corresponds to no data"
 
@@ -144,9 +147,21 @@ def _files_under(directory: Path) -> list[str]:
     return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
 
 
-def check_output_dir(out_dir: Path, force: bool = False) -> None:
+def _local_project_dir(spec) -> Path | None:
+    from ntp_datasets.builders.ntp_toolkit import sample_project_dir
+
+    if spec is None:
+        return sample_project_dir().resolve()
+    return Path(spec).resolve() if Path(spec).is_dir() else None
+
+
+def check_output_dir(out_dir: Path, force: bool = False, spec=None) -> None:
     """Refuse to replace ``out_dir`` unless it is absent, empty, exactly a previous
-    ntp-datasets build, or ``force`` is set: nothing the user did not ask for is deleted."""
+    ntp-datasets build, or ``force`` is set: nothing the user did not ask for is deleted.
+    Never replace the project ``spec`` itself or a directory holding it, even with ``force``."""
+    project_dir = _local_project_dir(spec)
+    if project_dir is not None and (project_dir == out_dir.resolve() or out_dir.resolve() in project_dir.parents):
+        raise PublishError(f"--out {out_dir} would replace the project {project_dir}; choose another directory")
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
@@ -185,13 +200,15 @@ def _write_config(directory: Path, name: str, dataset_dict):
     """Write each split of ``dataset_dict`` as Parquet; return its manifest entry and ``DatasetInfo``."""
     import datasets
 
+    (directory / name).mkdir(parents=True, exist_ok=True)
     splits, split_infos, features = {}, datasets.SplitDict(), None
     for split, dataset in dataset_dict.items():
-        rel = data_file(name, split)
-        (directory / rel).parent.mkdir(parents=True, exist_ok=True)
-        # Dataset.to_parquet stores the features in the schema metadata, so reloads keep them.
-        dataset.to_parquet(str(directory / rel))
-        splits[split] = {"path": rel, "num_rows": dataset.num_rows}
+        num_shards = min(max(1, -(-dataset.data.nbytes // MAX_SHARD_BYTES)), dataset.num_rows)
+        paths = [data_file(name, split, shard, num_shards) for shard in range(num_shards)]
+        for shard, rel in enumerate(paths):
+            # Dataset.to_parquet stores the features in the schema metadata, so reloads keep them.
+            dataset.shard(num_shards, shard, contiguous=True).to_parquet(str(directory / rel))
+        splits[split] = {"paths": paths, "num_rows": dataset.num_rows}
         split_infos.add(datasets.SplitInfo(name=split, num_bytes=dataset.data.nbytes, num_examples=dataset.num_rows))
         features = dataset.features
     info = datasets.DatasetInfo(
@@ -199,7 +216,7 @@ def _write_config(directory: Path, name: str, dataset_dict):
         splits=split_infos,
         config_name=name,
         dataset_size=sum(s.num_bytes for s in split_infos.values()),
-        download_size=sum((directory / s["path"]).stat().st_size for s in splits.values()),
+        download_size=sum((directory / path).stat().st_size for s in splits.values() for path in s["paths"]),
     )
     return splits, info
 
@@ -244,7 +261,7 @@ def build_dataset_folder(
 
     out_dir = Path(out_dir)
     names = check_config_names(configs)
-    check_output_dir(out_dir, force)
+    check_output_dir(out_dir, force, spec)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     building = out_dir.with_name(f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}")
     building.mkdir()
@@ -339,7 +356,7 @@ def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_L
     default = DEFAULT_CONFIG if DEFAULT_CONFIG in manifest.splits else next(iter(manifest.splits))
     configs = {
         name: {
-            "data_files": [{"split": split, "path": entry["path"]} for split, entry in splits.items()],
+            "data_files": [{"split": split, "path": entry["paths"]} for split, entry in splits.items()],
             **({"default": True} if name == default else {}),
         }
         for name, splits in manifest.splits.items()

@@ -65,7 +65,8 @@ def _column(directory: Path, manifest: FolderManifest, sources) -> tuple[str | N
         if config in manifest.splits:
             values = []
             for entry in manifest.splits[config].values():
-                values += pq.read_table(directory / entry["path"], columns=[column]).column(column).to_pylist()
+                for path in entry["paths"]:
+                    values += pq.read_table(directory / path, columns=[column]).column(column).to_pylist()
             return f"{config}.{column}", values
     return None, []
 

@@ -56,7 +56,8 @@ def assert_folder_matches(expected_dir, actual_dir, cache):
         actual = load_folder(actual_dir, config, cache)
         assert set(actual) == set(splits), f"{config}: splits {set(actual)} != {set(splits)}"
         for split in splits:
-            reference = datasets.Dataset.from_parquet(str(Path(expected_dir) / splits[split]["path"]), cache_dir=str(cache))
+            files = [str(Path(expected_dir) / path) for path in splits[split]["paths"]]
+            reference = datasets.Dataset.from_parquet(files, cache_dir=str(cache))
             assert actual[split].features == reference.features
             assert actual[split].to_list() == reference.to_list()
 
@@ -94,7 +95,7 @@ def test_card_yaml_and_provenance(fake_extractor, project, tmp_path, hf_cache):
     yaml_configs = {c["config_name"]: c for c in card.data.configs}
     assert set(yaml_configs) == set(FAKE_CONFIGS)
     assert yaml_configs["instruct_state_tactic"]["data_files"] == [
-        {"split": split, "path": entry["path"]} for split, entry in manifest.splits["instruct_state_tactic"].items()
+        {"split": split, "path": entry["paths"]} for split, entry in manifest.splits["instruct_state_tactic"].items()
     ]
     infos = {info["config_name"]: info for info in card.data.dataset_info}
     for config, counts in manifest.row_counts().items():
@@ -155,6 +156,27 @@ def test_output_dir_is_replaced_only_when_it_is_a_previous_build_or_forced(fake_
     with pytest.raises(PublishError, match="extra.parquet"):
         build(project, out, ["full_proof"], cache_dir=str(hf_cache))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".folder")) == []
+
+
+def test_project_itself_is_never_replaced(project, tmp_path):
+    for out in (project, project.parent):
+        with pytest.raises(PublishError, match="would replace the project"):
+            build_dataset_folder(project, out, ["full_proof"], force=True)
+    assert (project / "Sample" / "Basic.lean").is_file()
+
+
+def test_large_splits_are_written_in_shards(fake_extractor, project, tmp_path, hf_cache, monkeypatch):
+    monkeypatch.setattr("ntp_datasets.publish.MAX_SHARD_BYTES", 1)  # every row over the limit: one shard per row
+    out = tmp_path / "folder"
+    manifest = build(project, out, ["tactic_prediction"], cache_dir=str(hf_cache))
+
+    assert manifest.splits["tactic_prediction"]["train"]["paths"] == [
+        f"tactic_prediction/train-0000{i}-of-00003.parquet" for i in range(3)
+    ]
+    reloaded = load_folder(out, "tactic_prediction", hf_cache)["train"]
+    built = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(hf_cache))["train"]
+    assert reloaded.to_list() == built.to_list()
+    assert folder_stats(out).row_counts == {"tactic_prediction": {"train": 3}}
 
 
 def test_failed_build_leaves_the_previous_folder_and_no_partial_one(fake_extractor, project, tmp_path, hf_cache):
@@ -238,7 +260,7 @@ def test_round_trip_check_fails_when_a_config_or_split_is_missing(fake_extractor
     assert_folder_matches(out, hub.repo_dir("someone/a"), hf_cache)
 
     # A split's file lost on the way.
-    (hub.repo_dir("someone/a") / read_manifest(out).splits["instruct_state_tactic"]["dev"]["path"]).unlink()
+    (hub.repo_dir("someone/a") / read_manifest(out).splits["instruct_state_tactic"]["dev"]["paths"][0]).unlink()
     with pytest.raises(AssertionError, match="dev"):
         assert_folder_matches(out, hub.repo_dir("someone/a"), hf_cache)
     # A config dropped from the card (its files still there).
