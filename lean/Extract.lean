@@ -281,53 +281,102 @@ partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (trees
 ntp-datasets substitutes the WebAssembly compiler repair on that build. -/
 def repairImportedEnv (env : Environment) : Environment := env
 
+/-- `Init` and every module it imports, read once per process and shared by the environments
+of all ordinary modules, which all import `Init`. On the WebAssembly build `.olean` files are
+read into memory rather than mapped, and reading `Init` again for every module was most of a
+module's extraction time. `regions` are the memory regions of that data: they stay alive for
+the whole process, while the other regions of a module's imports are freed when it is done. -/
+structure SharedImports where
+  state : ImportState
+  regions : Std.HashSet USize
+
+/-- Reads `Init` for sharing (see `SharedImports`). -/
+def loadSharedImports (opts : Options) : IO SharedImports := do
+  let imports := #[({ module := `Init } : Import)]
+  let (_, state) ← withImporting <| (importModulesCore imports (globalLevel := .private)).run
+  let env ← withImporting <|
+    finalizeImport state imports opts (leakEnv := false) (loadExts := false) (level := .private)
+  let regions := env.header.regions.foldl (init := {}) fun set r => set.insert (show USize from r)
+  return { state, regions }
+
+/-- Imports `imports` at the private level, starting from the shared `Init` when they include it. -/
+def importOrdinary (shared : SharedImports) (imports : Array Import) (opts : Options) : IO Environment :=
+  withImporting do
+    let start := if imports.any (·.module == `Init) then shared.state else default
+    let (_, state) ← (importModulesCore imports (globalLevel := .private)).run start
+    finalizeImport state imports opts (leakEnv := false) (loadExts := true) (level := .private)
+
+/-- Frees the memory regions of a finished module's imports, except the shared ones. `regions`
+must come from an environment that nothing refers to any more. -/
+def freeImportRegions (shared : SharedImports) (regions : Array CompactedRegion) : IO Unit := do
+  for r in regions do
+    unless shared.regions.contains (show USize from r) do unsafe r.free
+
 /-- Imports what a module's header asks for. Files that start with `module` get Lean's own
 header processing. Other files are imported at the private level, which keeps the module
 system off for them: their declarations stay public and the `.olean` written for them is an
 ordinary one that later modules can import (Lean's own header processing on the WebAssembly
 build would treat them as modules and store every declaration under a private name). -/
-def importHeader (header : Elab.HeaderSyntax) (opts : Options) (messages : MessageLog)
-    (inputCtx : Parser.InputContext) : IO (Environment × MessageLog) := do
+def importHeader (shared : SharedImports) (header : Elab.HeaderSyntax) (opts : Options)
+    (messages : MessageLog) (inputCtx : Parser.InputContext) : IO (Environment × MessageLog) := do
   if header.isModule then
     return ← processHeader header opts messages inputCtx
   try
-    let env ← importModules header.imports opts (loadExts := true) (level := .private)
-    return (env, messages)
+    return (← importOrdinary shared header.imports opts, messages)
   catch e =>
     let pos := inputCtx.fileMap.toPosition header.startPos
     return (← mkEmptyEnvironment, messages.add { fileName := inputCtx.fileName, data := toString e, pos })
 
+/-- Milliseconds spent in each phase of a module's extraction, for the progress line. -/
+abbrev PhaseTimes := Array (String × Nat)
+
+/-- Runs `act` and appends its duration under `phase`. -/
+def timed (phase : String) (times : IO.Ref PhaseTimes) (act : IO α) : IO α := do
+  let start ← IO.monoMsNow
+  let a ← act
+  times.modify (·.push (phase, (← IO.monoMsNow) - start))
+  return a
+
 /-- Elaborates one module and returns its events and final environment. -/
-def elaborate (job : ModuleJob) (opts : Options) : IO (Array Json × Environment × Bool) := do
+def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times : IO.Ref PhaseTimes) :
+    IO (Array Json × Environment × Bool) := do
   let input ← IO.FS.readFile job.file
   let inputCtx := Parser.mkInputContext input job.file
   let (header, parserState, messages) ← Parser.parseHeader inputCtx
   let mainModule := job.name.toName
-  let (env, messages) ← importHeader header opts messages inputCtx
-  let env := repairImportedEnv (env.setMainModule mainModule)
+  let (env, messages) ← timed "import" times <| importHeader shared header opts messages inputCtx
+  let env ← timed "repair" times do return repairImportedEnv (env.setMainModule mainModule)
   let commandState := { Command.mkState env messages opts with infoState.enabled := true }
-  let (s, trees, msgs) ← processCommands { inputCtx }
+  let (s, trees, msgs) ← timed "elaborate" times <| processCommands { inputCtx }
     { commandState, parserState, cmdPos := parserState.pos } #[] #[]
   let fileMap := inputCtx.fileMap
-  let mut events := #[importsEvent header env]
-  for tree in trees do
-    events := events ++ (← commandEvents fileMap s.commandState.env tree)
-  for msg in msgs do
-    events := events.push (← messageEvent msg)
-  let hasErrors := msgs.any (·.severity == .error)
-  return (events, s.commandState.env, hasErrors)
+  timed "events" times do
+    let mut events := #[importsEvent header env]
+    for tree in trees do
+      events := events ++ (← commandEvents fileMap s.commandState.env tree)
+    for msg in msgs do
+      events := events.push (← messageEvent msg)
+    let hasErrors := msgs.any (·.severity == .error)
+    return (events, s.commandState.env, hasErrors)
 
 /-- Elaborates one module, writes its events and, if asked, its `.olean`. -/
-def runModule (job : ModuleJob) (opts : Options) : IO Unit := do
+def runModule (shared : SharedImports) (job : ModuleJob) (opts : Options) : IO Unit := do
   let start ← IO.monoMsNow
-  let (events, env, hasErrors) ← elaborate job opts
+  let times ← IO.mkRef #[]
+  let (events, env, hasErrors) ← elaborate shared job opts times
   if let some olean := job.olean then
     if let some dir := (olean : System.FilePath).parent then IO.FS.createDirAll dir
-    writeModule env olean
-  writeLinesAtomically job.out events
+    timed "olean" times <| writeModule env olean
+  timed "write" times <| writeLinesAtomically job.out events
+  -- Imported `.olean`s live in memory regions that are never freed otherwise: the process
+  -- would reach the WebAssembly build's 2 GB cap after a few dozen modules.
+  let regions := env.header.regions
+  timed "free" times <| freeImportRegions shared regions
   let elapsed := (← IO.monoMsNow) - start
+  let phases := Json.mkObj ((← times.get).toList.map fun (k, v) => (k, toJson v))
   IO.println s!"@@ntp {(Json.mkObj [("event", Json.str "done"), ("module", Json.str job.name),
-    ("events", toJson events.size), ("hasErrors", toJson hasErrors), ("ms", toJson elapsed)]).compress}"
+    ("events", toJson events.size), ("hasErrors", toJson hasErrors), ("ms", toJson elapsed),
+    ("phases", phases)]).compress}"
   (← IO.getStdout).flush
 
 end NtpExtract
@@ -342,8 +391,9 @@ public def main (args : List String) : IO UInt32 := do
   -- A dedicated thread gets Lean's full thread stack; the process's main thread may have a
   -- much smaller one (the WebAssembly build's does), and writing an `.olean` recurses deeply.
   let work ← IO.asTask (prio := .dedicated) do
+    let shared ← loadSharedImports opts
     for m in job.modules do
-      try runModule m opts
+      try runModule shared m opts
       catch e =>
         IO.println s!"@@ntp {(Json.mkObj [("event", Json.str "failed"), ("module", Json.str m.name),
           ("error", Json.str (toString e))]).compress}"
