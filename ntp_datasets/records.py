@@ -250,7 +250,8 @@ def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
 
 
 _STRINGS = datasets.Sequence(_STRING)
-_CONSTANTS = datasets.Sequence({"name": _STRING, "module": _STRING})
+# A list of {name, module} structs (datasets.Sequence of a dict would be a dict of lists).
+_CONSTANTS = datasets.List({"name": _STRING, "module": _STRING})
 
 
 def _decl_key(declaration: dict) -> int:
