@@ -161,3 +161,24 @@ def test_streaming_an_instruction_config(fake_extractor, project):
 
     assert [row["completion"] for row in dataset["train"]] == ["simp\n[/TAC]", "intro n\n[/TAC]"]
     assert list(dataset["dev"]) == []
+
+
+def test_real_extraction_of_a_config_file_with_two_projects(toolchain, tmp_path, monkeypatch):
+    """Lean runs: a git repository at its first commit and a local directory, one dataset."""
+    monkeypatch.setattr(specs, "projects_dir", lambda: tmp_path / "clones")
+    repo, first, _ = make_git_project(tmp_path / "remote")
+    local = tmp_path / "local_project"
+    (local / "Loc").mkdir(parents=True)
+    (local / "Loc" / "Hyp.lean").write_text("theorem Loc.hyp (p : Prop) (h : p) : p := by\n  exact h\n")
+    config = tmp_path / "projects.json"
+    config.write_text(json.dumps([{"repo": f"file://{repo}", "commit": first, "name": "tiny"},
+                                  {"repo": str(local), "name": "local"}]))
+
+    dataset = ntp_datasets.load_dataset("tactic_prediction", project=config, cache_dir=str(tmp_path / "cache"),
+                                        progress=False)
+
+    rows = [(row["project"], row["declId"], row["nextTactic"], row["state"]) for row in dataset["train"]]
+    assert rows == [
+        ("tiny", "Tiny.A:Tiny.a", "rfl", "⊢ 1 + 1 = 2"),  # Tiny.B is not in the first commit
+        ("local", "Loc.Hyp:Loc.hyp", "exact h", "p : Prop\nh : p\n⊢ p"),
+    ]
