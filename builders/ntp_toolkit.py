@@ -15,13 +15,24 @@ Configs:
   (with ``prompt_name=`` when it holds several) or ``template=``.
 
 Usage: ``datasets.load_dataset("ntp_toolkit", "full_proof", project="path/to/lean/project")``
-after ``import ntp_datasets``; ``project`` defaults to the bundled sample project.
+after ``import ntp_datasets``; ``project`` is any spec of ``ntp_datasets.specs`` (a
+directory, a git URL at a commit, an ntp-toolkit config file, a list) and defaults to the
+bundled sample project. Every row has a ``project`` column: its project's name.
+
+Generation: ``download_and_prepare`` first extracts every project in the main process
+(one Lean process per project, cached per module) and writes each module's extractor
+output to a file; the list of those files is what datasets shards over ``num_proc``
+workers. Streaming (``as_streaming_dataset``) extracts while rows are read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import logging
+import pickle
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,24 +40,31 @@ from typing import Any
 
 import datasets
 from datasets.builder import Key
+from datasets.utils.tqdm import tqdm as hf_tqdm
 
-from ntp_datasets import __version__, prompting, truncation
+from ntp_datasets import __version__, prompting, specs, truncation
 from ntp_datasets.project import LeanProject
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
-from ntp_datasets.resources import resource_dir
+from ntp_datasets.specs import ResolvedProject, sample_project_dir  # noqa: F401 (sample_project_dir: public here)
 from ntp_datasets.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
+from ntp_datasets.toolchain import find_toolchain, ntp_home
 
 logger = logging.getLogger(__name__)
-
-def sample_project_dir() -> Path:
-    """Return the directory of the Lean project bundled with the package."""
-    return resource_dir("lean") / "sample_project"
 
 
 def project_fingerprint(project_dir: Path) -> str:
     """Hash of a project's sources and toolchain files and of this package's version."""
     digest = hashlib.sha256(f"ntp-datasets {__version__}\n".encode())
     digest.update(LeanProject(project_dir).fingerprint().encode())
+    return digest.hexdigest()
+
+
+def projects_fingerprint(projects: list[ResolvedProject]) -> str:
+    """Hash of every project's name, origin (repository and commit) and content."""
+    digest = hashlib.sha256()
+    for project in projects:
+        origin = f"{project.name}\0{project.repo or ''}\0{project.commit or ''}\0"
+        digest.update(origin.encode() + project_fingerprint(project.root).encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -66,7 +84,10 @@ GENERIC_INSTRUCT_CONFIG = "instruct"
 class NtpToolkitConfig(datasets.BuilderConfig):
     """BuilderConfig for NtpToolkit.
 
-    ``project``: path to a Lean project (None: the bundled sample project).
+    ``project``: the Lean projects, any spec of ``ntp_datasets.specs``: a directory, a
+    git URL at a commit, an ntp-toolkit config file, a dict entry or a list (None: the
+    bundled sample project).
+    ``progress``: show progress bars (modules elaborated; rows, when streaming).
     ``record_kind``: a key of ``records.RECORD_KINDS``; for ``instruct`` with
     ``template=``, the records the template renders unless it declares its own.
     ``fingerprint``: content hash of the project, part of the cache directory name.
@@ -89,7 +110,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     out whole as ``file_split_dev``/``file_split_test``.
     """
 
-    project: str | None = None
+    project: Any = None
     record_kind: str = "tactic_prediction"
     prompt_name: str | None = None
     template_dir: str | None = None
@@ -102,6 +123,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     test_fraction: float = 0.025
     file_dev_fraction: float = 0.0
     file_test_fraction: float = 0.0
+    progress: bool = True
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -109,7 +131,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
         self._check_fields()
         if self.prompt_name is not None and self.template is None and self.template_dir is None:
             self.prompt_type()
-        self.fingerprint = project_fingerprint(self.project_dir)
+        self.fingerprint = projects_fingerprint(self.resolved_projects())
 
     def _check_fields(self) -> None:
         """Reject values no build can use (run again after datasets sets overrides)."""
@@ -119,10 +141,14 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             raise ValueError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
         self.split_fractions()
 
-    @property
-    def project_dir(self) -> Path:
-        """The Lean project this config reads."""
-        return Path(self.project).resolve() if self.project else sample_project_dir()
+    def resolved_projects(self) -> list[ResolvedProject]:
+        """The Lean projects ``project`` names (git repositories cloned on first use)."""
+        spec_key = json.dumps(self.project, default=str, sort_keys=True)
+        cached = getattr(self, "_resolved", None)
+        if cached is None or cached[0] != spec_key:
+            cached = (spec_key, specs.resolve_projects(self.project))
+            self._resolved = cached
+        return cached[1]
 
     @property
     def is_instruct(self) -> bool:
@@ -156,15 +182,16 @@ class NtpToolkitConfig(datasets.BuilderConfig):
         return truncation.ContextTruncator(self.max_context_tokens, self.tokenizer, self.seed)
 
     def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
-        """Cache id: the config name plus the project fingerprint (not its path) and the
+        """Cache id: the config name plus the projects' fingerprint (not their paths) and the
         options as stable text: the tokenizer by name, ``template_dir`` by its templates' hash."""
         # datasets sets `project=` and the other options on a copy of a predefined
         # config after __post_init__ ran, so checks and fingerprint run again here.
         self._check_fields()
         if self.is_instruct:
             self.prompt_type()
-        self.fingerprint = project_fingerprint(self.project_dir)
-        described_elsewhere = {"project", "tokenizer", "tokenizer_name", "template_dir"}
+        self.fingerprint = projects_fingerprint(self.resolved_projects())
+        # `project` is described by the fingerprint; `progress` does not change the rows.
+        described_elsewhere = {"project", "progress", "tokenizer", "tokenizer_name", "template_dir"}
         id_kwargs = {key: value for key, value in config_kwargs.items() if key not in described_elsewhere}
         id_kwargs["fingerprint"] = self.fingerprint
         # A tokenizer object hashes differently from process to process; its name does not.
@@ -199,76 +226,114 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             features = features_of_kind(self.config.record_kind)
         return datasets.DatasetInfo(description=__doc__, features=features)
 
+    def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
+        # Extractor output is written to files for the time of the build: generation (in
+        # num_proc workers, too) reads them back, and no process holds the whole project.
+        outputs_root = ntp_home() / "work" / "module-outputs"
+        outputs_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=outputs_root) as outputs_dir:
+            self._outputs_dir = Path(outputs_dir)
+            try:
+                super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+            finally:
+                self._outputs_dir = None
+
     def _split_generators(self, dl_manager):
-        project_dir = self.config.project_dir
-        if not project_dir.is_dir():
-            raise FileNotFoundError(f"Lean project directory not found: {project_dir}")
-        if not self.config.is_instruct:
-            return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"project_dir": str(project_dir)})]
-        # Extract once for all splits, keeping the extractor's output (not the
-        # rendered rows) in memory; the list of modules is also what datasets
-        # shards across workers when num_proc > 1.
-        modules = list(self._extract(project_dir))
-        rows_per_split, self.dropped_rows = self._count_rows(modules)
-        if self.dropped_rows:
-            logger.warning("%s: dropped %d rows containing sorry", self.config.name, self.dropped_rows)
-        logger.info("%s: rows per split: %s", self.config.name, dict(rows_per_split))
+        projects = self.config.resolved_projects()
+        splits = SPLIT_NAMES if self.config.is_instruct else (TRAIN,)
+        if getattr(dl_manager, "is_streaming", False):
+            # Rows come as modules are extracted; a split without rows is merely empty.
+            return [
+                datasets.SplitGenerator(name=split, gen_kwargs={"projects": projects, "split": split})
+                for split in splits
+            ]
+        module_files, rows_per_split = self._extract_to_files(projects)
+        if self.config.is_instruct:
+            if self.dropped_rows:
+                logger.warning("%s: dropped %d rows containing sorry", self.config.name, self.dropped_rows)
+            logger.info("%s: rows per split: %s", self.config.name, dict(rows_per_split))
         # datasets cannot read back a split without rows, so only train is
         # declared whatever its size; the held-out splits only when they have rows.
         return [
-            datasets.SplitGenerator(name=split, gen_kwargs={"modules": modules, "split": split})
-            for split in SPLIT_NAMES
+            datasets.SplitGenerator(name=split, gen_kwargs={"module_files": module_files, "split": split})
+            for split in splits
             if split == TRAIN or rows_per_split[split]
         ]
 
-    def _count_rows(self, modules) -> tuple[Counter, int]:
-        """The number of prompt rows each split will get, and the number of rows dropped for sorry."""
+    def _extract_to_files(self, projects) -> tuple[list[str], Counter]:
+        """Extract every project, writing each module's output to its own file; return the
+        files (in project and import order) and, for instruction configs, the rows per split."""
+        module_files, rows_per_split = [], Counter()
+        self.dropped_rows = 0 if self.config.is_instruct else None
+        for module_output in self._extract(projects):
+            path = self._outputs_dir / f"{len(module_files):07d}.pickle"
+            path.write_bytes(pickle.dumps(module_output, protocol=pickle.HIGHEST_PROTOCOL))
+            module_files.append(str(path))
+            if self.config.is_instruct:
+                counts, dropped = self._count_rows(module_output)
+                rows_per_split.update(counts)
+                self.dropped_rows += dropped
+        return module_files, rows_per_split
+
+    def _count_rows(self, module_output) -> tuple[Counter, int]:
+        """The number of prompt rows a module gives each split, and the number dropped for sorry."""
         record_kind = self.config.prompt_type().record_kind
         fractions = self.config.split_fractions()
         rows_per_split, dropped = Counter(), 0
-        for module_output in modules:
-            for record in records_of_kind(record_kind, module_output):
-                if prompting.has_sorry(record):
-                    dropped += 1
-                else:
-                    rows_per_split[split_of(fractions, record.file, record.declId)] += 1
+        for record in records_of_kind(record_kind, module_output):
+            if prompting.has_sorry(record):
+                dropped += 1
+            else:
+                rows_per_split[split_of(fractions, record.file, record.declId)] += 1
         return rows_per_split, dropped
 
-    @staticmethod
-    def _extract(project_dir):
-        """Yield each module's extractor output, logging its Lean errors."""
+    def _extract(self, projects):
+        """Yield each module's extractor output, project after project, labelled with its
+        project's name; log each module's Lean errors and each project's toolchain mismatch."""
         from ntp_datasets import extract  # imported late: the Lean toolchain layer is heavy
 
-        for module_output in extract.extract_project(project_dir):
-            _warn_about_errors(module_output)
-            yield module_output
+        toolchain = find_toolchain()
+        for number, project in enumerate(projects, 1):
+            logger.info("Extracting project %s (%d of %d) at %s", project.name, number, len(projects), project.root)
+            specs.check_toolchain(project, toolchain)
+            for module_output in extract.extract_project(project.root, toolchain=toolchain, progress=self.config.progress):
+                module_output = dataclasses.replace(module_output, project=project.name)
+                _warn_about_errors(module_output)
+                yield module_output
 
-    def _generate_examples(self, project_dir=None, modules=None, split=None):
-        if modules is None:
-            yield from self._record_examples(project_dir)
+    def _generate_examples(self, split, module_files=None, projects=None):
+        if module_files is not None:
+            outputs = (pickle.loads(Path(path).read_bytes()) for path in module_files)
         else:
-            yield from self._instruction_examples(modules, split)
+            outputs = self._extract(projects)
+        rows = self._instruction_examples(outputs, split) if self.config.is_instruct else self._record_examples(outputs)
+        if module_files is not None:
+            yield from rows  # datasets counts the rows it writes
+            return
+        with hf_tqdm(desc=f"{self.config.name} rows", unit=" rows", disable=None if self.config.progress else True) as bar:
+            for key, row in rows:
+                yield key, row
+                bar.update(1)
 
-    def _record_examples(self, project_dir):
+    def _record_examples(self, outputs):
         """Every record of this config's kind, module by module."""
-        index = 0
-        for module_output in self._extract(project_dir):
-            for record in records_of_kind(self.config.record_kind, module_output):
-                yield Key(0, index), as_row(record)
-                index += 1
+        for shard, module_output in enumerate(outputs):
+            for index, record in enumerate(records_of_kind(self.config.record_kind, module_output)):
+                yield Key(shard, index), as_row(record)
 
-    def _instruction_examples(self, modules, split):
+    def _instruction_examples(self, outputs, split):
         """The prompt rows of ``split``: records without sorry whose file or declaration falls in it."""
         prompt_type = self.config.prompt_type()
         fractions = self.config.split_fractions()
         truncator = self.config.context_truncator()
-        project = self.config.project_dir.name
-        for shard, module_output in enumerate(modules):
+        for shard, module_output in enumerate(outputs):
             index = 0
             for record in records_of_kind(prompt_type.record_kind, module_output):
                 if prompting.has_sorry(record) or split_of(fractions, record.file, record.declId) != split:
                     continue
-                row = prompting.instruction_row(prompt_type, record, project=project, split=split, truncator=truncator)
+                row = prompting.instruction_row(
+                    prompt_type, record, project=module_output.project, split=split, truncator=truncator
+                )
                 yield Key(shard, index), row
                 index += 1
 

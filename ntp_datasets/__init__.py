@@ -38,10 +38,25 @@ def _register_checkout_builders() -> None:
 _register_checkout_builders()
 
 
-def load_dataset(config_name: str, project: str | None = None, *, cache_dir=None, download_mode=None, **config_kwargs):
-    """Build config ``config_name`` of the ntp_toolkit builder for a Lean project; return a ``DatasetDict``.
+def load_dataset(
+    config_name: str,
+    project=None,
+    *,
+    cache_dir=None,
+    download_mode=None,
+    num_proc: int | None = None,
+    streaming: bool = False,
+    **config_kwargs,
+):
+    """Build config ``config_name`` of the ntp_toolkit builder for Lean projects; return a
+    ``DatasetDict`` (an ``IterableDatasetDict`` when ``streaming``).
 
-    ``project``: path to a Lean 4 project (None: the bundled sample project).
+    ``project``: a project spec (``ntp_datasets.specs``): a Lean project directory, a git
+    URL at a commit, an ntp-toolkit config JSON file, a dict entry or a list of these
+    (None: the bundled sample project).
+    ``num_proc``: processes that turn the extracted modules into rows (as for
+    ``datasets.load_dataset``); extraction itself runs once, in this process.
+    ``streaming``: yield rows while modules are extracted; nothing is written to the cache.
     ``cache_dir``/``download_mode``: as for ``datasets.load_dataset``.
     ``config_kwargs``: further ``NtpToolkitConfig`` fields.
     """
@@ -49,9 +64,11 @@ def load_dataset(config_name: str, project: str | None = None, *, cache_dir=None
     from ntp_datasets.routing import code_hash
 
     if project is not None:
-        config_kwargs["project"] = str(project)
+        config_kwargs["project"] = str(project) if isinstance(project, Path) else project
     builder = NtpToolkit(config_name=config_name, cache_dir=cache_dir, hash=code_hash(), **config_kwargs)
-    builder.download_and_prepare(download_mode=download_mode)
+    if streaming:
+        return builder.as_streaming_dataset()
+    builder.download_and_prepare(download_mode=download_mode, num_proc=num_proc)
     return builder.as_dataset()
 
 

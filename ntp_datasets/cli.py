@@ -113,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     toolchain_sub.add_parser("install", help="install the WebAssembly Lean").set_defaults(func=_toolchain_install)
     toolchain_sub.add_parser("info", help="show which Lean is used").set_defaults(func=_toolchain_info)
     preview = sub.add_parser("preview", help="build configs of a Lean project and print a few rows")
-    preview.add_argument("project", nargs="?", default=None, help="Lean project directory (default: bundled sample)")
+    preview.add_argument(
+        "project", nargs="?", default=None,
+        help="project spec: a Lean project directory, a git URL@commit or an ntp-toolkit config JSON (default: bundled sample)",
+    )
     preview.add_argument("--config", action="append", help="builder config (repeatable)")
     preview.add_argument("--rows", type=int, default=3, help="rows to print per config")
     preview.set_defaults(func=_preview)

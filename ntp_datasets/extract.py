@@ -39,6 +39,8 @@ class ModuleOutput:
     events: list[dict] = field(default_factory=list)
     error: str | None = None
     cached: bool = False
+    project: str = ""
+    """Name of the project the module belongs to (the builder sets it; records copy it)."""
 
 
 def extractor_source(toolchain: Toolchain) -> str:

@@ -6,7 +6,9 @@ module's events into records, and the builder writes those records (or
 prompts rendered from them) as dataset rows.
 
 Every record class carries its ``datasets.Features`` declared explicitly in
-``FEATURES``; the field names follow ntp-toolkit where it has one.
+``FEATURES``; the field names follow ntp-toolkit where it has one. Every record has a
+``project`` field: the name of the project its module belongs to
+(``ModuleOutput.project``, set by whoever extracted it).
 
 Sorry policy: record configs (``tactic_prediction``, ``full_proof``) keep rows
 whose tactic or declaration contains ``sorry`` and mark them ``hasSorry=True``
@@ -75,6 +77,7 @@ class TacticRecord:
     line: int
     column: int
     hasSorry: bool
+    project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
         {
@@ -90,6 +93,7 @@ class TacticRecord:
             "line": _INT,
             "column": _INT,
             "hasSorry": _BOOL,
+            "project": _STRING,
         }
     )
 
@@ -106,6 +110,7 @@ class FullProofRecord:
     file: str
     line: int
     hasSorry: bool
+    project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
         {
@@ -117,6 +122,7 @@ class FullProofRecord:
             "file": _STRING,
             "line": _INT,
             "hasSorry": _BOOL,
+            "project": _STRING,
         }
     )
 
@@ -130,6 +136,7 @@ class ErrorRecord:
     line: int
     column: int
     message: str
+    project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
         {
@@ -138,6 +145,7 @@ class ErrorRecord:
             "line": _INT,
             "column": _INT,
             "message": _STRING,
+            "project": _STRING,
         }
     )
 
@@ -195,6 +203,7 @@ def tactic_records(module_output: ModuleOutput) -> Iterator[TacticRecord]:
             line=tactic["line"],
             column=tactic["column"],
             hasSorry=bool(tactic["hasSorry"]),
+            project=module_output.project,
         )
 
 
@@ -220,13 +229,14 @@ def full_proof_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]
             file=module_output.file,
             line=declaration["line"],
             hasSorry=bool(declaration["hasSorry"]),
+            project=module_output.project,
         )
 
 
 def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
     """Yield the module-level failure (if any) and every error message of a module."""
     if module_output.error:
-        yield ErrorRecord(module_output.module, module_output.file, 0, 0, module_output.error)
+        yield ErrorRecord(module_output.module, module_output.file, 0, 0, module_output.error, module_output.project)
     for message in _events(module_output, "message"):
         if message.get("severity") == "error":
             yield ErrorRecord(
@@ -235,11 +245,12 @@ def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
                 line=message["line"],
                 column=message["column"],
                 message=message["text"],
+                project=module_output.project,
             )
 
 
 _STRINGS = datasets.Sequence(_STRING)
-# A list of {name, module} structs. (datasets.Sequence of a dict would mean a dict of lists.)
+# A list of {name, module} structs (datasets.Sequence of a dict would be a dict of lists).
 _CONSTANTS = datasets.List({"name": _STRING, "module": _STRING})
 
 
@@ -288,8 +299,9 @@ class StateCommentsRecord:
     module: str
     file: str
     text: str
+    project: str
 
-    FEATURES: ClassVar[datasets.Features] = datasets.Features({"module": _STRING, "file": _STRING, "text": _STRING})
+    FEATURES: ClassVar[datasets.Features] = datasets.Features({"module": _STRING, "file": _STRING, "text": _STRING, "project": _STRING})
 
 
 def state_comments_records(module_output: ModuleOutput) -> Iterator[StateCommentsRecord]:
@@ -299,7 +311,7 @@ def state_comments_records(module_output: ModuleOutput) -> Iterator[StateComment
     source = SourceBytes(module_output.source)
     tactics = list(_events(module_output, "tactic"))
     text = _insert_state_comments(source, tactics, 0, len(source.data))
-    yield StateCommentsRecord(module_output.module, module_output.file, text)
+    yield StateCommentsRecord(module_output.module, module_output.file, text, module_output.project)
 
 
 def full_proof_with_states_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]:
@@ -346,10 +358,11 @@ class PremisesRecord:
     line: int
     premises: list
     constants: list
+    project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
         {"declId": _STRING, "name": _STRING, "module": _STRING, "file": _STRING, "line": _INT,
-         "premises": _CONSTANTS, "constants": _CONSTANTS}
+         "premises": _CONSTANTS, "constants": _CONSTANTS, "project": _STRING}
     )
 
 
@@ -364,6 +377,7 @@ def premises_records(module_output: ModuleOutput) -> Iterator[PremisesRecord]:
             declId=decl_id(module_output.module, d), name=d.get("name") or "", module=module_output.module,
             file=module_output.file, line=d["line"],
             premises=strip([c for c in used if c["isProp"]]), constants=strip([c for c in used if not c["isProp"]]),
+            project=module_output.project,
         )
 
 
@@ -505,11 +519,13 @@ class DeclarationRecord:
     scope: str
     src: str
     isHumanTheorem: bool
+    project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
         {"declId": _STRING, "name": _STRING, "kind": _STRING, "type": _STRING, "typeArgs": _STRINGS,
          "typeBody": _STRING, "doc": _STRING, "signature": _STRING, "module": _STRING, "file": _STRING,
-         "line": _INT, "column": _INT, "isProp": _BOOL, "scope": _STRING, "src": _STRING, "isHumanTheorem": _BOOL}
+         "line": _INT, "column": _INT, "isProp": _BOOL, "scope": _STRING, "src": _STRING, "isHumanTheorem": _BOOL,
+         "project": _STRING}
     )
 
 
@@ -526,6 +542,7 @@ def declaration_records(module_output: ModuleOutput) -> Iterator[DeclarationReco
             module=module_output.module, file=module_output.file, line=d["line"], column=d["column"],
             isProp=d["isProp"], scope=d["scope"], src=source.slice(d["start"], d["end"]),
             isHumanTheorem=d["declKind"] == "theorem" and d["isProp"] and not d["hasSorry"],
+            project=module_output.project,
         )
 
 
@@ -537,9 +554,10 @@ class ImportRecord:
     file: str
     imported: str
     isDirect: bool
+    project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
-        {"module": _STRING, "file": _STRING, "imported": _STRING, "isDirect": _BOOL}
+        {"module": _STRING, "file": _STRING, "imported": _STRING, "isDirect": _BOOL, "project": _STRING}
     )
 
 
@@ -548,7 +566,7 @@ def import_records(module_output: ModuleOutput) -> Iterator[ImportRecord]:
     for event in _events(module_output, "imports"):
         direct = set(event["direct"])
         for name in event["all"]:
-            yield ImportRecord(module_output.module, module_output.file, name, name in direct)
+            yield ImportRecord(module_output.module, module_output.file, name, name in direct, module_output.project)
 
 
 @dataclass(frozen=True)
@@ -559,9 +577,10 @@ class ModuleRecord:
     file: str
     sha256: str
     imports: list
+    project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
-        {"module": _STRING, "file": _STRING, "sha256": _STRING, "imports": _STRINGS}
+        {"module": _STRING, "file": _STRING, "sha256": _STRING, "imports": _STRINGS, "project": _STRING}
     )
 
 
@@ -569,7 +588,7 @@ def module_records(module_output: ModuleOutput) -> Iterator[ModuleRecord]:
     """Yield the module's ``ModuleRecord``."""
     direct = [i for e in _events(module_output, "imports") for i in e["direct"]]
     digest = hashlib.sha256(module_output.source.encode("utf-8")).hexdigest()
-    yield ModuleRecord(module_output.module, module_output.file, digest, direct)
+    yield ModuleRecord(module_output.module, module_output.file, digest, direct, module_output.project)
 
 
 RECORD_KINDS = {

@@ -30,14 +30,16 @@ def project(tmp_path):
 def fake_extractor(monkeypatch):
     """Make ``ntp_datasets.extract.extract_project`` yield whatever the test sets in ``outputs``.
 
-    Returns a dict: ``outputs`` (list of ModuleOutputs to yield) and ``calls``
-    (the project dirs extraction was asked for).
+    Returns a dict: ``outputs`` (list of ModuleOutputs to yield, or a function of the
+    project dir returning an iterable of them) and ``calls`` (the project dirs extraction
+    was asked for).
     """
     state = {"outputs": [sample_module_output()], "calls": []}
 
     def extract_project(project_dir, *, toolchain=None, progress=True):
         state["calls"].append(str(project_dir))
-        yield from state["outputs"]
+        outputs = state["outputs"]
+        yield from outputs(project_dir) if callable(outputs) else outputs
 
     monkeypatch.setattr(ntp_datasets.extract, "extract_project", extract_project)
     return state

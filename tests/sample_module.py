@@ -37,6 +37,7 @@ class FakeModuleOutput:
     source: str
     events: list
     error: str | None = None
+    project: str = ""
 
 
 def byte_offset(text: str, needle: str, after: str = "") -> int:

@@ -46,6 +46,7 @@ def test_tactic_record_fields(module_output):
         line=5,
         column=2,
         hasSorry=False,
+        project="",
     )
     assert intro.declUpToTactic == "example : ∀ n : ℕ, n = n := by\n  "
     assert intro.decl == "example : ∀ n : ℕ, n = n"
@@ -78,6 +79,7 @@ def test_full_proof_records_skip_declarations_without_proof(module_output):
         file=FILE,
         line=3,
         hasSorry=False,
+        project="",
     )
     assert example.proof == ":= by\n  intro n\n  sorry"
     assert example.srcUpToDecl == SOURCE[: SOURCE.index("example")]
@@ -103,8 +105,8 @@ def test_error_records_keep_errors_only(module_output):
     module_output.error = "Sample/Basic.lean: elaboration failed"
 
     assert list(error_records(module_output)) == [
-        ErrorRecord(MODULE, FILE, 0, 0, "Sample/Basic.lean: elaboration failed"),
-        ErrorRecord(MODULE, FILE, 12, 6, "unknown identifier 'y'"),
+        ErrorRecord(MODULE, FILE, 0, 0, "Sample/Basic.lean: elaboration failed", ""),
+        ErrorRecord(MODULE, FILE, 12, 6, "unknown identifier 'y'", ""),
     ]
 
 

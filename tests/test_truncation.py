@@ -68,7 +68,7 @@ def big_file_record(line: int) -> TacticRecord:
     return TacticRecord(
         state="⊢ True", nextTactic="trivial", srcUpToTactic=LEMMAS, declUpToTactic="", decl="",
         declId=f"Big:lemma_{line}", stateAfter="no goals", module="Big", file="Big.lean",
-        line=line, column=2, hasSorry=False,
+        line=line, column=2, hasSorry=False, project="big",
     )  # fmt: skip
 
 

@@ -1,0 +1,324 @@
+"""Project specs: where the Lean projects of a dataset come from.
+
+A spec is one of
+
+* ``None``: the sample project bundled with the package;
+* a local directory: the project as it is on disk;
+* a git repository at a revision: ``https://host/owner/repo.git@<commit>``,
+  ``git+https://host/owner/repo@<rev>``, ``file:///path/to/repo@<rev>``, ``ssh://...``,
+  ``git@host:owner/repo.git@<rev>``, or a local repository ``path/to/repo@<rev>``
+  (no ``@<rev>``: the remote's ``HEAD``). It is cloned into
+  ``$NTP_DATASETS_HOME/projects/<hash>`` (see :func:`clone_at`);
+* a path to an ntp-toolkit config file ``*.json``: a list of entries with ``repo``
+  (a URL, a GitHub ``owner/name`` or a local path, relative to the file), ``commit``,
+  ``lean``, ``name``, ``import_file`` and ``imports``; only ``repo`` is required;
+* a dict shaped like one such entry, or a list of any of the above.
+
+:func:`resolve_projects` turns a spec into a list of :class:`ResolvedProject`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ntp_datasets.toolchain import Toolchain, ntp_home
+
+logger = logging.getLogger(__name__)
+
+CONFIG_KEYS = ("repo", "commit", "lean", "name", "import_file", "imports")
+"""Keys of an ntp-toolkit config entry (``repo`` is the only required one)."""
+
+_URL_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@github.com:owner/repo.git
+_GITHUB_SHORTHAND = re.compile(r"^[\w.-]+/[\w.-]+$")
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+_VERSION = re.compile(r"(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)")
+
+
+class ProjectSpecError(ValueError):
+    """A project spec that cannot be resolved: no such path, bad config file, git failure."""
+
+
+@dataclass(frozen=True)
+class ResolvedProject:
+    """A Lean project ready to extract: a directory on disk and where it came from.
+
+    ``repo``/``commit``: the git repository and full commit it was checked out at
+    (None for a local directory). ``lean``: the Lean toolchain it asks for (its
+    ``lean-toolchain`` file, else the config's ``lean``). ``import_file`` and
+    ``imports``: as given in an ntp-toolkit config entry (recorded, not used to pick modules).
+    """
+
+    name: str
+    root: Path
+    repo: str | None = None
+    commit: str | None = None
+    lean: str | None = None
+    import_file: str | None = None
+    imports: tuple[str, ...] = field(default_factory=tuple)
+
+
+def sample_project_dir() -> Path:
+    """The directory of the Lean project bundled with the package."""
+    from ntp_datasets.resources import resource_dir
+
+    return resource_dir("lean") / "sample_project"
+
+
+def resolve_projects(spec, *, base_dir: Path | None = None) -> list[ResolvedProject]:
+    """Resolve a project spec (see the module docstring) into its projects, cloning git
+    repositories as needed. Names must be unique: they fill the datasets' ``project`` column."""
+    projects = list(_resolve(spec, Path(base_dir or Path.cwd())))
+    if not projects:
+        raise ProjectSpecError("the project spec names no project")
+    names = [p.name for p in projects]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ProjectSpecError(
+            f"several projects are named {', '.join(map(repr, duplicates))}; give each a distinct "
+            "'name' (a dict or config entry with a 'name' key)"
+        )
+    return projects
+
+
+def _resolve(spec, base_dir: Path):
+    if spec is None:
+        yield _local_project(sample_project_dir(), name=sample_project_dir().name)
+    elif isinstance(spec, (list, tuple)):
+        for item in spec:
+            yield from _resolve(item, base_dir)
+    elif isinstance(spec, dict):
+        yield _resolve_entry(spec, base_dir, where="project entry")
+    elif isinstance(spec, (str, os.PathLike)):
+        yield from _resolve_string(os.fspath(spec), base_dir)
+    else:
+        raise ProjectSpecError(f"cannot read a project spec of type {type(spec).__name__}: {spec!r}")
+
+
+def _resolve_string(spec: str, base_dir: Path):
+    git = parse_git_spec(spec, base_dir)
+    if git is not None:
+        url, rev = git
+        yield _git_project(url, rev, name=None)
+        return
+    path = _local_path(spec, base_dir)
+    if path.is_file() and path.suffix == ".json":
+        yield from read_config_file(path)
+    elif path.is_dir():
+        yield _local_project(path)
+    elif path.exists():
+        raise ProjectSpecError(f"{path} is neither a Lean project directory nor an ntp-toolkit config (*.json)")
+    else:
+        raise ProjectSpecError(f"Lean project not found: {path} does not exist")
+
+
+def parse_git_spec(spec: str, base_dir: Path | None = None) -> tuple[str, str | None] | None:
+    """``(url, rev)`` if ``spec`` names a git repository (``rev`` None: its HEAD), else None.
+
+    A URL (``https://``, ``ssh://``, ``git://``, ``file://``, ``git+...``, ``git@host:path``)
+    is always a repository; a local path only with ``@<rev>`` after an existing directory."""
+    text = spec[len("git+"):] if spec.startswith("git+") else spec
+    is_url = text.startswith(_URL_SCHEMES) or _SCP_LIKE.match(text) is not None
+    location, rev = _split_rev(text)
+    if is_url:
+        return location, rev
+    if rev is not None and _local_path(location, base_dir or Path.cwd()).is_dir():
+        return str(_local_path(location, base_dir or Path.cwd())), rev
+    return None
+
+
+def _split_rev(text: str) -> tuple[str, str | None]:
+    """Split a trailing ``@<rev>``; an ``@`` before the last ``/`` is a user name, not a rev."""
+    at = text.rfind("@")
+    if at == -1 or at < text.rfind("/") or (_SCP_LIKE.match(text) and at < text.find(":")):
+        return text, None
+    return text[:at], text[at + 1:] or None
+
+
+def _local_path(text: str, base_dir: Path) -> Path:
+    path = Path(text).expanduser()
+    return (path if path.is_absolute() else base_dir / path).resolve()
+
+
+def read_config_file(path: Path) -> list[ResolvedProject]:
+    """The projects of an ntp-toolkit config file (a JSON list of entries, or one entry)."""
+    try:
+        entries = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ProjectSpecError(f"{path}: not valid JSON ({error})") from error
+    if isinstance(entries, dict):
+        entries = [entries]
+    if not isinstance(entries, list) or not entries:
+        raise ProjectSpecError(f"{path}: expected a non-empty JSON list of project entries")
+    return [
+        _resolve_entry(entry, Path(path).parent, where=f"{path}: entry {index}")
+        for index, entry in enumerate(entries)
+    ]
+
+
+def _resolve_entry(entry, base_dir: Path, where: str) -> ResolvedProject:
+    """One ntp-toolkit config entry: ``repo`` (URL, GitHub ``owner/name`` or local path)
+    with an optional ``commit``; a local directory without ``commit`` is used as it is."""
+    if not isinstance(entry, dict):
+        raise ProjectSpecError(f"{where}: expected an object with keys {', '.join(CONFIG_KEYS)}, got {entry!r}")
+    if "repo" not in entry:
+        present = ", ".join(sorted(entry)) or "none"
+        raise ProjectSpecError(f"{where}: missing key 'repo' (the repository URL or path); keys given: {present}")
+    unknown = sorted(set(entry) - set(CONFIG_KEYS))
+    if unknown:
+        logger.warning("%s: ignoring unknown keys %s", where, ", ".join(unknown))
+    for key in ("repo", "commit", "lean", "name", "import_file"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise ProjectSpecError(f"{where}: {key!r} must be a string, got {entry[key]!r}")
+    imports = entry.get("imports") or []
+    if not isinstance(imports, list) or not all(isinstance(i, str) for i in imports):
+        raise ProjectSpecError(f"{where}: 'imports' must be a list of module names, got {imports!r}")
+    repo, commit = entry["repo"], entry.get("commit")
+    local = _local_path(repo, base_dir)
+    if local.is_dir() and commit is None:
+        project = _local_project(local, name=entry.get("name"))
+    else:
+        git = parse_git_spec(repo, base_dir)
+        if git is None and local.is_dir():
+            git = (str(local), None)
+        elif git is None and _GITHUB_SHORTHAND.match(repo):
+            git = (f"https://github.com/{repo}", None)
+        elif git is None:
+            raise ProjectSpecError(f"{where}: repo {repo!r} is neither a git URL, a GitHub owner/name nor a directory")
+        url, rev = git
+        project = _git_project(url, commit or rev, name=entry.get("name"))
+    return ResolvedProject(
+        name=project.name, root=project.root, repo=project.repo, commit=project.commit,
+        lean=project.lean or entry.get("lean"), import_file=entry.get("import_file"), imports=tuple(imports),
+    )
+
+
+def _local_project(path: Path, name: str | None = None) -> ResolvedProject:
+    if not path.is_dir():
+        raise ProjectSpecError(f"Lean project not found: {path} is not a directory")
+    return ResolvedProject(name=name or path.name, root=path, lean=_toolchain_file(path))
+
+
+def _git_project(url: str, rev: str | None, name: str | None) -> ResolvedProject:
+    root, commit = clone_at(url, rev)
+    default_name = re.sub(r"\.git$", "", url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])
+    return ResolvedProject(name=name or default_name, root=root, repo=url, commit=commit, lean=_toolchain_file(root))
+
+
+def _toolchain_file(root: Path) -> str | None:
+    path = root / "lean-toolchain"
+    return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
+
+
+# ---------------------------------------------------------------------------
+# Git checkouts
+# ---------------------------------------------------------------------------
+
+
+def projects_dir() -> Path:
+    """Where git checkouts of projects are kept (``$NTP_DATASETS_HOME/projects``)."""
+    return ntp_home() / "projects"
+
+
+def clone_at(url: str, rev: str | None = None) -> tuple[Path, str]:
+    """Check out ``url`` at ``rev`` (a commit, branch or tag; None: HEAD) under
+    :func:`projects_dir` and return (checkout directory, full commit id).
+
+    A full commit id or a ref is fetched alone (``--depth 1``); when the server refuses
+    that (or ``rev`` is an abbreviated commit) the whole history is fetched instead. The
+    checkout is made in a temporary directory and renamed into place, so a directory there
+    is always complete, and one at the same commit is reused without asking the server."""
+    commit = rev if rev and _FULL_SHA.match(rev) else _remote_commit(url, rev)
+    key = hashlib.sha256(f"{url}\0{commit or rev}".encode()).hexdigest()[:16]
+    dest = projects_dir() / key
+    if dest.is_dir():
+        return dest, _git(["rev-parse", "HEAD"], cwd=dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    logger.info("Cloning %s at %s into %s", url, commit or rev, dest)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".clone-"))
+    try:
+        _git(["init", "-q"], cwd=tmp)
+        _git(["remote", "add", "origin", url], cwd=tmp)
+        wanted = commit or rev
+        try:
+            _git(["fetch", "-q", "--depth", "1", "origin", wanted], cwd=tmp)
+            _git(["checkout", "-q", "--detach", "FETCH_HEAD"], cwd=tmp)
+        except ProjectSpecError as shallow_error:
+            logger.info("Fetching %s alone failed; fetching the whole repository (%s)", wanted, shallow_error)
+            _git(["fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"], cwd=tmp)
+            _git(["checkout", "-q", "--detach", wanted], cwd=tmp)
+        head = _git(["rev-parse", "HEAD"], cwd=tmp)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not dest.is_dir():  # not a concurrent clone that finished first
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+        return dest, head
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _remote_commit(url: str, rev: str | None) -> str | None:
+    """The commit ``rev`` (a branch or tag; None: HEAD) names on the remote, or None when no
+    ref has that name (an abbreviated commit id, resolved after fetching)."""
+    refs = [line.split("\t", 1) for line in _git(["ls-remote", url, rev or "HEAD"]).splitlines()]
+    # An annotated tag is listed twice; its peeled line (`^{}`) names the commit.
+    peeled = [sha for sha, ref in refs if ref.endswith("^{}")]
+    if peeled or refs:
+        return (peeled or [refs[0][0]])[0]
+    if rev is None:
+        raise ProjectSpecError(f"git ls-remote {url}: the repository has no HEAD")
+    return None
+
+
+def _git(args: list[str], cwd: Path | None = None) -> str:
+    """Run git without prompting for credentials; return its stdout, or raise with its stderr."""
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true")
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    except FileNotFoundError as error:
+        raise ProjectSpecError("git is not installed; it is needed to check out project repositories") from error
+    if result.returncode != 0:
+        raise ProjectSpecError(f"`git {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+# ---------------------------------------------------------------------------
+# Toolchain versions
+# ---------------------------------------------------------------------------
+
+
+def lean_version(text: str | None) -> str | None:
+    """The ``X.Y.Z[-suffix]`` version in a toolchain request (``leanprover/lean4:v4.9.0``)
+    or in ``lean --version`` output; None when it names none (``nightly``, ``stable``)."""
+    match = _VERSION.search(text or "")
+    return match.group(1) if match else None
+
+
+def check_toolchain(project: ResolvedProject, toolchain: Toolchain) -> bool:
+    """Log a warning when ``project`` asks for another Lean version than ``toolchain`` is;
+    return whether they match (or cannot be compared). The build goes on either way."""
+    wanted, used = lean_version(project.lean), lean_version(toolchain.version)
+    if wanted is None or used is None or wanted == used:
+        return True
+    lake_note = (
+        " (natively, a Lake project runs under `lake env`, which elan points at its own toolchain)"
+        if toolchain.kind == "native" else ""
+    )
+    logger.warning(
+        "project %r asks for Lean %s (%s) but the toolchain in use is Lean %s (%s); building anyway%s. "
+        "Modules may fail to elaborate or elaborate differently.",
+        project.name, wanted, project.lean, used, toolchain.kind, lake_note,
+    )
+    return False
