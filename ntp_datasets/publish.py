@@ -99,30 +99,51 @@ def git_provenance(directory: Path) -> dict:
     return info
 
 
-def project_provenance(spec) -> dict:
-    """Where the project came from. A local directory is recorded by its name, not its path
-    (a path says nothing to the card's readers), plus its git commit and ``lean-toolchain``."""
-    from ntp_datasets.builders.ntp_toolkit import sample_project_dir
-
-    if spec is None:
-        info = {"spec": "bundled sample project", "name": sample_project_dir().name}
-        directory = sample_project_dir()
-    elif Path(spec).is_dir():
-        directory = Path(spec).resolve()
-        info = {"spec": directory.name, "name": directory.name}
+def project_provenance(project) -> dict:
+    """Where one resolved project (``specs.ResolvedProject``) came from. A local directory is
+    recorded by its name, not its path (a path says nothing to the card's readers), plus the
+    commit of the git checkout holding it; a cloned one by its repository and commit."""
+    info = {"name": project.name}
+    if project.repo:
+        info.update(repo=_strip_credentials(project.repo), git_commit=project.commit)
     else:
-        return {"spec": _strip_credentials(str(spec))}
-    toolchain_file = directory / "lean-toolchain"
-    if toolchain_file.is_file():
-        info["lean_toolchain"] = toolchain_file.read_text(encoding="utf-8").strip()
-    info.update(git_provenance(directory))
+        info.update(git_provenance(project.root))
+    if project.lean:
+        info["lean_toolchain"] = project.lean
     return info
+
+
+def _spec_text(spec) -> str:
+    """The project spec as recorded in the card: local paths by their last component, URLs
+    without credentials, a list element by element."""
+    if spec is None:
+        return "bundled sample project"
+    if isinstance(spec, (list, tuple)):
+        return ", ".join(_spec_text(item) for item in spec)
+    if isinstance(spec, dict):
+        return _spec_text(spec.get("name") or spec.get("repo"))
+    if isinstance(spec, (str, Path)) and Path(spec).exists():
+        return Path(spec).name
+    return _strip_credentials(str(spec))
+
+
+def describe_project(info: dict) -> str:
+    """One line of the card for a project's provenance (see :func:`project_provenance`)."""
+    parts = [info["repo"]] if info.get("repo") else []
+    if info.get("git_commit"):
+        parts.append(f"commit `{info['git_commit']}`" + (" (with uncommitted changes)" if info.get("git_dirty") else ""))
+    if info.get("git_remote"):
+        parts.append(f"remote {info['git_remote']}")
+    if info.get("lean_toolchain"):
+        parts.append(f"`lean-toolchain` `{info['lean_toolchain']}`")
+    return ", ".join(parts) or "local directory"
 
 
 def build_provenance(spec, configs: list[str]) -> dict:
     """Everything that says how a folder was made: project, Lean, extractor, package, date."""
     from ntp_datasets import __version__
     from ntp_datasets.extract import EXTRACTOR_VERSION
+    from ntp_datasets.specs import resolve_projects
     from ntp_datasets.toolchain import ToolchainError, find_toolchain
 
     try:
@@ -131,7 +152,8 @@ def build_provenance(spec, configs: list[str]) -> dict:
     except ToolchainError:
         lean = {"version": None, "kind": None}
     return {
-        "project": project_provenance(spec),
+        "spec": _spec_text(spec),
+        "projects": [project_provenance(p) for p in resolve_projects(spec)],
         "lean": lean,
         "extractor_version": EXTRACTOR_VERSION,
         "ntp_datasets_version": __version__,
@@ -147,21 +169,20 @@ def _files_under(directory: Path) -> list[str]:
     return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
 
 
-def _local_project_dir(spec) -> Path | None:
-    from ntp_datasets.builders.ntp_toolkit import sample_project_dir
+def _local_project_dirs(spec) -> list[Path]:
+    """The directories of the spec's projects (clones included)."""
+    from ntp_datasets.specs import resolve_projects
 
-    if spec is None:
-        return sample_project_dir().resolve()
-    return Path(spec).resolve() if Path(spec).is_dir() else None
+    return [project.root.resolve() for project in resolve_projects(spec)]
 
 
 def check_output_dir(out_dir: Path, force: bool = False, spec=None) -> None:
     """Refuse to replace ``out_dir`` unless it is absent, empty, exactly a previous
     ntp-datasets build, or ``force`` is set: nothing the user did not ask for is deleted.
     Never replace the project ``spec`` itself or a directory holding it, even with ``force``."""
-    project_dir = _local_project_dir(spec)
-    if project_dir is not None and (project_dir == out_dir.resolve() or out_dir.resolve() in project_dir.parents):
-        raise PublishError(f"--out {out_dir} would replace the project {project_dir}; choose another directory")
+    for project_dir in _local_project_dirs(spec):
+        if project_dir == out_dir.resolve() or out_dir.resolve() in project_dir.parents:
+            raise PublishError(f"--out {out_dir} would replace the project {project_dir}; choose another directory")
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
@@ -319,11 +340,9 @@ Built but without rows, so not included: {% for config in empty_configs %}`{{ co
 
 | | |
 |---|---|
-| project | {{ provenance.project.spec }} |
-{% if provenance.project.git_commit %}| git commit | `{{ provenance.project.git_commit }}`{% if provenance.project.git_dirty %} (with uncommitted changes){% endif %} |
-{% endif %}{% if provenance.project.git_remote %}| git remote | {{ provenance.project.git_remote }} |
-{% endif %}{% if provenance.project.lean_toolchain %}| project's `lean-toolchain` | `{{ provenance.project.lean_toolchain }}` |
-{% endif %}| Lean used | {{ provenance.lean.version or "unknown" }}{% if provenance.lean.kind %} ({{ provenance.lean.kind }}){% endif %} |
+| project spec | {{ provenance.spec }} |
+{% for project in provenance.projects %}| project `{{ project.name }}` | {{ describe_project(project) }} |
+{% endfor %}| Lean used | {{ provenance.lean.version or "unknown" }}{% if provenance.lean.kind %} ({{ provenance.lean.kind }}){% endif %} |
 | extractor version | {{ provenance.extractor_version }} |
 | ntp-datasets version | {{ provenance.ntp_datasets_version }} |
 | built (UTC) | {{ provenance.built_at }} |
@@ -347,7 +366,7 @@ def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_L
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    project_name = manifest.provenance.get("project", {}).get("name") or manifest.provenance["project"]["spec"]
+    project_name = ", ".join(p["name"] for p in manifest.provenance.get("projects", [])) or manifest.provenance["spec"]
     card_data = DatasetCardData(
         pretty_name=f"{project_name} (ntp-datasets)",
         tags=["lean4", "theorem-proving", "formal-mathematics", "ntp-datasets"],
@@ -369,6 +388,7 @@ def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_L
         pretty_name=card_data.pretty_name,
         project_name=project_name,
         provenance=manifest.provenance,
+        describe_project=describe_project,
         row_counts=manifest.row_counts(),
         empty_configs=manifest.empty_configs,
         example_config="full_proof" if "full_proof" in manifest.splits else default,

@@ -103,10 +103,10 @@ def test_card_yaml_and_provenance(fake_extractor, project, tmp_path, hf_cache):
     assert [f["name"] for f in infos["full_proof"]["features"]][:4] == ["srcUpToDecl", "decl", "declId", "proof"]
 
     provenance = json.loads((out / MANIFEST_NAME).read_text())["provenance"]
-    assert provenance["project"]["git_commit"] == commit
-    assert provenance["project"]["git_dirty"] is False
-    assert provenance["project"]["git_remote"] == "https://example.com/p.git"  # credentials dropped
-    assert provenance["project"]["lean_toolchain"] == "leanprover/lean4:v4.19.0"
+    assert provenance["projects"][0]["git_commit"] == commit
+    assert provenance["projects"][0]["git_dirty"] is False
+    assert provenance["projects"][0]["git_remote"] == "https://example.com/p.git"  # credentials dropped
+    assert provenance["projects"][0]["lean_toolchain"] == "leanprover/lean4:v4.19.0"
     assert provenance["extractor_version"] == EXTRACTOR_VERSION
     assert provenance["ntp_datasets_version"] == ntp_datasets.__version__
     built_at = datetime.datetime.strptime(provenance["built_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
@@ -368,6 +368,24 @@ def test_sample_project_folder_holds_every_config(sample_outputs, tmp_path, hf_c
             assert reloaded[split].features == built[split].features
     repo = Path(ntp_datasets.__file__).resolve().parent.parent
     head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    assert manifest.provenance["project"]["git_commit"] == head
+    assert manifest.provenance["projects"][0]["git_commit"] == head
     stats = folder_stats(out)
     assert all(d.values for d in stats.distributions.values())
+
+
+def test_folder_of_two_projects_records_both(fake_extractor, project, tmp_path, hf_cache):
+    """A list spec builds one folder whose rows carry each project's name and whose card and
+    manifest describe both projects."""
+    other = tmp_path / "other_project"
+    (other / "Sample").mkdir(parents=True)
+    (other / "Sample" / "Basic.lean").write_text((project / "Sample" / "Basic.lean").read_text())
+    out = tmp_path / "folder"
+    manifest = build([str(project), str(other)], out, configs=["full_proof"])
+
+    assert [p["name"] for p in manifest.provenance["projects"]] == ["my_project", "other_project"]
+    assert manifest.provenance["projects"][0]["lean_toolchain"] == "leanprover/lean4:v4.19.0"
+    rows = load_folder(out, "full_proof", tmp_path / "reload")["train"]
+    assert Counter(rows["project"]) == {"my_project": rows.num_rows // 2, "other_project": rows.num_rows // 2}
+    card = (out / "README.md").read_text()
+    assert "project `my_project`" in card and "project `other_project`" in card
+    assert str(tmp_path) not in card  # local paths stay out of the card
