@@ -35,6 +35,7 @@ from ntp_datasets.project import LeanProject
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
 from ntp_datasets.resources import resource_dir
 from ntp_datasets.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
+from ntp_datasets.summary import BuildSummary
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``dev_fraction``/``test_fraction``: expected share of declarations in dev/test.
     ``file_dev_fraction``/``file_test_fraction``: expected share of files held
     out whole as ``file_split_dev``/``file_split_test``.
+
+    ``module_timeout``: seconds one module may take to elaborate before its Lean
+    process is stopped and the module recorded as ``timeout`` (None:
+    ``$NTP_DATASETS_MODULE_TIMEOUT``, else 600; 0: no limit).
     """
 
     project: str | None = None
@@ -102,6 +107,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     test_fraction: float = 0.025
     file_dev_fraction: float = 0.0
     file_test_fraction: float = 0.0
+    module_timeout: float | None = None
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -117,6 +123,8 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             raise ValueError(f"record_kind must be one of {sorted(RECORD_KINDS)}, got {self.record_kind!r}")
         if not isinstance(self.max_context_tokens, int) or self.max_context_tokens < 0:
             raise ValueError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
+        if self.module_timeout is not None and not self.module_timeout >= 0:
+            raise ValueError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
         self.split_fractions()
 
     @property
@@ -192,6 +200,10 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     dropped_rows: int | None = None
     """Rows an instruction config dropped for sorry in its last build (None: not built by this builder)."""
 
+    build_summary: BuildSummary | None = None
+    """Modules, errors and rows of this builder's last build (None: nothing was built, e.g. the
+    datasets cache had the config). Also logged at the end of every build."""
+
     def _info(self):
         if self.config.is_instruct:
             features = prompting.FEATURES
@@ -204,6 +216,10 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         if not project_dir.is_dir():
             raise FileNotFoundError(f"Lean project directory not found: {project_dir}")
         if not self.config.is_instruct:
+            # Fail here, not inside the generator (datasets wraps errors there): no toolchain.
+            from ntp_datasets.toolchain import find_toolchain
+
+            find_toolchain()
             return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"project_dir": str(project_dir)})]
         # Extract once for all splits, keeping the extractor's output (not the
         # rendered rows) in memory; the list of modules is also what datasets
@@ -213,6 +229,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         if self.dropped_rows:
             logger.warning("%s: dropped %d rows containing sorry", self.config.name, self.dropped_rows)
         logger.info("%s: rows per split: %s", self.config.name, dict(rows_per_split))
+        self.build_summary.rows = sum(rows_per_split.values())
+        self.build_summary.log()
         # datasets cannot read back a split without rows, so only train is
         # declared whatever its size; the held-out splits only when they have rows.
         return [
@@ -234,13 +252,15 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                     rows_per_split[split_of(fractions, record.file, record.declId)] += 1
         return rows_per_split, dropped
 
-    @staticmethod
-    def _extract(project_dir):
-        """Yield each module's extractor output, logging its Lean errors."""
+    def _extract(self, project_dir):
+        """Yield each module's extractor output, logging its Lean errors and counting it in a
+        fresh ``build_summary``."""
         from ntp_datasets import extract  # imported late: the Lean toolchain layer is heavy
 
-        for module_output in extract.extract_project(project_dir):
+        self.build_summary = summary = BuildSummary(project=str(project_dir), config=self.config.name)
+        for module_output in extract.extract_project(project_dir, module_timeout=self.config.module_timeout):
             _warn_about_errors(module_output)
+            summary.add_module(module_output)
             yield module_output
 
     def _generate_examples(self, project_dir=None, modules=None, split=None):
@@ -256,6 +276,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             for record in records_of_kind(self.config.record_kind, module_output):
                 yield Key(0, index), as_row(record)
                 index += 1
+        self.build_summary.rows = index
+        self.build_summary.log()
 
     def _instruction_examples(self, modules, split):
         """The prompt rows of ``split``: records without sorry whose file or declaration falls in it."""
@@ -277,5 +299,5 @@ def _warn_about_errors(module_output) -> None:
     """Log one warning listing a module's Lean errors, if it has any."""
     errors = list(error_records(module_output))
     if errors:
-        listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: {e.message}" for e in errors)
+        listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: [{e.kind}] {e.message}" for e in errors)
         logger.warning("%s: %d Lean errors\n%s", module_output.module, len(errors), listing)

@@ -1,10 +1,16 @@
-"""Command line: ``ntp-datasets toolchain install|info`` and ``ntp-datasets preview``."""
+"""Command line: ``ntp-datasets toolchain install|info`` and ``ntp-datasets preview``.
+
+A build prints a summary (modules extracted, from cache, failed by kind; errors; rows) and
+exits with status 1 when nothing could be built, or, with ``--strict``, when any error was
+recorded (see the ``errors`` config).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from ntp_datasets.project import ProjectError
 from ntp_datasets.toolchain import ToolchainError, find_toolchain, install_wasm_toolchain, ntp_home
 
 
@@ -22,10 +28,13 @@ def _toolchain_info(args) -> int:
 
 
 def _preview(args) -> int:
-    import ntp_datasets
+    from ntp_datasets.summary import build_with_summary
 
+    status = 0
     for config in args.config or ["tactic_prediction", "full_proof"]:
-        ds = ntp_datasets.load_dataset(config, project=args.project)
+        ds, summary = build_with_summary(config, args.project, cache_dir=args.cache_dir, **build_options(args))
+        print(summary.format())
+        status = max(status, summary.exit_status(args.strict))
         train = ds["train"]
         print(f"\n=== {config}: {train.num_rows} rows; first {min(args.rows, train.num_rows)} ===")
         for row in train.select(range(min(args.rows, train.num_rows))):
@@ -34,7 +43,22 @@ def _preview(args) -> int:
                     value = "..." + value[-200:]
                 print(f"  {key}: {value!r}")
             print()
-    return 0
+    return status
+
+
+def add_build_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that builds datasets: ``--strict``, ``--module-timeout``,
+    ``--cache-dir``."""
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 if any error was recorded (default: only if nothing could be built)")
+    parser.add_argument("--module-timeout", type=float, default=None, metavar="SECONDS",
+                        help="time limit per module (default: $NTP_DATASETS_MODULE_TIMEOUT or 600; 0: none)")
+    parser.add_argument("--cache-dir", default=None, help="datasets cache directory")
+
+
+def build_options(args) -> dict:
+    """Builder config options given by :func:`add_build_options`'s flags."""
+    return {} if args.module_timeout is None else {"module_timeout": args.module_timeout}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("project", nargs="?", default=None, help="Lean project directory (default: bundled sample)")
     preview.add_argument("--config", action="append", help="builder config (repeatable)")
     preview.add_argument("--rows", type=int, default=3, help="rows to print per config")
+    add_build_options(preview)
     preview.set_defaults(func=_preview)
     return parser
 
@@ -58,9 +83,22 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ToolchainError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        # datasets wraps errors raised while generating rows; report the user's problem.
+        cause = _user_error(exc)
+        if cause is None:
+            raise
+        print(f"error: {cause}", file=sys.stderr)
         return 1
+
+
+def _user_error(exc: BaseException | None) -> BaseException | None:
+    """The toolchain or project error behind ``exc`` (following ``__cause__``), if any."""
+    while exc is not None:
+        if isinstance(exc, (ToolchainError, ProjectError, FileNotFoundError, ValueError)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ class FakeModuleOutput:
     source: str
     events: list
     error: str | None = None
+    cached: bool = False
+    error_kind: str = ""
+    toolchain_mismatch: str = ""
 
 
 def byte_offset(text: str, needle: str, after: str = "") -> int:
