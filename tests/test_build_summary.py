@@ -3,6 +3,7 @@ toolchain), on a fake extractor: no Lean runs here."""
 
 from __future__ import annotations
 
+import pytest
 from sample_module import FILE, MODULE, SOURCE, FakeModuleOutput, sample_module_output
 
 from ntp_datasets import cli
@@ -47,3 +48,16 @@ def test_no_toolchain_is_one_clear_error_and_nothing_is_touched(project, tmp_pat
 def test_a_missing_project_is_one_clear_error(tmp_path, capsys):
     assert cli.main(["preview", str(tmp_path / "nowhere")]) == 1
     assert capsys.readouterr().err.startswith("error: Lean project directory not found:")
+
+
+def test_module_timeout_comes_from_the_argument_else_the_environment_else_600(monkeypatch):
+    from ntp_datasets.extract import module_timeout_seconds
+
+    monkeypatch.delenv("NTP_DATASETS_MODULE_TIMEOUT", raising=False)
+    assert module_timeout_seconds() == 600
+    monkeypatch.setenv("NTP_DATASETS_MODULE_TIMEOUT", "90")
+    assert module_timeout_seconds() == 90 and module_timeout_seconds(5) == 5
+    assert module_timeout_seconds(0) is None  # no limit
+    monkeypatch.setenv("NTP_DATASETS_MODULE_TIMEOUT", "ten minutes")
+    with pytest.raises(ValueError, match="NTP_DATASETS_MODULE_TIMEOUT must be a number of seconds"):
+        module_timeout_seconds()
