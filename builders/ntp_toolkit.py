@@ -47,6 +47,7 @@ from ntp_datasets.project import LeanProject
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
 from ntp_datasets.specs import ResolvedProject, sample_project_dir  # noqa: F401 (sample_project_dir: public here)
 from ntp_datasets.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
+from ntp_datasets.summary import BuildSummary
 from ntp_datasets.toolchain import find_toolchain, ntp_home
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,10 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``dev_fraction``/``test_fraction``: expected share of declarations in dev/test.
     ``file_dev_fraction``/``file_test_fraction``: expected share of files held
     out whole as ``file_split_dev``/``file_split_test``.
+
+    ``module_timeout``: seconds one module may take to elaborate before its Lean
+    process is stopped and the module recorded as ``timeout`` (None:
+    ``$NTP_DATASETS_MODULE_TIMEOUT``, else 600; 0: no limit).
     """
 
     project: Any = None
@@ -124,6 +129,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     file_dev_fraction: float = 0.0
     file_test_fraction: float = 0.0
     progress: bool = True
+    module_timeout: float | None = None
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -139,6 +145,8 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             raise ValueError(f"record_kind must be one of {sorted(RECORD_KINDS)}, got {self.record_kind!r}")
         if not isinstance(self.max_context_tokens, int) or self.max_context_tokens < 0:
             raise ValueError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
+        if self.module_timeout is not None and not self.module_timeout >= 0:
+            raise ValueError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
         self.split_fractions()
 
     def resolved_projects(self) -> list[ResolvedProject]:
@@ -219,6 +227,10 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     dropped_rows: int | None = None
     """Rows an instruction config dropped for sorry in its last build (None: not built by this builder)."""
 
+    build_summary: BuildSummary | None = None
+    """Modules, errors and rows of this builder's last build (None: nothing was built, e.g. the
+    datasets cache had the config). Also logged at the end of every build."""
+
     def _info(self):
         if self.config.is_instruct:
             features = prompting.FEATURES
@@ -237,6 +249,9 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
             finally:
                 self._outputs_dir = None
+        if self.build_summary is not None:
+            self.build_summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
+            self.build_summary.log()
 
     def _split_generators(self, dl_manager):
         projects = self.config.resolved_projects()
@@ -289,16 +304,23 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
 
     def _extract(self, projects):
         """Yield each module's extractor output, project after project, labelled with its
-        project's name; log each module's Lean errors and each project's toolchain mismatch."""
+        project's name; log each module's Lean errors and each project's toolchain mismatch,
+        and count each module in a fresh ``build_summary``."""
         from ntp_datasets import extract  # imported late: the Lean toolchain layer is heavy
 
         toolchain = find_toolchain()
+        names = ", ".join(project.name for project in projects)
+        self.build_summary = summary = BuildSummary(project=names, config=self.config.name)
         for number, project in enumerate(projects, 1):
             logger.info("Extracting project %s (%d of %d) at %s", project.name, number, len(projects), project.root)
             specs.check_toolchain(project, toolchain)
-            for module_output in extract.extract_project(project.root, toolchain=toolchain, progress=self.config.progress):
+            outputs = extract.extract_project(
+                project.root, toolchain=toolchain, progress=self.config.progress, module_timeout=self.config.module_timeout
+            )
+            for module_output in outputs:
                 module_output = dataclasses.replace(module_output, project=project.name)
                 _warn_about_errors(module_output)
+                summary.add_module(module_output)
                 yield module_output
 
     def _generate_examples(self, split, module_files=None, projects=None):
@@ -342,5 +364,5 @@ def _warn_about_errors(module_output) -> None:
     """Log one warning listing a module's Lean errors, if it has any."""
     errors = list(error_records(module_output))
     if errors:
-        listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: {e.message}" for e in errors)
+        listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: [{e.kind}] {e.message}" for e in errors)
         logger.warning("%s: %d Lean errors\n%s", module_output.module, len(errors), listing)

@@ -7,8 +7,11 @@ Run as `lean --run Extract.lean JOB.json`. The job file lists the modules in imp
 "olean": "/abs/build/A/B.olean"}], "searchPath": ["/abs/build"]}`. `olean` is optional:
 when given, the elaborated environment is written there so that later modules in the same
 job (the same process) can import it. For each module the extractor writes `out` (through a
-temporary file and a rename, so a half-written file never exists) and prints one progress
-line `@@ntp {...}` to stdout.
+temporary file and a rename, so a half-written file never exists) and prints progress lines
+`@@ntp {...}` to stdout: `start` when it begins a module (the caller's time limit counts from
+there), then `done`, or `failed` (`stage`: `import` when its imports could not be loaded,
+with their `messages`; `elab` when the extractor itself failed). Message events carry the
+`phase` they come from: `parse`, `import` or `elab`.
 -/
 import Lean
 
@@ -252,12 +255,13 @@ def importsEvent (header : Elab.HeaderSyntax) (env : Environment) : Json :=
     ("direct", toJson ((header.imports (includeInit := false)).map (·.module.toString))),
     ("all", toJson (env.header.moduleNames.map toString))]
 
-/-- The JSON event of a message. -/
-def messageEvent (msg : Message) : IO Json := do
+/-- The JSON event of a message. `phase`: `parse` (the parser's), `import` (the header's
+imports) or `elab` (everything else). -/
+def messageEvent (phase : String) (msg : Message) : IO Json := do
   let severity := match msg.severity with
     | .error => "error" | .warning => "warning" | .information => "information"
   return Json.mkObj [("kind", Json.str "message"), ("severity", Json.str severity), ("line", toJson msg.pos.line),
-    ("column", toJson msg.pos.column), ("text", toJson (← msg.data.toString))]
+    ("column", toJson msg.pos.column), ("text", toJson (← msg.data.toString)), ("phase", Json.str phase)]
 
 /-- Writes `lines` to `path` through a temporary file and a rename. -/
 def writeLinesAtomically (path : System.FilePath) (lines : Array Json) : IO Unit := do
@@ -267,13 +271,31 @@ def writeLinesAtomically (path : System.FilePath) (lines : Array Json) : IO Unit
     for l in lines do h.putStrLn l.compress
   IO.FS.rename tmp path
 
+/-- The parser's messages for the next command. Parsing is pure, so it can be run ahead of
+`Frontend.processCommand`, whose message log does not reliably keep these. -/
+def parseMessages (ctx : Frontend.Context) (s : Frontend.State) : Array Message :=
+  let cmdState := s.commandState
+  let scope := cmdState.scopes.head!
+  let pmctx : Parser.ParserModuleContext :=
+    { env := cmdState.env, options := scope.opts, currNamespace := scope.currNamespace,
+      openDecls := scope.openDecls }
+  let (_, _, parseMsgs) := Parser.parseCommand ctx.inputCtx pmctx s.parserState {}
+  parseMsgs.toArray
+
 /-- Elaborates the remaining commands one by one, collecting each command's info trees (the
-elaborator clears them, and its messages, at the start of every command). -/
+elaborator clears them, and its messages, at the start of every command). Each message comes
+with its phase (`parse` or `elab`). -/
 partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (trees : Array InfoTree)
-    (msgs : Array Message) : IO (Frontend.State × Array InfoTree × Array Message) := do
+    (msgs : Array (String × Message)) : IO (Frontend.State × Array InfoTree × Array (String × Message)) := do
+  let parsed := parseMessages ctx s
   let (done, s) ← (Frontend.processCommand.run ctx).run s
   let trees := trees ++ s.commandState.infoState.trees.toArray
-  let msgs := msgs ++ s.commandState.messages.toArray
+  let new := s.commandState.messages.toArray
+  -- If the log holds the parser's messages after all, they come first: drop them there.
+  let repeated := parsed.size ≤ new.size &&
+    (parsed.zip (new.extract 0 parsed.size)).all fun (a, b) => a.pos == b.pos && a.severity == b.severity
+  let elabMsgs := if repeated then new.extract parsed.size new.size else new
+  let msgs := msgs ++ parsed.map ("parse", ·) ++ elabMsgs.map ("elab", ·)
   let s := { s with commandState.infoState.trees := {}, commandState.messages := {} }
   if done then return (s, trees, msgs) else processCommands ctx s trees msgs
 
@@ -337,47 +359,64 @@ def timed (phase : String) (times : IO.Ref PhaseTimes) (act : IO α) : IO α := 
   times.modify (·.push (phase, (← IO.monoMsNow) - start))
   return a
 
-/-- Elaborates one module and returns its events and final environment. -/
+/-- Elaborates one module and returns its events and final environment, or the messages of
+its imports when they fail (nothing is elaborated then: every command would fail). -/
 def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times : IO.Ref PhaseTimes) :
-    IO (Array Json × Environment × Bool) := do
+    IO (Except (Array Json) (Array Json × Environment × Bool)) := do
   let input ← IO.FS.readFile job.file
   let inputCtx := Parser.mkInputContext input job.file
   let (header, parserState, messages) ← Parser.parseHeader inputCtx
+  let headerParsed := messages.toArray.size
   let mainModule := job.name.toName
   let (env, messages) ← timed "import" times <| importHeader shared header opts messages inputCtx
-  let env ← timed "repair" times do return repairImportedEnv (env.setMainModule mainModule)
-  let commandState := { Command.mkState env messages opts with infoState.enabled := true }
+  let headerMsgs := messages.toArray
+  let importMsgs := headerMsgs.extract headerParsed headerMsgs.size
+  if importMsgs.any (·.severity == .error) then
+    return .error (← importMsgs.mapM (messageEvent "import"))
+  let env := repairImportedEnv (env.setMainModule mainModule)
+  let commandState := { Command.mkState env {} opts with infoState.enabled := true }
   let (s, trees, msgs) ← timed "elaborate" times <| processCommands { inputCtx }
     { commandState, parserState, cmdPos := parserState.pos } #[] #[]
+  let msgs := (headerMsgs.extract 0 headerParsed).map ("parse", ·) ++ importMsgs.map ("import", ·) ++ msgs
   let fileMap := inputCtx.fileMap
   timed "events" times do
     let mut events := #[importsEvent header env]
     for tree in trees do
       events := events ++ (← commandEvents fileMap s.commandState.env tree)
-    for msg in msgs do
-      events := events.push (← messageEvent msg)
-    let hasErrors := msgs.any (·.severity == .error)
-    return (events, s.commandState.env, hasErrors)
+    for (phase, msg) in msgs do
+      events := events.push (← messageEvent phase msg)
+    let hasErrors := msgs.any (·.2.severity == .error)
+    return .ok (events, s.commandState.env, hasErrors)
 
-/-- Elaborates one module, writes its events and, if asked, its `.olean`. -/
+/-- Prints one progress line `@@ntp {...}` and flushes stdout. -/
+def progress (fields : List (String × Json)) : IO Unit := do
+  IO.println s!"@@ntp {(Json.mkObj fields).compress}"
+  (← IO.getStdout).flush
+
+/-- Elaborates one module, writes its events and, if asked, its `.olean`. Progress lines:
+`start` before, then `done` (with the milliseconds of each phase) or, when its imports
+failed, `failed` with `stage: "import"`. -/
 def runModule (shared : SharedImports) (job : ModuleJob) (opts : Options) : IO Unit := do
+  progress [("event", Json.str "start"), ("module", Json.str job.name)]
   let start ← IO.monoMsNow
   let times ← IO.mkRef #[]
-  let (events, env, hasErrors) ← elaborate shared job opts times
-  if let some olean := job.olean then
-    if let some dir := (olean : System.FilePath).parent then IO.FS.createDirAll dir
-    timed "olean" times <| writeModule env olean
-  timed "write" times <| writeLinesAtomically job.out events
-  -- Imported `.olean`s live in memory regions that are never freed otherwise: the process
-  -- would reach the WebAssembly build's 2 GB cap after a few dozen modules.
-  let regions := env.header.regions
-  timed "free" times <| freeImportRegions shared regions
-  let elapsed := (← IO.monoMsNow) - start
-  let phases := Json.mkObj ((← times.get).toList.map fun (k, v) => (k, toJson v))
-  IO.println s!"@@ntp {(Json.mkObj [("event", Json.str "done"), ("module", Json.str job.name),
-    ("events", toJson events.size), ("hasErrors", toJson hasErrors), ("ms", toJson elapsed),
-    ("phases", phases)]).compress}"
-  (← IO.getStdout).flush
+  match ← elaborate shared job opts times with
+  | .error messages =>
+    progress [("event", Json.str "failed"), ("module", Json.str job.name), ("stage", Json.str "import"),
+      ("error", Json.str "imports failed"), ("messages", toJson messages)]
+  | .ok (events, env, hasErrors) =>
+    if let some olean := job.olean then
+      if let some dir := (olean : System.FilePath).parent then IO.FS.createDirAll dir
+      timed "olean" times <| writeModule env olean
+    timed "write" times <| writeLinesAtomically job.out events
+    -- Imported `.olean`s live in memory regions that are never freed otherwise: the process
+    -- would reach the WebAssembly build's 2 GB cap after a few dozen modules.
+    let regions := env.header.regions
+    timed "free" times <| freeImportRegions shared regions
+    let elapsed := (← IO.monoMsNow) - start
+    let phases := Json.mkObj ((← times.get).toList.map fun (k, v) => (k, toJson v))
+    progress [("event", Json.str "done"), ("module", Json.str job.name), ("events", toJson events.size),
+      ("hasErrors", toJson hasErrors), ("ms", toJson elapsed), ("phases", phases)]
 
 end NtpExtract
 
@@ -395,8 +434,8 @@ public def main (args : List String) : IO UInt32 := do
     for m in job.modules do
       try runModule shared m opts
       catch e =>
-        IO.println s!"@@ntp {(Json.mkObj [("event", Json.str "failed"), ("module", Json.str m.name),
-          ("error", Json.str (toString e))]).compress}"
+        progress [("event", Json.str "failed"), ("module", Json.str m.name), ("stage", Json.str "elab"),
+          ("error", Json.str (toString e))]
   if let .error e ← IO.wait work then throw e
   IO.println "@@ntp {\"event\":\"finished\"}"
   return 0

@@ -1,11 +1,17 @@
 """Command line: ``ntp-datasets toolchain install|info``, ``preview``, and ``build``/``push``/``stats``
-of dataset folders."""
+of dataset folders.
+
+A build prints a summary (modules extracted, from cache, failed by kind; errors; rows) and
+exits with status 1 when nothing could be built, or, with ``--strict``, when any error was
+recorded (see the ``errors`` config).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from ntp_datasets.project import ProjectError
 from ntp_datasets.toolchain import ToolchainError, find_toolchain, install_wasm_toolchain, ntp_home
 
 
@@ -23,10 +29,13 @@ def _toolchain_info(args) -> int:
 
 
 def _preview(args) -> int:
-    import ntp_datasets
+    from ntp_datasets.summary import build_with_summary
 
+    status = 0
     for config in args.config or ["tactic_prediction", "full_proof"]:
-        ds = ntp_datasets.load_dataset(config, project=args.project)
+        ds, summary = build_with_summary(config, args.project, cache_dir=args.cache_dir, **build_options(args))
+        print(summary.format())
+        status = max(status, summary.exit_status(args.strict))
         train = ds["train"]
         print(f"\n=== {config}: {train.num_rows} rows; first {min(args.rows, train.num_rows)} ===")
         for row in train.select(range(min(args.rows, train.num_rows))):
@@ -35,16 +44,34 @@ def _preview(args) -> int:
                     value = "..." + value[-200:]
                 print(f"  {key}: {value!r}")
             print()
-    return 0
+    return status
+
+
+def add_build_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that builds datasets: ``--strict``, ``--module-timeout``,
+    ``--cache-dir``."""
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 if any error was recorded (default: only if nothing could be built)")
+    parser.add_argument("--module-timeout", type=float, default=None, metavar="SECONDS",
+                        help="time limit per module (default: $NTP_DATASETS_MODULE_TIMEOUT or 600; 0: none)")
+    parser.add_argument("--cache-dir", default=None, help="datasets cache directory")
+
+
+def build_options(args) -> dict:
+    """Builder config options given by :func:`add_build_options`'s flags."""
+    return {} if args.module_timeout is None else {"module_timeout": args.module_timeout}
 
 
 def _build(args) -> int:
-    from ntp_datasets.project import ProjectError
     from ntp_datasets.publish import PublishError, build_dataset_folder
     from ntp_datasets.stats import folder_stats, format_stats
+    from ntp_datasets.summary import build_with_summary
 
     try:
-        manifest = build_dataset_folder(args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print)
+        manifest = build_dataset_folder(
+            args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print,
+            cache_dir=args.cache_dir, **build_options(args),
+        )
     except (PublishError, ProjectError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -52,7 +79,10 @@ def _build(args) -> int:
     if manifest.empty_configs:
         print(f"left out (no rows): {', '.join(manifest.empty_configs)}")
     print(format_stats(folder_stats(args.out)))
-    return 0
+    # The errors config (read from the datasets cache when the folder has it) gives the summary.
+    _, summary = build_with_summary("errors", args.spec, cache_dir=args.cache_dir, **build_options(args))
+    print(summary.format())
+    return summary.exit_status(args.strict)
 
 
 def _push(args) -> int:
@@ -88,11 +118,12 @@ def _stats(args) -> int:
 def _add_folder_commands(sub) -> None:
     """The ``build``, ``push`` and ``stats`` subcommands (dataset folders, ``ntp_datasets.publish``)."""
     build = sub.add_parser("build", help="build configs of a project into a dataset folder (Parquet + card)")
-    build.add_argument("spec", help="the Lean project (a directory)")
+    build.add_argument("spec", help="project spec: a Lean project directory, a git URL@commit or an ntp-toolkit config JSON")
     build.add_argument("--out", required=True, help="the dataset folder to write")
     build.add_argument("--config", action="append", help="config to build (repeatable; default: all record and instruct_* configs)")
     build.add_argument("--num-proc", type=int, default=None, help="worker processes per config")
     build.add_argument("--force", action="store_true", help="replace --out even if it is not a previous ntp-datasets build")
+    add_build_options(build)
     build.set_defaults(func=_build)
     push = sub.add_parser("push", help="upload a dataset folder to the Hugging Face Hub")
     push.add_argument("dir", help="the dataset folder (from `ntp-datasets build`)")
@@ -119,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--config", action="append", help="builder config (repeatable)")
     preview.add_argument("--rows", type=int, default=3, help="rows to print per config")
+    add_build_options(preview)
     preview.set_defaults(func=_preview)
     _add_folder_commands(sub)
     return parser
@@ -129,9 +161,22 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ToolchainError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        # datasets wraps errors raised while generating rows; report the user's problem.
+        cause = _user_error(exc)
+        if cause is None:
+            raise
+        print(f"error: {cause}", file=sys.stderr)
         return 1
+
+
+def _user_error(exc: BaseException | None) -> BaseException | None:
+    """The toolchain or project error behind ``exc`` (following ``__cause__``), if any."""
+    while exc is not None:
+        if isinstance(exc, (ToolchainError, ProjectError, FileNotFoundError, ValueError)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 if __name__ == "__main__":

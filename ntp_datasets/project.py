@@ -18,7 +18,7 @@ _HEADER_END = re.compile(r"^\s*(?!import\b|public\b|private\b|meta\b|module\b|pr
 
 
 class ProjectError(ValueError):
-    """The project cannot be extracted as given (no modules, an import cycle, ...)."""
+    """The project cannot be extracted at all (no such directory, no modules)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class LeanModule:
     relpath: str
     imports: tuple[str, ...]
     is_module_file: bool = False
+    encoding_error: str | None = None
+    """Why the file is not valid UTF-8 (None when it is)."""
 
     def content_hash(self) -> str:
         """SHA-256 of the file's bytes."""
@@ -55,6 +57,18 @@ def parse_imports(source: str) -> tuple[str, ...]:
     return tuple(m.group(1) for line in header.splitlines() if (m := _IMPORT_LINE.match(line)))
 
 
+def utf8_error(relpath: str, data: bytes) -> str | None:
+    """Where ``data`` (the bytes of file ``relpath``) stops being UTF-8, as a sentence; None
+    when it is valid UTF-8 (Lean reads only UTF-8)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return (f"{relpath} is not UTF-8: byte 0x{data[error.start]:02x} at byte offset {error.start} "
+                f"(line {line}) is {error.reason}; Lean reads only UTF-8 (re-encode the file)")
+    return None
+
+
 class LeanProject:
     """The modules of a Lean project rooted at ``root``."""
 
@@ -72,9 +86,11 @@ class LeanProject:
             rel = path.relative_to(self.root)
             if _SKIPPED_DIRS.intersection(rel.parts[:-1]) or rel.name.startswith("lakefile"):
                 continue
-            text = path.read_bytes().decode("utf-8", errors="replace")
+            data = path.read_bytes()
+            text = data.decode("utf-8", errors="replace")
             name = module_name(rel)
-            modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text), is_module_file(text))
+            modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text), is_module_file(text),
+                                       utf8_error(rel.as_posix(), data))
         return modules
 
     @property
@@ -90,16 +106,28 @@ class LeanProject:
 
     def import_order(self) -> list[LeanModule]:
         """The project's modules with every module after the project modules it imports.
-        Ties are broken by name, so the order does not depend on the file system."""
+        Ties are broken by name, so the order does not depend on the file system. Modules of
+        an import cycle (see :meth:`import_cycles`) are ordered as if the edge closing the
+        cycle were not there."""
+        return self._walk()[0]
+
+    def import_cycles(self) -> dict[str, str]:
+        """Every module that is part of an import cycle, with the cycle (`A -> B -> A`)."""
+        return self._walk()[1]
+
+    def _walk(self) -> tuple[list[LeanModule], dict[str, str]]:
         order: list[LeanModule] = []
+        cycles: dict[str, str] = {}
         state: dict[str, str] = {}
 
         def visit(name: str, chain: list[str]) -> None:
             if state.get(name) == "done":
                 return
             if state.get(name) == "active":
-                cycle = " -> ".join(chain[chain.index(name):] + [name])
-                raise ProjectError(f"Import cycle: {cycle}")
+                members = chain[chain.index(name):]
+                for member in members:
+                    cycles.setdefault(member, " -> ".join(members + [name]))
+                return
             state[name] = "active"
             for dep in sorted(self.modules[name].imports):
                 if dep in self.modules:
@@ -109,7 +137,7 @@ class LeanProject:
 
         for name in sorted(self.modules):
             visit(name, [])
-        return order
+        return order, cycles
 
     def unsupported_imports(self) -> dict[str, str]:
         """Modules that cannot be elaborated as written, with the reason: Lean does not let a
@@ -121,6 +149,20 @@ class LeanProject:
                 problems[m.name] = (f"{m.relpath} starts with `module` but imports ordinary (non-`module`) "
                                     f"files {', '.join(ordinary)}; Lean does not allow this")
         return problems
+
+    def problems(self) -> dict[str, tuple[str, str]]:
+        """Modules that cannot be elaborated, found without Lean: module name -> (kind, reason),
+        kind `encoding` (not UTF-8), `import_cycle` or `unsupported` (see
+        :meth:`unsupported_imports`). Their importers are not included."""
+        found: dict[str, tuple[str, str]] = {}
+        for name, reason in self.unsupported_imports().items():
+            found[name] = ("unsupported", reason)
+        for name, cycle in self.import_cycles().items():
+            found[name] = ("import_cycle", f"{self.modules[name].relpath} is part of an import cycle: {cycle}")
+        for m in self.modules.values():
+            if m.encoding_error:
+                found[m.name] = ("encoding", m.encoding_error)
+        return found
 
     def fingerprint(self) -> str:
         """Hash of every module's path and content and of the files that pick the toolchain

@@ -127,15 +127,34 @@ class FullProofRecord:
     )
 
 
+ERROR_KINDS = {
+    "parse": "Lean's parser rejected part of the module (the rest was elaborated)",
+    "elaboration": "a command failed to elaborate (the module's other commands give rows)",
+    "missing_import": "an import is neither a project module nor in the toolchain's library; module not extracted",
+    "dependency": "the module imports a project module that could not be built; not extracted",
+    "import_cycle": "the module is part of an import cycle; not extracted",
+    "encoding": "the file is not UTF-8; not extracted",
+    "unsupported": "a `module` file imports an ordinary file, which Lean forbids; not extracted",
+    "timeout": "elaboration took longer than module_timeout; its Lean process was stopped",
+    "crash": "the Lean process died on the module twice (or the extractor failed on it)",
+    "toolchain_mismatch": "the project asks for another Lean version than the one that built it, and the module has errors",
+}
+"""The ``kind`` of an ``errors`` row -> what it means."""
+
+
 @dataclass(frozen=True)
 class ErrorRecord:
-    """An error reported by Lean while elaborating a module (line 0: the module failed as a whole)."""
+    """An error of a module: an error message of Lean (``line`` > 0), or the module failed as a
+    whole (``line`` 0). ``kind``: a key of ``ERROR_KINDS``; ``declaration``: the ``declId`` of
+    the declaration the error lies in, else ""."""
 
     module: str
     file: str
     line: int
     column: int
     message: str
+    kind: str
+    declaration: str
     project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
@@ -145,6 +164,8 @@ class ErrorRecord:
             "line": _INT,
             "column": _INT,
             "message": _STRING,
+            "kind": _STRING,
+            "declaration": _STRING,
             "project": _STRING,
         }
     )
@@ -234,19 +255,46 @@ def full_proof_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]
 
 
 def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
-    """Yield the module-level failure (if any) and every error message of a module."""
+    """Yield the module-level failure (if any), every error message of a module with the
+    declaration it lies in, and a ``toolchain_mismatch`` row when the module has errors and
+    was built with another Lean version than the project asks for."""
+    module, file = module_output.module, module_output.file
+    found = False
     if module_output.error:
-        yield ErrorRecord(module_output.module, module_output.file, 0, 0, module_output.error, module_output.project)
+        found = True
+        yield ErrorRecord(module, file, 0, 0, module_output.error, module_output.error_kind or "crash", "",
+                          module_output.project)
+    declarations = list(_events(module_output, "declaration"))
     for message in _events(module_output, "message"):
         if message.get("severity") == "error":
+            found = True
+            line, column = message["line"], message["column"]
             yield ErrorRecord(
-                module=module_output.module,
-                file=module_output.file,
-                line=message["line"],
-                column=message["column"],
+                module=module,
+                file=file,
+                line=line,
+                column=column,
                 message=message["text"],
+                kind=_MESSAGE_KINDS.get(message.get("phase", ""), "elaboration"),
+                declaration=_enclosing_declaration(module, declarations, line, column),
                 project=module_output.project,
             )
+    mismatch = module_output.toolchain_mismatch
+    if found and mismatch:
+        yield ErrorRecord(module, file, 0, 0, f"{mismatch}; the errors above may come from the version difference",
+                          "toolchain_mismatch", "", module_output.project)
+
+
+_MESSAGE_KINDS = {"parse": "parse", "import": "missing_import", "elab": "elaboration"}
+
+
+def _enclosing_declaration(module: str, declarations: list[dict], line: int, column: int) -> str:
+    """The ``declId`` of the declaration whose source range holds (line, column), or ""."""
+    for declaration in declarations:
+        if (declaration["line"], declaration["column"]) <= (line, column) <= (
+                declaration["endLine"], declaration["endColumn"]):
+            return decl_id(module, declaration)
+    return ""
 
 
 _STRINGS = datasets.Sequence(_STRING)

@@ -197,7 +197,11 @@ def find_toolchain(install: bool = True) -> Toolchain:
         if native:
             return native
         if forced == "native":
-            raise ToolchainError("NTP_DATASETS_TOOLCHAIN=native but no `lean` is on PATH")
+            raise ToolchainError(
+                "NTP_DATASETS_TOOLCHAIN=native but no `lean` is on PATH. Install Lean with elan "
+                "(https://github.com/leanprover/elan), or unset NTP_DATASETS_TOOLCHAIN and run "
+                f"`{INSTALL_HINT}` to use the WebAssembly build."
+            )
     wasm = installed_wasm_toolchain()
     if wasm:
         return wasm

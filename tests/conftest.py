@@ -3,6 +3,8 @@ of the bundled sample project shared by the whole session."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sample_module import SOURCE, FakeModuleOutput, sample_module_output
 
@@ -36,7 +38,7 @@ def fake_extractor(monkeypatch):
     """
     state = {"outputs": [sample_module_output()], "calls": []}
 
-    def extract_project(project_dir, *, toolchain=None, progress=True):
+    def extract_project(project_dir, *, toolchain=None, progress=True, **options):
         state["calls"].append(str(project_dir))
         outputs = state["outputs"]
         yield from outputs(project_dir) if callable(outputs) else outputs
@@ -71,3 +73,17 @@ def extract_files(tmp_path_factory, toolchain):
         return {o.module: o for o in outputs}
 
     return extract
+
+
+@pytest.fixture(scope="session")
+def empty_home(tmp_path_factory, toolchain):
+    """Make a fresh NTP_DATASETS_HOME (an empty extraction cache) that shares the installed
+    toolchain; returns its path. Set it with ``monkeypatch.setenv("NTP_DATASETS_HOME", ...)``."""
+
+    def make(name: str = "home"):
+        home = tmp_path_factory.mktemp(name)
+        if toolchain.is_wasm:
+            (home / Path(toolchain.location).name).symlink_to(toolchain.location)
+        return home
+
+    return make

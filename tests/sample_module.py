@@ -37,6 +37,9 @@ class FakeModuleOutput:
     source: str
     events: list
     error: str | None = None
+    cached: bool = False
+    error_kind: str = ""
+    toolchain_mismatch: str = ""
     project: str = ""
 
 

@@ -77,7 +77,7 @@ def test_module_file_importing_an_ordinary_file_is_reported_before_extraction(tm
     (tmp_path / "M/Strict.lean").write_text("module\n\npublic import M.Plain\n\npublic def strict : Nat := plain\n")
     (tmp_path / "M/User.lean").write_text("import M.Strict\n")
     started = []
-    monkeypatch.setattr(extract, "_elaborate", lambda project, tc, modules, entries: started.append(
+    monkeypatch.setattr(extract, "_elaborate", lambda project, tc, modules, entries, *watch: started.append(
         [m.name for m in modules]) or iter(()))
     # No Lean runs: _elaborate is replaced, and the check happens before it.
     toolchain = extract.Toolchain(kind="native", version="unused", command=["lean"], location="lean")

@@ -94,9 +94,9 @@ def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_c
     elaborated = []
     real = extract._elaborate
 
-    def counting(project, tc, modules, entries):
+    def counting(project, tc, modules, entries, *watch):
         elaborated.append([m.name for m in modules])
-        return real(project, tc, modules, entries)
+        return real(project, tc, modules, entries, *watch)
 
     monkeypatch.setattr(extract, "_elaborate", counting)
 
@@ -129,7 +129,7 @@ def test_a_lean_process_that_dies_is_replaced_for_the_modules_it_did_not_reach(t
         (project / rel).write_text(text)
     calls = []
 
-    def dies_after_one_module(project, tc, modules, entries):
+    def dies_after_one_module(project, tc, modules, entries, *watch):
         calls.append([m.name for m in modules])
         first = modules[0]
         yield extract.ModuleOutput(first.name, first.relpath, "", [])  # then the process "dies"

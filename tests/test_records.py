@@ -7,6 +7,7 @@ import pytest
 from sample_module import FILE, MODULE, SOURCE, FakeModuleOutput, declaration, sample_module_output
 
 from ntp_datasets.records import (
+    ERROR_KINDS,
     ErrorRecord,
     FullProofRecord,
     SourceBytes,
@@ -102,12 +103,25 @@ def test_tactic_outside_known_declaration_is_skipped(module_output, caplog):
 
 
 def test_error_records_keep_errors_only(module_output):
-    module_output.error = "Sample/Basic.lean: elaboration failed"
+    module_output.error = "the Lean process died twice while elaborating this module"
+    module_output.error_kind = "crash"
 
     assert list(error_records(module_output)) == [
-        ErrorRecord(MODULE, FILE, 0, 0, "Sample/Basic.lean: elaboration failed", ""),
-        ErrorRecord(MODULE, FILE, 12, 6, "unknown identifier 'y'", ""),
+        ErrorRecord(MODULE, FILE, 0, 0, "the Lean process died twice while elaborating this module", "crash", "", ""),
+        ErrorRecord(MODULE, FILE, 12, 6, "unknown identifier 'y'", "elaboration", f"{MODULE}:Sample.Point", ""),
     ]
+
+
+def test_error_kinds_come_from_the_message_phase_and_a_version_mismatch_is_added(module_output):
+    module_output.events.append(
+        {"kind": "message", "severity": "error", "line": 6, "column": 0, "text": "unexpected token", "phase": "parse"})
+    module_output.toolchain_mismatch = "p: lean-toolchain asks for Lean 4.9.0 but the available Lean is 4.28.0"
+
+    rows = list(error_records(module_output))
+    assert [(r.line, r.kind, r.declaration) for r in rows] == [
+        (12, "elaboration", f"{MODULE}:Sample.Point"), (6, "parse", ""), (0, "toolchain_mismatch", "")]
+    assert "asks for Lean 4.9.0" in rows[-1].message
+    assert {r.kind for r in rows} <= set(ERROR_KINDS)
 
 
 @pytest.mark.parametrize("record_class", [TacticRecord, FullProofRecord, ErrorRecord])

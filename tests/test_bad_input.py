@@ -1,0 +1,148 @@
+"""Broken projects through the public entry points: parse and elaboration errors, a file that
+is not UTF-8, an import cycle, a missing import, a module that never finishes, a module whose
+Lean process dies, a project asking for another Lean version. Each failure becomes an
+`errors` row of its kind, and every other module still gives its rows.
+
+One real build of one project with all of these, shared by the tests of this file."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import ntp_datasets
+from ntp_datasets import cli
+
+# Import order (ties broken by name): A, B_Errors, C_Loop (stops the first Lean process),
+# D_Good, E_Missing, Z_Crash (kills the second process, and the retry) -- three processes.
+BAD_PROJECT = {
+    "lean-toolchain": "leanprover/lean4:v4.9.0\n",
+    "Bad/A.lean": "def Bad.one : Nat := 1\n\ntheorem Bad.one_pos : 0 < Bad.one := by\n  decide\n",
+    "Bad/B_Errors.lean": (
+        "import Bad.A\n\n"
+        "theorem Bad.wrong : Bad.one = 2 := by\n  rfl\n\n"
+        "def Bad.broken : Nat := )\n\n"
+        "theorem Bad.right : Bad.one = 1 := by\n  rfl\n"
+    ),
+    "Bad/C_Loop.lean": "#eval show IO Unit from do\n  while true do\n    IO.sleep 50\n",
+    "Bad/D_Good.lean": "import Bad.A\n\ntheorem Bad.d : Bad.one + 1 = 2 := by\n  decide\n",
+    "Bad/E_Missing.lean": "import Bad.A\nimport Nowhere.Lemmas\n\ntheorem Bad.e : True := by\n  trivial\n",
+    "Bad/F_UsesLoop.lean": "import Bad.C_Loop\n\ntheorem Bad.f : True := by\n  trivial\n",
+    "Bad/CycleA.lean": "import Bad.CycleB\n\ntheorem Bad.ca : True := by\n  trivial\n",
+    "Bad/CycleB.lean": "import Bad.CycleA\n\ntheorem Bad.cb : True := by\n  trivial\n",
+    "Bad/Z_Crash.lean": "import Bad.A\n\n#eval (IO.Process.exit 3 : IO Unit)\n",
+}
+LATIN1 = ("Bad/Latin1.lean", "-- café, saved as Latin-1\ndef Bad.latin : Nat := 1\n".encode("latin-1"))
+TIMEOUT = 30  # seconds; far more than any good module here needs, even on a busy machine
+
+
+@pytest.fixture(scope="module")
+def bad_build(tmp_path_factory, empty_home):
+    """Write the project, build its `errors` config once (with an empty extraction cache, kept
+    for the tests of this file) and keep the log."""
+    root = tmp_path_factory.mktemp("bad_project")
+    for rel, text in BAD_PROJECT.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    (root / LATIN1[0]).write_bytes(LATIN1[1])
+    cache_dir = tmp_path_factory.mktemp("bad_datasets_cache")
+    log, logger = _LogCapture(), logging.getLogger("ntp_datasets")
+    level = logger.level
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("NTP_DATASETS_HOME", str(empty_home("bad_home")))
+        logger.addHandler(log)
+        logger.setLevel(logging.INFO)
+        try:
+            errors = ntp_datasets.load_dataset("errors", project=root, cache_dir=str(cache_dir),
+                                               module_timeout=TIMEOUT)
+        finally:
+            logger.removeHandler(log)
+            logger.setLevel(level)
+        yield {"root": root, "cache_dir": cache_dir, "errors": errors["train"], "log": "\n".join(log.lines)}
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def _errors_of(bad_build, module):
+    return [row for row in bad_build["errors"] if row["module"] == module]
+
+
+def _build(bad_build, config):
+    return ntp_datasets.load_dataset(config, project=bad_build["root"], cache_dir=str(bad_build["cache_dir"]),
+                                     module_timeout=TIMEOUT)["train"]
+
+
+def test_parse_and_elaboration_errors_name_their_declaration_and_other_declarations_keep_rows(bad_build):
+    rows = _errors_of(bad_build, "Bad.B_Errors")
+    kinds = {(r["kind"], r["line"], r["declaration"]) for r in rows}
+    assert ("elaboration", 4, "Bad.B_Errors:Bad.wrong") in kinds
+    assert ("parse", 6, "Bad.B_Errors:Bad.broken") in kinds
+    (parse,) = [r for r in rows if r["kind"] == "parse"]
+    assert "unexpected token ')'" in parse["message"]
+    proofs = set(_build(bad_build, "full_proof")["declId"])
+    assert {"Bad.B_Errors:Bad.right", "Bad.B_Errors:Bad.wrong", "Bad.A:Bad.one_pos", "Bad.D_Good:Bad.d"} <= proofs
+
+
+def test_a_file_that_is_not_utf8_is_reported_with_its_byte_offset(bad_build):
+    (row,) = _errors_of(bad_build, "Bad.Latin1")
+    assert row["kind"] == "encoding" and row["line"] == 0
+    assert "Bad/Latin1.lean is not UTF-8: byte 0xe9 at byte offset 6 (line 1)" in row["message"]
+
+
+def test_import_cycle_and_missing_import_fail_only_their_modules(bad_build):
+    for module in ("Bad.CycleA", "Bad.CycleB"):
+        (row,) = [r for r in _errors_of(bad_build, module) if r["kind"] != "toolchain_mismatch"]
+        assert row["kind"] == "import_cycle"
+        assert "Bad.CycleA -> Bad.CycleB -> Bad.CycleA" in row["message"]
+    (missing,) = [r for r in _errors_of(bad_build, "Bad.E_Missing") if r["kind"] != "toolchain_mismatch"]
+    assert missing["kind"] == "missing_import"
+    assert "import Nowhere.Lemmas: not a module of the project nor of the toolchain's library" in missing["message"]
+    steps = _build(bad_build, "tactic_prediction")
+    assert {"Bad.A", "Bad.B_Errors", "Bad.D_Good"} <= set(steps["module"])
+    assert not {"Bad.CycleA", "Bad.CycleB", "Bad.E_Missing"} & set(steps["module"])
+
+
+def test_a_module_that_never_finishes_times_out_and_the_build_goes_on(bad_build):
+    (row,) = [r for r in _errors_of(bad_build, "Bad.C_Loop") if r["kind"] != "toolchain_mismatch"]
+    assert row["kind"] == "timeout"
+    assert f"did not finish within {TIMEOUT} s (module_timeout)" in row["message"]
+    (dependent,) = [r for r in _errors_of(bad_build, "Bad.F_UsesLoop") if r["kind"] != "toolchain_mismatch"]
+    assert dependent["kind"] == "dependency" and "imports Bad.C_Loop, which could not be built" in dependent["message"]
+    # D_Good comes after the loop: a fresh Lean process elaborated it.
+    assert "elaborated Bad.D_Good" in bad_build["log"]
+    assert _errors_of(bad_build, "Bad.D_Good") == []
+
+
+def test_a_module_whose_lean_process_dies_is_retried_once_then_recorded(bad_build):
+    (row,) = [r for r in _errors_of(bad_build, "Bad.Z_Crash") if r["kind"] != "toolchain_mismatch"]
+    assert row["kind"] == "crash"
+    assert row["message"].startswith("the Lean process died twice while elaborating this module")
+    log = bad_build["log"]
+    assert "died while elaborating Bad.Z_Crash (trying it again in a fresh process)" in log
+    assert "died while elaborating Bad.Z_Crash (giving up)" in log
+
+
+def test_another_lean_version_is_a_warning_and_a_row_only_for_modules_with_errors(bad_build):
+    assert "asks for Lean 4.9.0 (leanprover/lean4:v4.9.0) but the toolchain in use is Lean 4." in bad_build["log"]
+    mismatched = {r["module"] for r in bad_build["errors"] if r["kind"] == "toolchain_mismatch"}
+    assert "Bad.B_Errors" in mismatched and "Bad.Z_Crash" in mismatched
+    assert not {"Bad.A", "Bad.D_Good"} & mismatched
+
+
+def test_every_build_ends_with_a_summary_and_strict_sets_the_exit_status(bad_build, capsys):
+    assert "build summary of errors" in bad_build["log"]
+    args = ["preview", str(bad_build["root"]), "--config", "declarations", "--cache-dir", str(bad_build["cache_dir"]),
+            "--module-timeout", str(TIMEOUT)]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "10 modules:" in out and "failed (crash: 1, dependency: 1, encoding: 1, import_cycle: 2, " \
+        "missing_import: 1, timeout: 1)" in out
+    assert cli.main([*args, "--strict"]) == 1
