@@ -241,6 +241,7 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         # Extractor output is written to files for the time of the build: generation (in
         # num_proc workers, too) reads them back, and no process holds the whole project.
+        find_toolchain()  # no toolchain: say so before anything is written
         outputs_root = ntp_home() / "work" / "module-outputs"
         outputs_root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=outputs_root) as outputs_dir:

@@ -47,7 +47,7 @@ def test_no_toolchain_is_one_clear_error_and_nothing_is_touched(project, tmp_pat
 
 def test_a_missing_project_is_one_clear_error(tmp_path, capsys):
     assert cli.main(["preview", str(tmp_path / "nowhere")]) == 1
-    assert capsys.readouterr().err.startswith("error: Lean project directory not found:")
+    assert capsys.readouterr().err.startswith("error: Lean project not found:")
 
 
 def test_module_timeout_comes_from_the_argument_else_the_environment_else_600(monkeypatch):
