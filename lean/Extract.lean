@@ -299,9 +299,13 @@ partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (trees
   let s := { s with commandState.infoState.trees := {}, commandState.messages := {} }
   if done then return (s, trees, msgs) else processCommands ctx s trees msgs
 
+/-- What a toolchain-specific repair remembers within one process, per imported module: the
+positions of the extension entries it had to add for that module. -/
+abbrev RepairMemo := IO.Ref (Std.HashMap Name (Array (Nat × Array Nat)))
+
 /-- Toolchain-specific repair of a freshly imported environment. The identity here;
 ntp-datasets substitutes the WebAssembly compiler repair on that build. -/
-def repairImportedEnv (env : Environment) : Environment := env
+def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env
 
 /-- `Init` and every module it imports, read once per process and shared by the environments
 of all ordinary modules, which all import `Init`. On the WebAssembly build `.olean` files are
@@ -311,6 +315,8 @@ the whole process, while the other regions of a module's imports are freed when 
 structure SharedImports where
   state : ImportState
   regions : Std.HashSet USize
+  /-- The memory of `repairImportedEnv`, shared by every module of the process. -/
+  repairMemo : RepairMemo
 
 /-- Reads `Init` for sharing (see `SharedImports`). -/
 def loadSharedImports (opts : Options) : IO SharedImports := do
@@ -319,7 +325,7 @@ def loadSharedImports (opts : Options) : IO SharedImports := do
   let env ← withImporting <|
     finalizeImport state imports opts (leakEnv := false) (loadExts := false) (level := .private)
   let regions := env.header.regions.foldl (init := {}) fun set r => set.insert (show USize from r)
-  return { state, regions }
+  return { state, regions, repairMemo := ← IO.mkRef {} }
 
 /-- Imports `imports` at the private level, starting from the shared `Init` when they include it. -/
 def importOrdinary (shared : SharedImports) (imports : Array Import) (opts : Options) : IO Environment :=
@@ -373,7 +379,7 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
   let importMsgs := headerMsgs.extract headerParsed headerMsgs.size
   if importMsgs.any (·.severity == .error) then
     return .error (← importMsgs.mapM (messageEvent "import"))
-  let env := repairImportedEnv (env.setMainModule mainModule)
+  let env ← timed "repair" times <| repairImportedEnv shared.repairMemo (env.setMainModule mainModule)
   let commandState := { Command.mkState env {} opts with infoState.enabled := true }
   let (s, trees, msgs) ← timed "elaborate" times <| processCommands { inputCtx }
     { commandState, parserState, cmdPos := parserState.pos } #[] #[]

@@ -83,3 +83,90 @@ elab "#ntp_wasm_fix" : command => modifyEnv fun env => unsafe repairEnv env
 end NtpWasmFix
 
 #ntp_wasm_fix
+
+namespace NtpWasmFix
+open Lean
+
+/-! What follows runs after the repair above, so it may use the library. Loops over a
+module's entries stay plain recursion, as in `addEntries`: an array holds tens of thousands of
+entries, and the interpreter runs library loops such as `Array.filter`'s with a frame per
+element (the stack overflows). -/
+
+/-- Which compiler entries one imported module adds to an environment: for each compiler
+extension, its position in the module's `entries` and the indices of the entries to add.
+Indices, not entries: a module's entries live in memory that is freed when the module that
+imported it is done, while this is kept for the whole process. -/
+abbrev ModuleRepair := Array (Nat × Array Nat)
+
+/-- The compiler table an extension name stands for, if any. -/
+def tableOf (base mono ir : RawExt) (extName : Name) : Option (Table × RawExt) :=
+  if extName == base.name then some (.base, base)
+  else if extName == mono.name then some (.mono, mono)
+  else if extName == ir.name then some (.ir, ir)
+  else none
+
+/-- `acc` and the indices `k ≥ i` of the entries of `es` that `env` lacks. -/
+unsafe def unknownIndices (table : Table) (env : Environment) (es : Array EnvExtensionEntry) (k : Nat)
+    (acc : Array Nat) : Array Nat :=
+  if h : k < es.size then
+    unknownIndices table env es (k + 1) (if isKnown table env (es[k]'h) then acc else acc.push k)
+  else acc
+
+/-- What a module with extension entries `entries[j:]` adds to `env` (see `ModuleRepair`). -/
+unsafe def moduleRepair (base mono ir : RawExt) (env : Environment)
+    (entries : Array (Name × Array EnvExtensionEntry)) (j : Nat) (acc : ModuleRepair) : ModuleRepair :=
+  if h : j < entries.size then
+    let (extName, es) := entries[j]'h
+    let acc := match tableOf base mono ir extName with
+      | some (table, _) => acc.push (j, unknownIndices table env es 0 #[])
+      | none => acc
+    moduleRepair base mono ir env entries (j + 1) acc
+  else acc
+
+/-- Adds the entries `es[idxs[k]]`, `k ≥ i`, that the compiler cannot find yet. -/
+unsafe def addAt (table : Table) (ext : RawExt) (es : Array EnvExtensionEntry) (idxs : Array Nat)
+    (k : Nat) (env : Environment) : Environment :=
+  if h : k < idxs.size then
+    let env := match es[idxs[k]'h]? with
+      | some entry => if isKnown table env entry then env
+        else Lean.PersistentEnvExtension.addEntry._redArg ext env entry .sync Name.anonymous
+      | none => env
+    addAt table ext es idxs (k + 1) env
+  else env
+
+/-- Applies a module's `ModuleRepair` to `env`. -/
+unsafe def applyRepair (base mono ir : RawExt) (entries : Array (Name × Array EnvExtensionEntry))
+    (repair : ModuleRepair) (env : Environment) : Environment :=
+  repair.foldl (init := env) fun env (j, idxs) =>
+    match entries[j]? with
+    | some (extName, es) => match tableOf base mono ir extName with
+      | some (table, ext) => addAt table ext es idxs 0 env
+      | none => env
+    | none => env
+
+/-- `repairEnv` that remembers, per imported module, which entries it had to add. The `.olean`
+the extractor writes for a module carries the entries re-added for that module's imports, so
+scanning them again for every importer made the repair grow with the depth of the import
+graph. What a module adds beyond its own imports is the same in every environment that
+imports it (its imports always come before it), so it is computed once per process. -/
+unsafe def repairEnvRemembering (memo : IO.Ref (Std.HashMap Name ModuleRepair)) (env : Environment) :
+    IO Environment := do
+  let base : RawExt := unsafeCast Compiler.LCNF.baseExt
+  let mono : RawExt := unsafeCast Compiler.LCNF.monoExt
+  let ir : RawExt := unsafeCast IR.declMapExt
+  let names := env.header.moduleNames
+  let mods := env.header.moduleData
+  let mut env := env
+  for h : i in [0:mods.size] do
+    let name := names[i]!
+    let entries := mods[i].entries
+    let repair ← match (← memo.get)[name]? with
+      | some repair => pure repair
+      | none =>
+        let repair := moduleRepair base mono ir env entries 0 #[]
+        memo.modify (·.insert name repair)
+        pure repair
+    env := applyRepair base mono ir entries repair env
+  return env
+
+end NtpWasmFix

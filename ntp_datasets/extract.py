@@ -43,8 +43,9 @@ TIMEOUT, CRASH, MISSING_IMPORT, DEPENDENCY = "timeout", "crash", "missing_import
 TOOLCHAIN_MISMATCH = "toolchain_mismatch"
 _LEAN_FAILURES = {TIMEOUT, CRASH, MISSING_IMPORT}  # failures in Lean, where its version matters
 _PROGRESS_PREFIX = "@@ntp "
-_REPAIR_HOOK = "def repairImportedEnv (env : Environment) : Environment := env"
-_WASM_REPAIR = "def repairImportedEnv (env : Environment) : Environment := unsafe NtpWasmFix.repairEnv env"
+_REPAIR_HOOK = "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env"
+_WASM_REPAIR = ("def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment :=\n"
+                "  unsafe NtpWasmFix.repairEnvRemembering memo env")
 
 
 @dataclass

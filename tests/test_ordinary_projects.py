@@ -85,3 +85,45 @@ def test_module_file_importing_an_ordinary_file_is_reported_before_extraction(tm
     assert "M/Strict.lean starts with `module` but imports ordinary (non-`module`) files M.Plain" in outputs["M.Strict"].error
     assert "imports M.Strict" in outputs["M.User"].error
     assert started == [["M.Plain"]]
+
+
+# Code of one module run by modules importing it: `Run.C` imports `Run.A` again after the
+# memory of `Run.B`'s imports (which held `Run.A`) was freed, so whatever the extractor keeps
+# about `Run.A` across modules must still be valid there.
+RUN_FILES = {
+    "Run/A.lean": """def Run.sumList (xs : List Nat) : Nat := xs.foldl (· + ·) 0
+
+partial def Run.collatz (n : Nat) (steps : Nat := 0) : Nat :=
+  if n ≤ 1 then steps
+  else if n % 2 == 0 then Run.collatz (n / 2) (steps + 1) else Run.collatz (3 * n + 1) (steps + 1)
+
+def Run.names : List String := ["a", "b"].map (· ++ "!")
+""",
+    "Run/B.lean": """import Run.A
+
+def Run.twice (xs : List Nat) : Nat := 2 * Run.sumList xs
+
+#eval Run.sumList [1, 2, 3]
+""",
+    "Run/C.lean": """import Run.A
+import Run.B
+
+#eval (Run.twice [4, 5], Run.collatz 27, Run.names)
+
+def Run.c : Nat := Run.twice [1] + Run.collatz 6
+
+#eval Run.c
+""",
+}
+
+
+def test_definitions_compile_and_run_in_the_modules_that_import_them(extract_files):
+    outputs = extract_files("run", RUN_FILES)
+
+    def evaluated(module):
+        output = outputs[module]
+        assert output.error is None and list(records.error_records(output)) == []
+        return [e["text"] for e in output.events if e.get("kind") == "message" and e["severity"] == "information"]
+
+    assert evaluated("Run.B") == ["6"]
+    assert evaluated("Run.C") == ['(18, 111, ["a!", "b!"])', "10"]
