@@ -42,26 +42,34 @@ unsafe def isKnown (table : Table) (env : Environment) (entry : EnvExtensionEntr
       (unsafeCast entry : Compiler.LCNF.Decl).name).isSome
   | .ir => (IR.findEnvDecl env (unsafeCast entry : IR.Decl).name).isSome
 
+/-- Adds `entry` to `table` unless the compiler can already find it. -/
+unsafe def addIfUnknown (table : Table) (ext : RawExt) (env : Environment) (entry : EnvExtensionEntry) :
+    Environment :=
+  if isKnown table env entry then env
+  else Lean.PersistentEnvExtension.addEntry._redArg ext env entry .sync Name.anonymous
+
 /-- Adds `entries[i:]` that the compiler cannot find yet. -/
 unsafe def addEntries (table : Table) (ext : RawExt) (entries : Array EnvExtensionEntry)
     (i : Nat) (env : Environment) : Environment :=
   if h : i < entries.size then
-    let entry := entries[i]'h
-    let env := if isKnown table env entry then env
-      else Lean.PersistentEnvExtension.addEntry._redArg ext env entry .sync Name.anonymous
-    addEntries table ext entries (i + 1) env
+    addEntries table ext entries (i + 1) (addIfUnknown table ext env (entries[i]'h))
   else env
+
+/-- The compiler table an extension name stands for, with its extension, if any. -/
+def tableOf (base mono ir : RawExt) (extName : Name) : Option (Table × RawExt) :=
+  if Name.beq extName base.name then some (.base, base)
+  else if Name.beq extName mono.name then some (.mono, mono)
+  else if Name.beq extName ir.name then some (.ir, ir)
+  else none
 
 /-- Re-adds the compiler entries among one module's extension entries `es[i:]`. -/
 unsafe def addModule (base mono ir : RawExt) (es : Array (Name × Array EnvExtensionEntry))
     (i : Nat) (env : Environment) : Environment :=
   if h : i < es.size then
     let p := es[i]'h
-    let env :=
-      if Name.beq p.1 base.name then addEntries .base base p.2 0 env
-      else if Name.beq p.1 mono.name then addEntries .mono mono p.2 0 env
-      else if Name.beq p.1 ir.name then addEntries .ir ir p.2 0 env
-      else env
+    let env := match tableOf base mono ir p.1 with
+      | some (table, ext) => addEntries table ext p.2 0 env
+      | none => env
     addModule base mono ir es (i + 1) env
   else env
 
@@ -98,14 +106,7 @@ Indices, not entries: a module's entries live in memory that is freed when the m
 imported it is done, while this is kept for the whole process. -/
 abbrev ModuleRepair := Array (Nat × Array Nat)
 
-/-- The compiler table an extension name stands for, if any. -/
-def tableOf (base mono ir : RawExt) (extName : Name) : Option (Table × RawExt) :=
-  if extName == base.name then some (.base, base)
-  else if extName == mono.name then some (.mono, mono)
-  else if extName == ir.name then some (.ir, ir)
-  else none
-
-/-- `acc` and the indices `k ≥ i` of the entries of `es` that `env` lacks. -/
+/-- `acc` and the indices, from `k` on, of the entries of `es` that `env` lacks. -/
 unsafe def unknownIndices (table : Table) (env : Environment) (es : Array EnvExtensionEntry) (k : Nat)
     (acc : Array Nat) : Array Nat :=
   if h : k < es.size then
@@ -123,13 +124,12 @@ unsafe def moduleRepair (base mono ir : RawExt) (env : Environment)
     moduleRepair base mono ir env entries (j + 1) acc
   else acc
 
-/-- Adds the entries `es[idxs[k]]`, `k ≥ i`, that the compiler cannot find yet. -/
+/-- Adds the entries `es[idxs[k]]`, from `k` on, that the compiler cannot find yet. -/
 unsafe def addAt (table : Table) (ext : RawExt) (es : Array EnvExtensionEntry) (idxs : Array Nat)
     (k : Nat) (env : Environment) : Environment :=
   if h : k < idxs.size then
     let env := match es[idxs[k]'h]? with
-      | some entry => if isKnown table env entry then env
-        else Lean.PersistentEnvExtension.addEntry._redArg ext env entry .sync Name.anonymous
+      | some entry => addIfUnknown table ext env entry
       | none => env
     addAt table ext es idxs (k + 1) env
   else env
