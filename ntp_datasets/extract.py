@@ -43,9 +43,14 @@ TIMEOUT, CRASH, MISSING_IMPORT, DEPENDENCY = "timeout", "crash", "missing_import
 TOOLCHAIN_MISMATCH = "toolchain_mismatch"
 _LEAN_FAILURES = {TIMEOUT, CRASH, MISSING_IMPORT}  # failures in Lean, where its version matters
 _PROGRESS_PREFIX = "@@ntp "
-_REPAIR_HOOK = "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env"
-_WASM_REPAIR = ("def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment :=\n"
-                "  unsafe NtpWasmFix.repairEnvRemembering memo env")
+# Lines of lean/Extract.lean that the WebAssembly build replaces (see extractor_source).
+_WASM_HOOKS = {
+    "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env":
+        "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment :=\n"
+        "  unsafe NtpWasmFix.repairEnvRemembering memo env",
+    "def prepareImports : IO Unit := pure ()":
+        "def prepareImports : IO Unit := unsafe NtpWasmFix.loadImportedIRAtImport",
+}
 
 
 @dataclass
@@ -69,8 +74,8 @@ class ModuleOutput:
 def extractor_source(toolchain: Toolchain) -> str:
     """The extractor program for ``toolchain``. The WebAssembly build needs the compiler
     repair of ``lean/WasmCompilerFix.lean``: run right after the extractor's imports, and
-    applied to each imported environment through ``repairImportedEnv``. This is the only
-    place where the two toolchains differ."""
+    applied to each imported environment through ``repairImportedEnv``, and its IR loaded at
+    import through ``prepareImports``. This is the only place where the two toolchains differ."""
     lean_dir = resource_dir("lean")
     extractor = (lean_dir / "Extract.lean").read_text(encoding="utf-8")
     if not toolchain.is_wasm:
@@ -78,9 +83,11 @@ def extractor_source(toolchain: Toolchain) -> str:
     fix = (lean_dir / "WasmCompilerFix.lean").read_text(encoding="utf-8")
     imports, body = _split_imports(extractor)
     _, fix_body = _split_imports(fix)
-    if _REPAIR_HOOK not in body:
-        raise RuntimeError(f"lean/Extract.lean lacks the line {_REPAIR_HOOK!r}")
-    return imports + fix_body + body.replace(_REPAIR_HOOK, _WASM_REPAIR, 1)
+    for hook, wasm in _WASM_HOOKS.items():
+        if hook not in body:
+            raise RuntimeError(f"lean/Extract.lean lacks the line {hook!r}")
+        body = body.replace(hook, wasm, 1)
+    return imports + fix_body + body
 
 
 def _split_imports(source: str) -> tuple[str, str]:
