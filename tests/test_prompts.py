@@ -4,9 +4,10 @@ import pytest
 from sample_module import SOURCE
 
 import ntp_datasets
-from ntp_datasets import prompting, records
+from ntp_datasets import records
+from ntp_datasets.rows import prompting
 from ntp_datasets.records import full_proof_records, tactic_records
-from ntp_datasets.resources import resource_dir
+
 
 INSTRUCTION_HEAD = "/- You are proving a theorem in Lean 4.\nYou are given the following information:\n"
 
@@ -131,7 +132,7 @@ EXPECTED = {
 
 def builtin_template(name: str) -> prompting.PromptType:
     """A built-in template read from its file, registered or not (the *_states ones need their records)."""
-    return prompting.prompt_type_from_file(resource_dir("prompts") / f"{name}.j2")
+    return prompting.prompt_type_from_file(prompting.TEMPLATE_DIR / f"{name}.j2")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -142,7 +143,7 @@ def test_builtin_template_renders_exact_text(name):
 
 
 def test_every_template_file_is_covered_and_declares_its_records():
-    files = {p.name.removesuffix(".j2") for p in resource_dir("prompts").glob("*.j2")}
+    files = {p.name.removesuffix(".j2") for p in prompting.TEMPLATE_DIR.glob("*.j2")}
     kinds = {name: builtin_template(name).record_kind for name in files}
 
     assert files == set(EXPECTED)
@@ -156,14 +157,9 @@ def test_every_template_file_is_covered_and_declares_its_records():
     }
 
 
-def test_states_prompt_types_are_registered_only_with_their_records(monkeypatch):
-    with_states = set(prompting.builtin_prompt_types())
-    monkeypatch.delitem(records.RECORD_KINDS, "full_proof_with_states", raising=False)
-    without_states = set(prompting.builtin_prompt_types())
-
-    assert without_states == {"state_tactic", "context_state_tactic", "full_proof", "context_full_proof"}
-    if "full_proof_with_states" in prompting.RECORD_KINDS:
-        assert with_states - without_states == {"full_proof_states", "context_full_proof_states"}
+def test_builtin_prompt_names_are_the_template_files():
+    files = {p.name.removesuffix(".j2") for p in prompting.TEMPLATE_DIR.glob("*.j2")}
+    assert set(prompting.BUILTIN_PROMPT_NAMES) == files == set(prompting.PROMPT_TYPES)
 
 
 def test_context_state_tactic_renders_by_name():
@@ -288,7 +284,7 @@ def test_instruct_config_builds_a_users_template_dir(fake_extractor, project, tm
     templates.mkdir()
     (templates / "declaration_name.j2").write_text(USER_TEMPLATE)
 
-    dataset = ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path / "cache"), template_dir=str(templates))
+    dataset = ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path / "cache"), template_dir=str(templates), extractor=fake_extractor)
 
     train = dataset["train"]
     assert train["target"] == ["Sample.add_zero'"]
@@ -301,7 +297,7 @@ def test_instruct_config_builds_a_template_string(fake_extractor, project, tmp_p
     template = "{% macro prompt() %}{{ state }}{% endmacro %}{% macro completion() %}{{ nextTactic }}{% endmacro %}"
 
     dataset = ntp_datasets.load_dataset(
-        "instruct", project=project, cache_dir=str(tmp_path), template=template, record_kind="tactic_prediction", prompt_name="bare"
+        "instruct", project=project, cache_dir=str(tmp_path), template=template, record_kind="tactic_prediction", prompt_name="bare", extractor=fake_extractor
     )
 
     assert dataset["train"]["prompt"] == ["n : ℕ\n⊢ n + 0 = n", "⊢ ∀ (n : ℕ), n = n"]
@@ -315,7 +311,7 @@ def test_template_dir_rewords_a_builtin_prompt_type(fake_extractor, project, tmp
     (templates / "state_tactic.j2").write_text(reworded)
 
     def first_prompt(**options):
-        dataset = ntp_datasets.load_dataset("instruct_state_tactic", project=project, cache_dir=str(tmp_path / "cache"), **options)
+        dataset = ntp_datasets.load_dataset("instruct_state_tactic", project=project, cache_dir=str(tmp_path / "cache"), **options, extractor=fake_extractor)
         return dataset["train"][0]["prompt"]
 
     assert first_prompt().startswith("/- You are proving a theorem")
@@ -324,7 +320,7 @@ def test_template_dir_rewords_a_builtin_prompt_type(fake_extractor, project, tmp
 
 def test_instruct_config_without_a_template_is_an_error(fake_extractor, project, tmp_path):
     with pytest.raises(ValueError, match="needs template_dir= or template="):
-        ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path))
+        ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path), extractor=fake_extractor)
 
 
 def test_builtin_prompt_types_on_the_real_sample_project(sample_outputs):

@@ -9,8 +9,9 @@ import subprocess
 
 import pytest
 
-from ntp_datasets import specs
-from ntp_datasets.specs import ProjectSpecError, ResolvedProject, check_toolchain, resolve_projects
+from ntp_datasets.project import specs
+from ntp_datasets.errors import ProjectSpecError
+from ntp_datasets.project.specs import ResolvedProject, check_toolchain, resolve_projects
 from ntp_datasets.toolchain import Toolchain
 
 
@@ -139,8 +140,7 @@ def test_github_shorthand_in_a_config_entry_is_a_github_url(monkeypatch, tmp_pat
         cloned.append((url, rev))
         return tmp_path, "f" * 40
 
-    monkeypatch.setattr(specs, "clone_at", fake_clone_at)
-    (project,) = resolve_projects({"repo": "leanprover-community/batteries", "commit": "abc123"})
+    (project,) = resolve_projects({"repo": "leanprover-community/batteries", "commit": "abc123"}, clone=fake_clone_at)
 
     assert cloned == [("https://github.com/leanprover-community/batteries", "abc123")]
     assert (project.name, project.commit) == ("batteries", "f" * 40)
@@ -187,7 +187,7 @@ def test_toolchain_mismatch_is_a_warning_naming_both_versions(tmp_path, caplog):
     old = ResolvedProject(name="old", root=tmp_path, lean="leanprover/lean4:v4.9.0")
     current = ResolvedProject(name="current", root=tmp_path, lean="leanprover/lean4:v4.28.0-pre")
 
-    with caplog.at_level(logging.WARNING, logger="ntp_datasets.specs"):
+    with caplog.at_level(logging.WARNING, logger="ntp_datasets.project.specs"):
         assert check_toolchain(current, wasm)
         assert caplog.text == ""
         assert not check_toolchain(old, wasm)

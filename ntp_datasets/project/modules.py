@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ntp_datasets.errors import ProjectError
+
 # Directories that hold dependencies or build outputs, never the project's own modules.
 _SKIPPED_DIRS = {".lake", "lake-packages", "build", ".git"}
 # Files besides the modules whose content changes what extraction produces.
@@ -15,10 +17,6 @@ _IMPORT_LINE = re.compile(r"^\s*(?:public\s+|private\s+)?(?:meta\s+)?import\s+(?
 _BLOCK_COMMENT = re.compile(r"/-.*?-/", re.S)
 _LINE_COMMENT = re.compile(r"--[^\n]*")
 _HEADER_END = re.compile(r"^\s*(?!import\b|public\b|private\b|meta\b|module\b|prelude\b)\S", re.M)
-
-
-class ProjectError(ValueError):
-    """The project cannot be extracted at all (no such directory, no modules)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,50 @@
+"""The package's one exception hierarchy.
+
+Every error a user can act on (a bad spec, a missing toolchain, a template that does not
+render, a folder that cannot be written) is an :class:`NtpDatasetsError`; the CLI prints
+exactly these as one ``error: ...`` line and lets anything else surface as a traceback.
+Errors that were ``ValueError``s before keep that base too, so ``except ValueError`` still
+catches them.
+"""
+
+from __future__ import annotations
+
+
+class NtpDatasetsError(Exception):
+    """Base class of every error ntp-datasets raises on purpose."""
+
+
+class ToolchainError(NtpDatasetsError, RuntimeError):
+    """No usable Lean toolchain, or one that failed to install."""
+
+
+class ProjectError(NtpDatasetsError, ValueError):
+    """The project cannot be extracted at all (no such directory, no modules)."""
+
+
+class ProjectSpecError(ProjectError):
+    """A project spec that cannot be resolved: no such path, bad config file, git failure."""
+
+
+class ConfigError(NtpDatasetsError, ValueError):
+    """A builder config option no build can use (an unknown record kind, a negative budget)."""
+
+
+class ExtractorError(NtpDatasetsError, RuntimeError):
+    """The extractor program itself is broken (not a module of the project)."""
+
+
+class PromptTemplateError(NtpDatasetsError, ValueError):
+    """A template cannot be used: bad syntax, a missing macro, no or an unknown record kind."""
+
+
+class PromptRenderError(NtpDatasetsError, ValueError):
+    """A template used a variable the record does not provide."""
+
+
+class FolderError(NtpDatasetsError, ValueError):
+    """A dataset folder is missing, incomplete, or not one ntp-datasets wrote."""
+
+
+class PublishError(NtpDatasetsError, ValueError):
+    """A dataset folder cannot be written or pushed as asked."""

@@ -1,0 +1,188 @@
+"""One Lean process running the extractor, and the progress protocol it speaks.
+
+The extractor prints one line ``@@ntp {json}`` per step on stdout: ``start`` when it begins a
+module, then ``done`` or ``failed``, and ``finished`` at the end. :class:`ExtractorProcess`
+turns these lines into typed events, stops the process (its whole process group) when a
+module runs past its time limit, and remembers which module a dying process was on.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ntp_datasets.toolchain import Toolchain
+
+PROGRESS_PREFIX = "@@ntp "
+
+
+@dataclass(frozen=True)
+class ModuleStarted:
+    """The extractor began a module (its time limit counts from here)."""
+
+    module: str
+
+
+@dataclass(frozen=True)
+class ModuleDone:
+    """The extractor finished a module and wrote its events (and `.olean`)."""
+
+    module: str
+    ms: int = 0
+    phases: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModuleFailed:
+    """The extractor could not do a module: ``stage`` is ``import`` (its imports failed to
+    load; ``messages`` are Lean's) or ``elab`` (the extractor itself failed)."""
+
+    module: str
+    stage: str
+    error: str = ""
+    messages: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModuleTimedOut:
+    """The module ran past its time limit; the process was stopped."""
+
+    module: str | None
+
+
+ProtocolEvent = ModuleStarted | ModuleDone | ModuleFailed | ModuleTimedOut
+
+
+def parse_progress(line: str) -> ProtocolEvent | None:
+    """The event of one ``@@ntp`` progress line (None for ``finished`` and unknown events)."""
+    data = json.loads(line[len(PROGRESS_PREFIX):])
+    event, module = data.get("event"), data.get("module")
+    if event == "start":
+        return ModuleStarted(module)
+    if event == "done":
+        return ModuleDone(module, data.get("ms", 0), data.get("phases", {}))
+    if event == "failed":
+        return ModuleFailed(module, data.get("stage", ""), data.get("error", ""), data.get("messages", []))
+    return None
+
+
+class ExtractorProcess:
+    """One Lean process running ``extractor`` over ``job_file``; iterate :meth:`events`.
+
+    ``lake``: run under ``lake env`` from the project's root (native Lake projects).
+    ``timeout``: seconds a module may take from its start (None: no limit)."""
+
+    def __init__(self, toolchain: Toolchain, project_root: Path, extractor: Path, job_file: Path,
+                 stderr_path: Path, *, lake: bool = False, timeout: float | None = None):
+        self.toolchain, self.project_root, self.extractor = toolchain, project_root, extractor
+        self.job_file, self.stderr_path, self.lake, self.timeout = job_file, stderr_path, lake, timeout
+        self.unfinished: str | None = None
+        """The module the process was elaborating when it ended without finishing it (it died)."""
+
+    def command(self) -> list[str]:
+        """The command line that runs the extractor."""
+        args = self.toolchain.lean_command(["--run", str(self.extractor), str(self.job_file)])
+        return ["lake", "env", *args] if self.lake else args
+
+    def events(self) -> Iterator[ProtocolEvent]:
+        """Run the process and yield its events as they come. A module running past the time
+        limit stops the process and yields :class:`ModuleTimedOut`."""
+        env = self.toolchain.run_env([self.project_root, self.extractor.parent, Path.cwd()])
+        cwd = self.project_root if self.lake else self.extractor.parent
+        with open(self.stderr_path, "w") as stderr:
+            proc = subprocess.Popen(
+                self.command(), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr,
+                stdin=subprocess.DEVNULL, text=True, encoding="utf-8",
+                preexec_fn=functools.partial(_own_process_group, _libc()) if os.name == "posix" else None,
+            )
+            lines = _line_queue(proc.stdout)
+            current, deadline, timed_out = None, None, False
+            try:
+                while True:
+                    wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    try:
+                        line = lines.get(timeout=wait)
+                    except queue.Empty:
+                        timed_out = True
+                        _stop(proc)
+                        yield ModuleTimedOut(current)
+                        return
+                    if line is None:
+                        break
+                    if line.startswith(PROGRESS_PREFIX):
+                        event = parse_progress(line)
+                        if isinstance(event, ModuleStarted):
+                            current = event.module
+                            deadline = time.monotonic() + self.timeout if self.timeout else None
+                        elif event is not None and event.module == current:
+                            current, deadline = None, None
+                        if event is not None:
+                            yield event
+                    elif line.strip():
+                        # Anything else the extractor printed (compile errors of the extractor
+                        # itself, for instance) is kept for the error report.
+                        stderr.write(line)
+                        stderr.flush()
+            finally:
+                if proc.poll() is None:  # a timeout, or the consumer stopped early
+                    _stop(proc)
+                proc.wait()
+                proc.stdout.close()
+                self.unfinished = None if timed_out else current
+
+
+def _line_queue(stream) -> queue.Queue:
+    """A queue that a background thread fills with the lines of ``stream``, then ``None``."""
+    lines: queue.Queue = queue.Queue()
+
+    def pump():
+        try:
+            for line in stream:
+                lines.put(line)
+        except (OSError, ValueError):  # the stream was closed under us
+            pass
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    """The C library (Linux only), loaded in the parent: the child between fork and exec
+    should do little."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _own_process_group(libc) -> None:
+    """In the Lean child before exec: its own process group (so a timeout stops all of it), and
+    on Linux a SIGKILL when the build process dies (so a killed build leaves no Lean behind)."""
+    os.setpgid(0, 0)
+    if libc is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
