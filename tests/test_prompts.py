@@ -1,7 +1,9 @@
 """Instruction prompts: every template's text, metadata, the sorry filter, and users' own templates."""
 
 import pytest
-from sample_module import SOURCE
+from pathlib import Path
+
+from sample_module import MODULE, SOURCE, sample_module_output
 
 import ntp_datasets
 from ntp_datasets import records
@@ -341,3 +343,33 @@ def test_builtin_prompt_types_on_the_real_sample_project(sample_outputs):
             assert row["prompt"].startswith(INSTRUCTION_HEAD)
             assert row["prompt"].endswith(closing[prompt_type.record_kind].replace("/", "") + "\n")
             assert "sorry" not in row["completion"]
+
+
+def test_a_users_template_over_tactic_prediction_with_premises_renders_rows(fake_extractor, project, tmp_path):
+    """The example template of the repository's `prompts/` folder renders premise rows (the
+    records of that kind were dicts once, and rendering them failed)."""
+    output = sample_module_output()
+    for event in output.events:
+        if event["kind"] == "tactic":
+            event.update(goalIdsBefore=["g"], goalIdsAfter=[], explicitConstants=[],
+                         termConstants=[{"name": "Nat.add_zero", "isProp": True, "module": "Init.Core"}])
+    fake_extractor["outputs"] = [output]
+    templates = Path(__file__).resolve().parents[1] / "prompts"
+    dataset = ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path), template_dir=str(templates),
+                                        prompt_name="premise_selection", dev_fraction=0.0, test_fraction=0.0,
+                                        extractor=fake_extractor)
+    rows = dataset["train"].to_list()
+    assert [(row["task"], row["declId"], row["target"]) for row in rows] == [
+        ("premise_selection", f"{MODULE}:Sample.add_zero'", "Nat.add_zero"),
+        ("premise_selection", f"{MODULE}:_example_7_0", "Nat.add_zero"),
+    ]
+    assert rows[0]["prompt"].endswith("[STATE]\nn : ℕ\n⊢ n + 0 = n\n[/STATE]\n[PREMISES]\n")
+
+
+def test_a_template_cannot_reach_python_internals(tmp_path):
+    template = ('{% set record_kind = "tactic_prediction" %}{% macro prompt() %}'
+                "{{ cycler.__init__.__globals__.os.popen('id').read() }}{% endmacro %}"
+                "{% macro completion() %}x{% endmacro %}")
+    prompt_type = prompting.prompt_type_from_string("evil", template)
+    with pytest.raises(prompting.PromptRenderError, match=r"<template string>.*macro prompt\(\)"):
+        prompting.render(prompt_type, {"state": "s"})
