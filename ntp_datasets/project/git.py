@@ -4,6 +4,7 @@ and password parts stripped from anything it reports."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -11,12 +12,16 @@ from urllib.parse import urlsplit, urlunsplit
 from ntp_datasets.errors import ProjectSpecError
 
 
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+
 def strip_credentials(text: str) -> str:
-    """``text`` without a URL's user:password part (a git remote may carry a token)."""
+    """``text`` with the user:password part of every URL in it removed (a remote may carry a
+    token); a URL alone loses it too."""
     parts = urlsplit(text)
-    if parts.scheme and "@" in parts.netloc:
+    if parts.scheme and "@" in parts.netloc and " " not in text:
         return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-    return text
+    return _URL_USERINFO.sub(r"\g<scheme>", text)
 
 
 def run_git(args: list[str], cwd: Path | None = None) -> str:
@@ -29,7 +34,9 @@ def run_git(args: list[str], cwd: Path | None = None) -> str:
     except FileNotFoundError as error:
         raise ProjectSpecError("git is not installed; it is needed to check out project repositories") from error
     if result.returncode != 0:
-        raise ProjectSpecError(f"`git {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr.strip()}")
+        command = strip_credentials(" ".join(args))
+        raise ProjectSpecError(
+            f"`git {command}` failed (exit {result.returncode}):\n{strip_credentials(result.stderr.strip())}")
     return result.stdout.strip()
 
 

@@ -28,9 +28,10 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ntp_datasets.errors import ProjectSpecError
-from ntp_datasets.project.git import run_git
+from ntp_datasets.project.git import run_git, strip_credentials  # noqa: F401 (strip_credentials: used by callers)
 from ntp_datasets.resources import sample_project_dir
 from ntp_datasets.toolchain import Toolchain, ntp_home
 
@@ -128,9 +129,18 @@ def parse_git_spec(spec: str, base_dir: Path | None = None) -> tuple[str, str | 
 
 
 def _split_rev(text: str) -> tuple[str, str | None]:
-    """Split a trailing ``@<rev>``; an ``@`` before the last ``/`` is a user name, not a rev."""
-    at = text.rfind("@")
-    if at == -1 or at < text.rfind("/") or (_SCP_LIKE.match(text) and at < text.find(":")):
+    """Split ``@<rev>`` off a repository: the first ``@`` in the path part. An ``@`` in a URL's
+    host part (``https://user@host``, ``git@host:``) is a user name, not a revision; a
+    revision may hold ``/`` (``feature/x``)."""
+    if "://" in text:
+        path_start = text.find("/", text.index("://") + 3)
+        path_start = len(text) if path_start == -1 else path_start
+    elif _SCP_LIKE.match(text):
+        path_start = text.find(":")
+    else:
+        path_start = 0
+    at = text.find("@", path_start)
+    if at == -1:
         return text, None
     return text[:at], text[at + 1:] or None
 
@@ -227,7 +237,10 @@ def clone_at(url: str, rev: str | None = None) -> tuple[Path, str]:
     A full commit id or a ref is fetched alone (``--depth 1``); when the server refuses
     that (or ``rev`` is an abbreviated commit) the whole history is fetched instead. The
     checkout is made in a temporary directory and renamed into place, so a directory there
-    is always complete, and one at the same commit is reused without asking the server."""
+    is always complete, and one at the same commit is reused without asking the server.
+    A URL or revision that git could read as an option, or a URL carrying a password, is
+    refused (:func:`check_git_source`)."""
+    check_git_source(url, rev)
     commit = rev if rev and _FULL_SHA.match(rev) else _remote_commit(url, rev)
     key = hashlib.sha256(f"{url}\0{commit or rev}".encode()).hexdigest()[:16]
     dest = projects_dir() / key
@@ -238,14 +251,15 @@ def clone_at(url: str, rev: str | None = None) -> tuple[Path, str]:
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".clone-"))
     try:
         run_git(["init", "-q"], cwd=tmp)
-        run_git(["remote", "add", "origin", url], cwd=tmp)
+        run_git(["remote", "add", "--", "origin", url], cwd=tmp)
         wanted = commit or rev
         try:
-            run_git(["fetch", "-q", "--depth", "1", "origin", wanted], cwd=tmp)
+            run_git(["fetch", "-q", "--depth", "1", "--", "origin", wanted], cwd=tmp)
             run_git(["checkout", "-q", "--detach", "FETCH_HEAD"], cwd=tmp)
         except ProjectSpecError as shallow_error:
             logger.info("Fetching %s alone failed; fetching the whole repository (%s)", wanted, shallow_error)
-            run_git(["fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"], cwd=tmp)
+            run_git(["fetch", "-q", "--tags", "--", "origin", "+refs/heads/*:refs/remotes/origin/*"], cwd=tmp)
+            # `checkout -- X` would read X as a path; `wanted` was checked not to be an option.
             run_git(["checkout", "-q", "--detach", wanted], cwd=tmp)
         head = run_git(["rev-parse", "HEAD"], cwd=tmp)
         try:
@@ -260,10 +274,26 @@ def clone_at(url: str, rev: str | None = None) -> tuple[Path, str]:
         raise
 
 
+def check_git_source(url: str, rev: str | None) -> None:
+    """Refuse what must never reach git: a URL or revision starting with ``-`` (git would take
+    it for an option, e.g. ``--upload-pack=<command>``), and a URL with a password or token
+    in it (it would be stored in the checkout's ``.git/config`` and shown in messages)."""
+    for what, value in (("repository URL", url), ("revision", rev)):
+        if value is not None and value.startswith("-"):
+            raise ProjectSpecError(f"{what} {value!r} starts with '-': git would read it as an option; refused")
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rsplit("@", 1)[0] if "@" in parts.netloc else None
+    # Over SSH a user name (`ssh://git@host`) is no secret; over HTTP(S) it is often a token.
+    if userinfo is not None and (":" in userinfo or parts.scheme != "ssh"):
+        raise ProjectSpecError(
+            f"repository URL {strip_credentials(url)} carries a password or token; remove it and let git find "
+            "the credential (a credential helper, `git config --global credential.helper store`, or an SSH URL)")
+
+
 def _remote_commit(url: str, rev: str | None) -> str | None:
     """The commit ``rev`` (a branch or tag; None: HEAD) names on the remote, or None when no
     ref has that name (an abbreviated commit id, resolved after fetching)."""
-    refs = [line.split("\t", 1) for line in run_git(["ls-remote", url, rev or "HEAD"]).splitlines()]
+    refs = [line.split("\t", 1) for line in run_git(["ls-remote", "--", url, rev or "HEAD"]).splitlines()]
     # An annotated tag is listed twice; its peeled line (`^{}`) names the commit.
     peeled = [sha for sha, ref in refs if ref.endswith("^{}")]
     if peeled or refs:
