@@ -9,12 +9,15 @@ modules that failed.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import datasets.exceptions
 
 from ntp_datasets.builders.ntp_toolkit import NtpToolkit
+from ntp_datasets.errors import NtpDatasetsError
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.project import LeanProject
 from ntp_datasets.routing import code_hash
@@ -50,8 +53,22 @@ def load_dataset(config_name: str, project=None, *, cache_dir=None, download_mod
     builder = make_builder(config_name, project, cache_dir=cache_dir, extractor=extractor, **config_kwargs)
     if streaming:
         return builder.as_streaming_dataset()
-    builder.download_and_prepare(download_mode=download_mode, num_proc=num_proc)
+    with _own_errors_first():
+        builder.download_and_prepare(download_mode=download_mode, num_proc=num_proc)
     return builder.as_dataset()
+
+
+@contextlib.contextmanager
+def _own_errors_first():
+    """Raise an ntp-datasets error that datasets wrapped (``DatasetGenerationError: An error
+    occurred while generating the dataset``) as itself, so its message is what a user sees."""
+    try:
+        yield
+    except datasets.exceptions.DatasetGenerationError as wrapped:
+        cause = wrapped.__cause__ or wrapped.__context__
+        if isinstance(cause, NtpDatasetsError):
+            raise cause from wrapped
+        raise
 
 
 @dataclass(frozen=True)
@@ -70,7 +87,8 @@ def build(config_name: str, project=None, *, cache_dir=None, num_proc: int | Non
     summary = BuildSummary(config=config_name)
     builder = make_builder(config_name, project, cache_dir=cache_dir, extractor=extractor, summary=summary,
                            **config_kwargs)
-    builder.download_and_prepare(num_proc=num_proc)
+    with _own_errors_first():
+        builder.download_and_prepare(num_proc=num_proc)
     dataset = _as_dataset(builder)
     if not summary.modules_seen:
         summary = _summary_from_errors(builder, config_name, cache_dir, config_kwargs)

@@ -16,6 +16,7 @@ from ntp_datasets.errors import NtpDatasetsError
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.publish import build_dataset_folder, folder_stats, format_stats, push_to_hub, redact, write_stats_plot
 from ntp_datasets.toolchain import find_toolchain, install_wasm_toolchain, ntp_home
+from ntp_datasets.version import __version__
 
 
 def _toolchain_install(args) -> int:
@@ -123,9 +124,17 @@ def _add_folder_commands(sub) -> None:
     stats.set_defaults(func=_stats)
 
 
+_DESCRIPTION = (
+    "Turn Lean 4 projects into Hugging Face datasets for neural theorem proving. "
+    "A build prints a summary (modules extracted, read from the cache or failed, errors, rows) and exits "
+    "with status 1 when nothing could be built, or, with --strict, when any error was recorded."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ntp-datasets`` command."""
-    parser = argparse.ArgumentParser(prog="ntp-datasets", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ntp-datasets", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"ntp-datasets {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     toolchain = sub.add_parser("toolchain", help="install or show the Lean toolchain")
     toolchain_sub = toolchain.add_subparsers(dest="action", required=True)

@@ -373,3 +373,11 @@ def test_a_template_cannot_reach_python_internals(tmp_path):
     prompt_type = prompting.prompt_type_from_string("evil", template)
     with pytest.raises(prompting.PromptRenderError, match=r"<template string>.*macro prompt\(\)"):
         prompting.render(prompt_type, {"state": "s"})
+
+
+def test_a_template_error_is_raised_as_itself_not_wrapped_by_datasets(fake_extractor, project, tmp_path):
+    template = ('{% set record_kind = "tactic_prediction" %}{% macro prompt() %}{{ stat }}{% endmacro %}'
+                "{% macro completion() %}{{ nextTactic }}{% endmacro %}")
+    with pytest.raises(prompting.PromptRenderError, match=r"prompt template '<template string>', macro prompt\(\): 'stat' is undefined"):
+        ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path), template=template,
+                                  extractor=fake_extractor)
