@@ -10,10 +10,11 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from ntp_datasets.builders.ntp_toolkit import NtpToolkit
 from ntp_datasets.publish.folder import CARD_NAME, MANIFEST_NAME, STATS_PLOT_NAME, FolderManifest
 from ntp_datasets.publish.provenance import describe_project
 
-DEFAULT_CONFIG = "tactic_prediction"
+DEFAULT_CONFIG = NtpToolkit.DEFAULT_CONFIG_NAME
 """The config ``datasets.load_dataset(DIR)`` reads when no name is given (if it was built)."""
 
 
