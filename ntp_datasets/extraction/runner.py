@@ -43,7 +43,14 @@ from ntp_datasets.extraction.outputs import (
     ModuleOutput,
     failed_output,
 )
-from ntp_datasets.extraction.process import ExtractorProcess, ModuleDone, ModuleFailed, ModuleStarted, ModuleTimedOut
+from ntp_datasets.extraction.process import (
+    ExtractorProcess,
+    ModuleDone,
+    ModuleFailed,
+    ModuleStarted,
+    ModuleTimedOut,
+    ProtocolEvent,
+)
 from ntp_datasets.errors import ConfigError
 from ntp_datasets.extraction.program import extractor_source
 from ntp_datasets.project import LeanModule, LeanProject
@@ -89,6 +96,8 @@ class _Watch:
     """Modules that failed as a whole so far (their importers fail as `dependency`)."""
     in_progress: str | None = None
     """The module the last process was elaborating when it ended without finishing it."""
+    on_event: Callable[[ProtocolEvent], None] | None = None
+    """Called with every progress event of the Lean processes (start, done with its phases, ...)."""
 
 
 Elaborate = Callable[[LeanProject, Toolchain, list, dict, _Watch], Iterator[ModuleOutput]]
@@ -101,14 +110,17 @@ class Extractor:
     ``toolchain``: the Lean to use (None: :func:`toolchain.find_toolchain`, looked up once,
     when first needed). ``module_timeout``: see :func:`module_timeout_seconds`. ``progress``:
     show a bar of modules. ``elaborate``: runs one Lean process over modules (default:
-    :func:`elaborate_modules`)."""
+    :func:`elaborate_modules`). ``on_event``: called with every progress event of the Lean
+    processes (e.g. to sum the time of each phase, as ``bench/`` does)."""
 
     def __init__(self, toolchain: Toolchain | None = None, *, module_timeout: float | None = None,
-                 progress: bool = True, elaborate: Elaborate | None = None):
+                 progress: bool = True, elaborate: Elaborate | None = None,
+                 on_event: Callable[[ProtocolEvent], None] | None = None):
         self._toolchain = toolchain
         self.timeout = module_timeout_seconds(module_timeout)
         self.progress = progress
         self._elaborate = elaborate or elaborate_modules
+        self.on_event = on_event
         self.failures: dict[str, RememberedFailure] = {}
         """Module-level failures of this extractor's Lean runs, by cache key: a second build
         does not wait for a timeout again (a new Extractor tries such modules again)."""
@@ -144,7 +156,7 @@ class Extractor:
         self._block_remembered_failures(modules, keys, blocked)
         todo = [m for m in modules if m.name not in blocked and not is_complete(entries[m.name])]
         bar = tqdm(total=len(modules), desc="Elaborating modules", unit="module", disable=not self.progress)
-        watch = _Watch(self.timeout, failed=set(blocked))
+        watch = _Watch(self.timeout, failed=set(blocked), on_event=self.on_event)
         elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch)
         todo_names = {m.name for m in todo}
         finished: dict[str, ModuleOutput] = {}
@@ -282,6 +294,8 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
                                lake=lake, timeout=watch.timeout)
     try:
         for event in process.events():
+            if watch.on_event is not None:
+                watch.on_event(event)
             if isinstance(event, ModuleStarted) or event.module not in by_name:
                 continue
             module, job = by_name.pop(event.module)
