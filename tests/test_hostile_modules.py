@@ -48,7 +48,8 @@ def summary(outputs):
             for o in outputs}
 
 
-def test_progress_lines_written_by_a_module_are_not_progress(tmp_path, toolchain):
+def test_real_progress_lines_written_by_a_module_are_not_progress(tmp_path, toolchain, empty_home, monkeypatch):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(empty_home("forging_home")))
     root = write_project(tmp_path / "forging", FORGING)
     outputs = list(Extractor(toolchain, progress=False).extract_project(root))
     assert summary(outputs) == {
