@@ -35,7 +35,9 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import pickle
+import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,8 +48,9 @@ import datasets
 from datasets.builder import Key
 from datasets.utils.tqdm import tqdm as hf_tqdm
 
-from ntp_datasets.errors import ConfigError
+from ntp_datasets.errors import ConfigError, output_error
 from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.project import LeanProject, ResolvedProject, check_toolchain, resolve_projects
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
 from ntp_datasets.rows import prompting, truncation
@@ -245,13 +248,21 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         # num_proc workers, too) reads them back, and no process holds the whole project.
         self.extractor.toolchain  # no toolchain: say so before anything is written
         outputs_root = ntp_home() / "work" / "module-outputs"
-        outputs_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=outputs_root) as outputs_dir:
-            self._outputs_dir = Path(outputs_dir)
-            try:
-                super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
-            finally:
-                self._outputs_dir = None
+        try:
+            outputs_root.mkdir(parents=True, exist_ok=True)
+            remove_dead_leftovers(outputs_root.glob("tmp*"), _owner_pid)
+            # The process id in the name lets a later build remove it if this one is killed.
+            with tempfile.TemporaryDirectory(dir=outputs_root, prefix=f"tmp{os.getpid()}-") as outputs_dir:
+                self._outputs_dir = Path(outputs_dir)
+                try:
+                    super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+                finally:
+                    self._outputs_dir = None
+        except Exception as exc:  # disk full, no permission: one error naming the path
+            error = output_error(exc, self._cache_dir)
+            if error is None:
+                raise
+            raise error from exc
         if self.summary.modules_seen:
             self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
             self.summary.log()
@@ -362,3 +373,9 @@ def _warn_about_errors(module_output) -> None:
     if errors:
         listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: [{e.kind}] {e.message}" for e in errors)
         logger.warning("%s: %d Lean errors\n%s", module_output.module, len(errors), listing)
+
+
+def _owner_pid(path: Path) -> int | None:
+    """The process id in the name of a builder's module-outputs folder (``tmpPID-...``)."""
+    match = re.fullmatch(r"tmp(\d+)-\w+", path.name)
+    return int(match.group(1)) if match else None

@@ -9,6 +9,8 @@ catches them.
 
 from __future__ import annotations
 
+import errno
+
 
 class NtpDatasetsError(Exception):
     """Base class of every error ntp-datasets raises on purpose."""
@@ -34,6 +36,10 @@ class ExtractorError(NtpDatasetsError, RuntimeError):
     """The extractor program itself is broken (not a module of the project)."""
 
 
+class CacheEntryError(NtpDatasetsError, RuntimeError):
+    """An extraction cache entry changed while it was being read (it has been discarded)."""
+
+
 class PromptTemplateError(NtpDatasetsError, ValueError):
     """A template cannot be used: bad syntax, a missing macro, no or an unknown record kind."""
 
@@ -48,3 +54,29 @@ class FolderError(NtpDatasetsError, ValueError):
 
 class PublishError(NtpDatasetsError, ValueError):
     """A dataset folder cannot be written or pushed as asked."""
+
+
+class OutputError(NtpDatasetsError, RuntimeError):
+    """Writing output failed (disk full, no permission, not a directory): ``path`` names where."""
+
+    def __init__(self, reason: str, path):
+        super().__init__(f"cannot write output: {reason}: {path}")
+        self.path = path
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS,
+                  errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.EIO}
+"""What writing can fail with through no fault of ntp-datasets (other OSErrors stay tracebacks)."""
+
+
+def output_error(exc: BaseException, fallback_path) -> OutputError | None:
+    """The :class:`OutputError` for an ``OSError`` of writing (disk full, no permission, ...)
+    behind ``exc`` (itself, or its ``__cause__``/``__context__``), naming the file it names or
+    ``fallback_path``; None when there is none or an ntp-datasets error is behind ``exc``."""
+    while exc is not None:
+        if isinstance(exc, NtpDatasetsError):
+            return None
+        if isinstance(exc, OSError) and exc.errno in _OUTPUT_ERRNOS:
+            return OutputError(exc.strerror or str(exc), exc.filename or fallback_path)
+        exc = exc.__cause__ or exc.__context__
+    return None

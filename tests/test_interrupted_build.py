@@ -39,7 +39,8 @@ def _project(root: Path, gate: Path) -> Path:
 
 
 def _entries(home: Path) -> list[Path]:
-    return sorted((home / "cache" / f"extractor-v{EXTRACTOR_VERSION}").glob("*/events.jsonl"))
+    """The finished cache entries' checksum files (written last)."""
+    return sorted((home / "cache" / f"extractor-v{EXTRACTOR_VERSION}").glob("*/checksums.json"))
 
 
 def _build_in_subprocess(project: Path, home: Path, cache_dir: Path) -> subprocess.Popen:

@@ -18,6 +18,8 @@ ENCODING = "encoding"
 IMPORT_CYCLE = "import_cycle"
 UNSUPPORTED = "unsupported"
 TOOLCHAIN_MISMATCH = "toolchain_mismatch"
+NAME_COLLISION = "name_collision"
+OUTSIDE_PROJECT = "outside_project"
 
 FAILURE_KINDS = {
     MISSING_IMPORT: "an import is neither a project module nor in the toolchain's library; module not extracted",
@@ -25,6 +27,8 @@ FAILURE_KINDS = {
     IMPORT_CYCLE: "the module is part of an import cycle; not extracted",
     ENCODING: "the file is not UTF-8; not extracted",
     UNSUPPORTED: "a `module` file imports an ordinary file, which Lean forbids; not extracted",
+    NAME_COLLISION: "two files of the project are the same module (`A/B.lean` and `A.B.lean`); not extracted",
+    OUTSIDE_PROJECT: "the file is a symlink leading outside the project; not read, not extracted",
     TIMEOUT: "elaboration took longer than module_timeout; its Lean process was stopped",
     CRASH: "the Lean process died on the module twice (or the extractor failed on it)",
 }
@@ -59,8 +63,10 @@ class ModuleOutput:
 
 
 def failed_output(module, kind: str, error: str) -> ModuleOutput:
-    """The output of a module (a ``project.LeanModule``) that failed as a whole."""
-    return ModuleOutput(module.name, module.relpath, read_source(module.path), [], error, error_kind=kind)
+    """The output of a module (a ``project.LeanModule``) that failed as a whole (a file
+    refused as leaving the project is not read: its source is empty)."""
+    source = "" if getattr(module, "refused", None) else read_source(module.path)
+    return ModuleOutput(module.name, module.relpath, source, [], error, error_kind=kind)
 
 
 def read_source(path) -> str:

@@ -1,7 +1,11 @@
 """One Lean process running the extractor, and the progress protocol it speaks.
 
-The extractor prints one line ``@@ntp {json}`` per step on stdout: ``start`` when it begins a
-module, then ``done`` or ``failed``, and ``finished`` at the end. :class:`ExtractorProcess`
+The extractor prints one line ``@@ntp TOKEN {json}`` per step on stdout: ``start`` when it
+begins a module, then ``done`` or ``failed``, and ``finished`` at the end. ``TOKEN`` is a
+random string made for each run (:func:`new_token`) and passed in the job file, so a line
+that the project's own code writes to stdout cannot pass for progress: such lines go to the
+stderr log. A progress line with the token that is not a JSON object fails the module in
+progress (as ``elab``), never the build. :class:`ExtractorProcess`
 turns these lines into typed events, stops the process (its whole process group) when a
 module runs past its time limit, and remembers which module a dying process was on.
 """
@@ -13,6 +17,7 @@ import functools
 import json
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import sys
@@ -64,9 +69,24 @@ class ModuleTimedOut:
 ProtocolEvent = ModuleStarted | ModuleDone | ModuleFailed | ModuleTimedOut
 
 
-def parse_progress(line: str) -> ProtocolEvent | None:
-    """The event of one ``@@ntp`` progress line (None for ``finished`` and unknown events)."""
-    data = json.loads(line[len(PROGRESS_PREFIX):])
+def new_token() -> str:
+    """A fresh random progress token (put it in the job file as ``token``)."""
+    return secrets.token_hex(16)
+
+
+class MalformedProgress(ValueError):
+    """A progress line carrying the run's token whose payload is not a JSON object."""
+
+
+def parse_progress(payload: str) -> ProtocolEvent | None:
+    """The event of one progress line's JSON ``payload`` (the text after ``@@ntp TOKEN ``);
+    None for ``finished`` and unknown events. Raises :class:`MalformedProgress`."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise MalformedProgress(payload)
     event, module = data.get("event"), data.get("module")
     if event == "start":
         return ModuleStarted(module)
@@ -84,8 +104,10 @@ class ExtractorProcess:
     ``timeout``: seconds a module may take from its start (None: no limit)."""
 
     def __init__(self, toolchain: Toolchain, project_root: Path, extractor: Path, job_file: Path,
-                 stderr_path: Path, *, lake: bool = False, timeout: float | None = None):
+                 stderr_path: Path, *, token: str, lake: bool = False, timeout: float | None = None):
         self.toolchain, self.project_root, self.extractor = toolchain, project_root, extractor
+        self.marker = f"{PROGRESS_PREFIX}{token} "
+        """What starts the progress part of a line (the token of this run's job file)."""
         self.job_file, self.stderr_path, self.lake, self.timeout = job_file, stderr_path, lake, timeout
         self.unfinished: str | None = None
         """The module the process was elaborating when it ended without finishing it (it died)."""
@@ -120,8 +142,18 @@ class ExtractorProcess:
                         return
                     if line is None:
                         break
-                    if line.startswith(PROGRESS_PREFIX):
-                        event = parse_progress(line)
+                    at = line.find(self.marker)
+                    if at >= 0:
+                        if line[:at].strip():  # the module wrote to stdout without a newline
+                            stderr.write(line[:at] + "\n")
+                            stderr.flush()
+                        try:
+                            event = parse_progress(line[at + len(self.marker):])
+                        except MalformedProgress:
+                            stderr.write(line)
+                            stderr.flush()
+                            event = ModuleFailed(current, "elab", f"malformed progress line from Lean: {line.strip()!r}") \
+                                if current else None
                         if isinstance(event, ModuleStarted):
                             current = event.module
                             deadline = time.monotonic() + self.timeout if self.timeout else None
@@ -131,7 +163,8 @@ class ExtractorProcess:
                             yield event
                     elif line.strip():
                         # Anything else the extractor printed (compile errors of the extractor
-                        # itself, for instance) is kept for the error report.
+                        # itself, for instance, or what a module wrote to stdout, forged
+                        # progress lines included) is kept for the error report.
                         stderr.write(line)
                         stderr.flush()
             finally:

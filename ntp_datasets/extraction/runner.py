@@ -24,14 +24,14 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ntp_datasets.extraction.cache import (
-    EVENTS_FILE,
     cache_root,
-    copy_atomically,
+    copy_verified,
     is_complete,
     module_cache_keys,
     olean_path,
     read_entry,
     remove_stale_temporaries,
+    store_entry,
     work_dir_for,
 )
 from ntp_datasets.extraction.outputs import (
@@ -50,6 +50,7 @@ from ntp_datasets.extraction.process import (
     ModuleStarted,
     ModuleTimedOut,
     ProtocolEvent,
+    new_token,
 )
 from ntp_datasets.errors import ConfigError
 from ntp_datasets.extraction.program import extractor_source
@@ -263,8 +264,9 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
     """Run one Lean process over ``modules`` (in import order) and yield their outputs.
 
     Lean works in the project's work directory (one `.olean` root, where the `.olean`s of
-    cached modules are copied first); each finished module's `.olean` and then its events
-    are moved into its cache entry, the events last, so an entry with events is complete.
+    cached modules are copied first, each checked against its entry's checksum); each
+    finished module's `.olean` and events are moved into its cache entry, and its checksums
+    written last (:func:`cache.store_entry`).
     A module running past ``watch.timeout`` stops the process and yields a `timeout` output;
     the module a dying process was elaborating is left in ``watch.in_progress``."""
     work = work_dir_for(project)
@@ -274,8 +276,10 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
         _lake_build(project)
     else:
         for name, entry in entries.items():
+            # A cached `.olean` that does not verify is not copied (its entry is discarded):
+            # its importers then fail to import it rather than reading garbage.
             if olean_path(entry, name).exists():
-                copy_atomically(olean_path(entry, name), olean_path(work, name))
+                copy_verified(entry, name, olean_path(work, name))
     jobs = [
         {
             "name": m.name,
@@ -286,12 +290,14 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
         for m in modules
     ]
     job_file = work / "job.json"
-    job_file.write_text(json.dumps({"modules": jobs, "searchPath": [] if lake else [str(work / "build")]}))
+    token = new_token()
+    job_file.write_text(json.dumps({"modules": jobs, "searchPath": [] if lake else [str(work / "build")],
+                                    "token": token}))
     extractor = work / "Extract.lean"
     extractor.write_text(extractor_source(toolchain), encoding="utf-8")
     by_name = {m.name: (m, job) for m, job in zip(modules, jobs)}
     process = ExtractorProcess(toolchain, project.root, extractor, job_file, work / "lean.stderr",
-                               lake=lake, timeout=watch.timeout)
+                               token=token, lake=lake, timeout=watch.timeout)
     try:
         for event in process.events():
             if watch.on_event is not None:
@@ -308,10 +314,7 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
                 yield failed_output(module, CRASH, f"the extractor failed on this module: {event.error}")
             elif isinstance(event, ModuleDone):
                 entry = entries[module.name]
-                if not lake:
-                    copy_atomically(olean_path(work, module.name), olean_path(entry, module.name))
-                entry.mkdir(parents=True, exist_ok=True)
-                os.replace(job["out"], entry / EVENTS_FILE)
+                store_entry(entry, Path(job["out"]), None if lake else (olean_path(work, module.name), module.name))
                 logger.info("elaborated %s in %.1f s", module.name, event.ms / 1000)
                 yield read_entry(module, entry)
     finally:

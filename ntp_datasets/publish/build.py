@@ -9,6 +9,8 @@ distributions (``stats``). The layout is described in ``ntp_datasets.publish.fol
 from __future__ import annotations
 
 import logging
+import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -17,8 +19,9 @@ from pathlib import Path
 import datasets
 
 from ntp_datasets.api import load_dataset
-from ntp_datasets.errors import FolderError, PublishError
+from ntp_datasets.errors import FolderError, PublishError, output_error
 from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.project import ResolvedProject, resolve_projects
 from ntp_datasets.publish.card import write_card
 from ntp_datasets.publish.folder import FolderManifest, data_file, read_manifest
@@ -159,9 +162,13 @@ def build_dataset_folder(
     names = check_config_names(configs)
     projects = resolve_projects(spec)
     check_output_dir(out_dir, force, projects)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    building = out_dir.with_name(f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}")
-    building.mkdir()
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        _remove_killed_builds(out_dir)
+        building = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        building.mkdir()
+    except OSError as exc:
+        raise output_error(exc, out_dir) from exc
     try:
         manifest = FolderManifest(provenance=build_provenance(spec, names, projects))
         extractor = extractor or Extractor(module_timeout=config_kwargs.get("module_timeout"))
@@ -180,7 +187,25 @@ def build_dataset_folder(
         write_stats_plot(building)
         write_card(building, manifest, infos)
         _move_into_place(building, out_dir)
+    except Exception as exc:  # disk full, no permission: one error naming the path
+        error = output_error(exc, building)
+        if error is None:
+            raise
+        raise error from exc
     finally:
         if building.exists():
-            shutil.rmtree(building)
+            shutil.rmtree(building, ignore_errors=True)
     return manifest
+
+
+def _remove_killed_builds(out_dir: Path) -> None:
+    """Delete the unfinished folders (``.OUT.partial-PID-*``) of builds of ``out_dir`` whose
+    process is gone (killed); those of builds still running are left alone."""
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.partial-(\d+)-[0-9a-f]+")
+
+    def pid_of(path: Path) -> int | None:
+        match = pattern.fullmatch(path.name)
+        return int(match.group(1)) if match else None
+
+    for path in remove_dead_leftovers(out_dir.parent.glob(f".{out_dir.name}.partial-*"), pid_of):
+        logger.info("removed %s, left by a build that was killed", path)
