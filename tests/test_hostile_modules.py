@@ -4,6 +4,7 @@ stdout, malformed progress lines, cache entries that do not verify."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -58,7 +59,7 @@ def test_real_progress_lines_written_by_a_module_are_not_progress(tmp_path, tool
         "H.C": (None, ["exact H.ta"], ["H.tc"]),
     }
     # What the modules wrote went to the Lean log, not into the protocol.
-    log = (work_dir_for(LeanProject(root)) / "lean.stderr").read_text()
+    log = "".join(p.read_text() for p in work_dir_for(LeanProject(root)).glob("lean-*.stderr"))
     assert "@@ntp {broken\n" in log and '@@ntp {"event":"done","module":"H.C"}\n' in log
 
 
@@ -182,3 +183,26 @@ def test_a_cached_olean_is_copied_only_if_it_verifies(tmp_path, monkeypatch, cap
     olean_path(entry, "K.A").write_bytes(b"bad!")
     assert not copy_verified(entry, "K.A", tmp_path / "copy" / "A.olean")
     assert not (tmp_path / "copy").exists() and not entry.exists()
+
+
+# A stand-in for a Lean process that dies on its first module, saying why on stderr.
+DYING_LEAN = r'''
+import json, os, sys
+job = json.load(open(sys.argv[-1]))
+first = job["modules"][0]["name"]
+print(f"@@ntp {job['token']} " + json.dumps({"event": "start", "module": first}), flush=True)
+sys.stderr.write(f"RangeError: out of memory in process {os.getpid()} on {first}\n")
+sys.exit(7)
+'''
+
+
+def test_a_module_whose_process_dies_twice_keeps_both_stderr_tails_in_its_crash_row(tmp_path, monkeypatch):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    script = tmp_path / "dying_lean.py"
+    script.write_text(DYING_LEAN)
+    root = write_project(tmp_path / "dying", {"D/A.lean": "theorem D.a : True := trivial\n"})
+    fake = Toolchain(kind="native", version="fake", command=[sys.executable, str(script)], location="-")
+    (output,) = Extractor(fake, progress=False).extract_project(root)
+    assert output.error_kind == "crash"
+    first, second = re.findall(r"--- process (\d) ---\nRangeError: out of memory in process (\d+) on D.A", output.error)
+    assert (first[0], second[0]) == ("1", "2") and first[1] != second[1]  # two processes, each its own log

@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import subprocess
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +98,18 @@ class _Watch:
     """The module the last process was elaborating when it ended without finishing it."""
     on_event: Callable[[ProtocolEvent], None] | None = None
     """Called with every progress event of the Lean processes (start, done with its phases, ...)."""
+    stderr_logs: list[Path] = field(default_factory=list)
+    """The stderr log of each Lean process started so far, in order (none is overwritten)."""
+
+    def next_stderr_log(self, work: Path) -> Path:
+        """A fresh stderr log for the next Lean process of this extraction."""
+        path = work / f"lean-{len(self.stderr_logs) + 1}.stderr"
+        self.stderr_logs.append(path)
+        return path
+
+    def last_stderr_tail(self) -> str:
+        """The end of the last Lean process's stderr."""
+        return _tail(self.stderr_logs[-1]) if self.stderr_logs else ""
 
 
 Elaborate = Callable[[LeanProject, Toolchain, list, dict, _Watch], Iterator[ModuleOutput]]
@@ -170,7 +181,8 @@ class Extractor:
                     finished[output.module] = output
                 output = finished.pop(module.name, None)
                 if output is None:  # no Lean process got to it (one that starts none ends the run)
-                    output = _unfinished(module, project)
+                    output = failed_output(module, CRASH, "the Lean process ended before this module was done:\n"
+                                           + watch.last_stderr_tail())
                 elif output.error and output.error_kind != DEPENDENCY:
                     self.failures[keys[module.name]] = RememberedFailure(output.error_kind, output.error, self.timeout)
             else:
@@ -203,7 +215,9 @@ class Extractor:
         Finished modules are in the cache by then, so the fresh process imports them.
         Importers of failed modules are not elaborated. Stops when a process starts no module."""
         remaining = list(modules)
-        deaths: Counter[str] = Counter()
+        deaths: dict[str, list[str]] = {}
+        for old_log in work_dir_for(project).glob("lean-*.stderr"):
+            old_log.unlink(missing_ok=True)  # an earlier extraction's; this one numbers its own
         while remaining:
             watch.in_progress = None
             done = set()
@@ -213,16 +227,19 @@ class Extractor:
                     watch.failed.add(output.module)
                 yield output
             if watch.in_progress:
-                deaths[watch.in_progress] += 1
-                logger.warning("the Lean process died while elaborating %s (%s)", watch.in_progress,
-                               "trying it again in a fresh process" if deaths[watch.in_progress] == 1 else "giving up")
-                if deaths[watch.in_progress] > 1:
+                tails = deaths.setdefault(watch.in_progress, [])
+                tails.append(watch.last_stderr_tail())
+                logger.warning("the Lean process died while elaborating %s (%s); the end of its stderr:\n%s",
+                               watch.in_progress,
+                               "trying it again in a fresh process" if len(tails) == 1 else "giving up", tails[-1])
+                if len(tails) > 1:
                     module = next(m for m in remaining if m.name == watch.in_progress)
-                    stderr = _tail(work_dir_for(project) / "lean.stderr")
                     done.add(module.name)
                     watch.failed.add(module.name)
+                    stderr = "\n".join(f"--- process {n} ---\n{tail}" for n, tail in enumerate(tails, 1))
                     yield failed_output(module, CRASH, "the Lean process died twice while elaborating this "
-                                        f"module (killed, out of memory, or the module exits Lean); stderr:\n{stderr}")
+                                        f"module (killed, out of memory, or the module exits Lean); the end of "
+                                        f"each process's stderr:\n{stderr}")
             elif not done:
                 return
             remaining = [m for m in remaining if m.name not in done]
@@ -252,11 +269,6 @@ def _blocked_before_lean(project: LeanProject, modules) -> dict[str, tuple[str, 
 def _dependency_failure(module: LeanModule, failed) -> tuple[str, str]:
     names = ", ".join(d for d in module.imports if d in failed)
     return DEPENDENCY, f"not extracted: it imports {names}, which could not be built"
-
-
-def _unfinished(module: LeanModule, project: LeanProject) -> ModuleOutput:
-    stderr = work_dir_for(project) / "lean.stderr"
-    return failed_output(module, CRASH, f"the Lean process ended before this module was done:\n{_tail(stderr)}")
 
 
 def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[LeanModule], entries: dict[str, Path],
@@ -296,7 +308,7 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
     extractor = work / "Extract.lean"
     extractor.write_text(extractor_source(toolchain), encoding="utf-8")
     by_name = {m.name: (m, job) for m, job in zip(modules, jobs)}
-    process = ExtractorProcess(toolchain, project.root, extractor, job_file, work / "lean.stderr",
+    process = ExtractorProcess(toolchain, project.root, extractor, job_file, watch.next_stderr_log(work),
                                token=token, lake=lake, timeout=watch.timeout)
     try:
         for event in process.events():
