@@ -51,7 +51,7 @@ from datasets.utils.tqdm import tqdm as hf_tqdm
 from ntp_datasets.errors import ConfigError, output_error
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.extraction.cache import remove_dead_leftovers
-from ntp_datasets.project import LeanProject, ResolvedProject, check_toolchain, resolve_projects
+from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
 from ntp_datasets.rows import prompting, truncation
 from ntp_datasets.rows.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
@@ -246,7 +246,7 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         # Extractor output is written to files for the time of the build: generation (in
         # num_proc workers, too) reads them back, and no process holds the whole project.
-        self.extractor.toolchain  # no toolchain: say so before anything is written
+        self._check_dependencies(self.config.resolved_projects())  # before anything is written
         outputs_root = ntp_home() / "work" / "module-outputs"
         try:
             outputs_root.mkdir(parents=True, exist_ok=True)
@@ -266,6 +266,13 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         if self.summary.modules_seen:
             self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
             self.summary.log()
+
+    def _check_dependencies(self, projects) -> None:
+        """Stop before Lean starts when a project requires packages (lakefile) that this
+        build cannot have (``DependencyError``); no toolchain is an error here too."""
+        toolchain = self.extractor.toolchain
+        for project in projects:
+            check_dependencies(project.root, toolchain, project.name)
 
     def _split_generators(self, dl_manager):
         projects = self.config.resolved_projects()
@@ -321,6 +328,7 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         and count each module in the build summary."""
         summary = self.summary
         summary.start(", ".join(project.name for project in projects))
+        self._check_dependencies(projects)
         for number, project in enumerate(projects, 1):
             logger.info("Extracting project %s (%d of %d) at %s", project.name, number, len(projects), project.root)
             check_toolchain(project, self.extractor.toolchain)
