@@ -119,6 +119,9 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``file_dev_fraction``/``file_test_fraction``: expected share of files held
     out whole as ``file_split_dev``/``file_split_test``.
 
+    ``import_closure``: ``imports`` rows for every module of each module's environment
+    (``Init``'s closure included), not only its direct and project imports.
+
     ``module_timeout``: seconds one module may take to elaborate before its Lean
     process is stopped and the module recorded as ``timeout`` (None:
     ``$NTP_DATASETS_MODULE_TIMEOUT``, else 600; 0: no limit).
@@ -139,6 +142,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     file_test_fraction: float = 0.0
     progress: bool = True
     module_timeout: float | None = None
+    import_closure: bool = False
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -153,6 +157,8 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             raise ConfigError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
         if self.module_timeout is not None and not self.module_timeout >= 0:
             raise ConfigError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
+        if not isinstance(self.import_closure, bool):
+            raise ConfigError(f"import_closure must be True or False, got {self.import_closure!r}")
         self.split_fractions()
 
     def resolved_projects(self) -> list[ResolvedProject]:
@@ -355,7 +361,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _record_examples(self, outputs):
         """Every record of this config's kind, module by module."""
         for shard, module_output in enumerate(outputs):
-            for index, record in enumerate(records_of_kind(self.config.record_kind, module_output)):
+            records = records_of_kind(self.config.record_kind, module_output, import_closure=self.config.import_closure)
+            for index, record in enumerate(records):
                 yield Key(shard, index), as_row(record)
 
     def _instruction_examples(self, outputs, split):

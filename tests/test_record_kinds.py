@@ -54,11 +54,12 @@ def test_declarations(sample_outputs):
     assert not sorry["isHumanTheorem"]
 
 
-def test_imports_are_direct_only_when_written(sample_outputs):
-    rows = _rows("imports", sample_outputs["Sample.Calc"])
-    direct = {r["imported"] for r in rows if r["isDirect"]}
-    assert direct == {"Sample.Basic", "Sample.Lists"}
-    assert {"Init.Prelude", "Sample.Basic"} <= {r["imported"] for r in rows}
+def test_imports_are_the_written_ones_and_project_modules_unless_the_closure_is_asked(sample_outputs):
+    imported = {m: sorted((r["imported"], r["isDirect"]) for r in _rows("imports", o)) for m, o in sample_outputs.items()}
+    assert imported == {"Sample.Basic": [], "Sample.Lists": [("Sample.Basic", True)],
+                        "Sample.Calc": [("Sample.Basic", True), ("Sample.Lists", True)]}
+    closure = [r.imported for r in records.records_of_kind("imports", sample_outputs["Sample.Calc"], import_closure=True)]
+    assert {"Init.Prelude", "Init", "Sample.Basic", "Sample.Lists"} <= set(closure) and len(closure) > 100
     modules = [r for o in sample_outputs.values() for r in _rows("modules", o)]
     assert [m["module"] for m in modules] == ["Sample.Basic", "Sample.Lists", "Sample.Calc"]
     assert len({m["sha256"] for m in modules}) == 3

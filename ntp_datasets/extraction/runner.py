@@ -147,6 +147,7 @@ class Extractor:
         project = LeanProject(project_dir)
         toolchain = self.toolchain
         modules = project.import_order()
+        project_imports = project.project_imports()
         keys = module_cache_keys(project, toolchain)
         entries = {m.name: cache_root() / keys[m.name] for m in modules}
         remove_stale_temporaries(entries.values())
@@ -175,6 +176,7 @@ class Extractor:
                     self.failures[keys[module.name]] = RememberedFailure(output.error_kind, output.error, self.timeout)
             else:
                 output = read_entry(module, entries[module.name], cached=True)
+            output.project_imports = project_imports.get(module.name, ())
             if mismatch and output.has_errors and output.error_kind in LEAN_FAILURES | {""}:
                 output.toolchain_mismatch = mismatch.sentence(project.root.name)
             bar.update(1)
