@@ -38,6 +38,7 @@ class FakeExtractor(dict):
 
     def __init__(self):
         super().__init__(outputs=[sample_module_output()], calls=[])
+        self.shown_errors = set()  # as Extractor.shown_errors: what builds sharing it showed
 
     def extract_project(self, project_dir):
         self["calls"].append(str(project_dir))
