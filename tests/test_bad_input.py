@@ -138,11 +138,11 @@ def test_another_lean_version_is_a_warning_and_a_row_only_for_modules_with_error
 
 
 def test_every_build_ends_with_a_summary_and_strict_sets_the_exit_status(bad_build, capsys):
-    assert "build summary of errors" in bad_build["log"]
+    assert f"errors of {bad_build['root'].name}: 10 modules: " in bad_build["log"]
     args = ["preview", str(bad_build["root"]), "--config", "declarations", "--cache-dir", str(bad_build["cache_dir"]),
             "--module-timeout", str(TIMEOUT)]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
-    assert "10 modules:" in out and "failed (crash: 1, dependency: 1, encoding: 1, import_cycle: 2, " \
+    assert f"declarations of {bad_build['root'].name}: 10 modules:" in out and "failed (crash: 1, dependency: 1, encoding: 1, import_cycle: 2, " \
         "missing_import: 1, timeout: 1)" in out
     assert cli.main([*args, "--strict"]) == 1
