@@ -51,6 +51,7 @@ def _build_in_subprocess(project: Path, home: Path, cache_dir: Path) -> subproce
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.slow
 def test_a_killed_build_resumes_without_redoing_finished_modules(tmp_path, empty_home, monkeypatch, caplog):
     gate = tmp_path / "gate"
     project = _project(tmp_path / "project", gate)

@@ -82,7 +82,7 @@ def test_every_exemption_names_a_block_and_every_block_has_a_known_language():
 
 
 @pytest.mark.slow
-def test_readme_code_blocks_run(tmp_path, capsys):
+def test_readme_code_blocks_run_for_real(tmp_path, capsys):
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     work = tmp_path / "readme"
