@@ -51,9 +51,9 @@ from datasets.utils.tqdm import tqdm as hf_tqdm
 from ntp_datasets.errors import ConfigError, output_error
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.extraction.cache import remove_dead_leftovers
+from ntp_datasets.progress import say
 from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
-from ntp_datasets.progress import say
 from ntp_datasets.rows import prompting, truncation
 from ntp_datasets.rows.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
 from ntp_datasets.summary import BuildSummary

@@ -142,3 +142,23 @@ class FileLines:
 def pytest_configure(config):
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         config.pluginmanager.register(FileLines(config), "ntp-file-lines")
+
+
+_LEAN_FIXTURES = {"toolchain", "sample_outputs", "extract_files", "empty_home"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the files with slow tests first, then those that run Lean, then the rest (each
+    group in collection order): with ``-n 2 --dist loadfile`` the long files then start
+    first and the short ones fill the gaps, instead of a long file starting last."""
+    def rank(item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 1 if _LEAN_FIXTURES & set(getattr(item, "fixturenames", ())) else 2
+
+    file_rank: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        file_rank[path] = min(file_rank.get(path, 2), rank(item))
+    position = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (file_rank[item.nodeid.split("::")[0]], position[id(item)]))

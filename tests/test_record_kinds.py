@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 
 import ntp_datasets
 from ntp_datasets import records
@@ -88,6 +89,7 @@ PROJECT = {
 }
 
 
+@pytest.mark.slow
 def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_change(
         tmp_path, toolchain, monkeypatch):
     monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))  # an empty cache
