@@ -51,7 +51,8 @@ from datasets.utils.tqdm import tqdm as hf_tqdm
 from ntp_datasets.errors import ConfigError, output_error
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.extraction.cache import remove_dead_leftovers
-from ntp_datasets.project import LeanProject, ResolvedProject, check_toolchain, resolve_projects
+from ntp_datasets.progress import say
+from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
 from ntp_datasets.rows import prompting, truncation
 from ntp_datasets.rows.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
@@ -119,6 +120,9 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``file_dev_fraction``/``file_test_fraction``: expected share of files held
     out whole as ``file_split_dev``/``file_split_test``.
 
+    ``import_closure``: ``imports`` rows for every module of each module's environment
+    (``Init``'s closure included), not only its direct and project imports.
+
     ``module_timeout``: seconds one module may take to elaborate before its Lean
     process is stopped and the module recorded as ``timeout`` (None:
     ``$NTP_DATASETS_MODULE_TIMEOUT``, else 600; 0: no limit).
@@ -139,6 +143,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     file_test_fraction: float = 0.0
     progress: bool = True
     module_timeout: float | None = None
+    import_closure: bool = False
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -153,6 +158,8 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             raise ConfigError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
         if self.module_timeout is not None and not self.module_timeout >= 0:
             raise ConfigError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
+        if not isinstance(self.import_closure, bool):
+            raise ConfigError(f"import_closure must be True or False, got {self.import_closure!r}")
         self.split_fractions()
 
     def resolved_projects(self) -> list[ResolvedProject]:
@@ -161,7 +168,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
         spec_key = json.dumps(self.project, default=str, sort_keys=True)
         cached = getattr(self, "_resolved", None)
         if cached is None or cached[0] != spec_key:
-            cached = (spec_key, resolve_projects(self.project))
+            cached = (spec_key, resolve_projects(self.project, progress=self.progress))
             self._resolved = cached
         return cached[1]
 
@@ -234,7 +241,24 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         super().__init__(*args, **kwargs)
         self.extractor = extractor or Extractor(module_timeout=self.config.module_timeout,
                                                 progress=self.config.progress)
+        # A caller that passes its summary shows it; else the builder shows its own, once.
+        self._shows_summary = summary is None
         self.summary = summary if summary is not None else BuildSummary(config=self.config.name)
+        shown = getattr(self.extractor, "shown_errors", None)
+        self._shown_errors = shown if isinstance(shown, set) else set()
+
+    def download_and_prepare(self, *args, **kwargs):
+        """datasets' ``download_and_prepare``; then the build summary is complete (a config
+        found in the datasets cache is marked so) and, unless a caller passed ``summary=``,
+        shown as one line."""
+        self._prepared_now = False
+        super().download_and_prepare(*args, **kwargs)
+        if not self._prepared_now:
+            self.summary.from_datasets_cache = True
+            self.summary.project = ", ".join(p.name for p in self.config.resolved_projects())
+            self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
+        if self._shows_summary:
+            say(self.summary.format(), self.config.progress)
 
     def _info(self):
         if self.config.is_instruct:
@@ -246,7 +270,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         # Extractor output is written to files for the time of the build: generation (in
         # num_proc workers, too) reads them back, and no process holds the whole project.
-        self.extractor.toolchain  # no toolchain: say so before anything is written
+        self._prepared_now = True
+        self._check_dependencies(self.config.resolved_projects())  # before anything is written
         outputs_root = ntp_home() / "work" / "module-outputs"
         try:
             outputs_root.mkdir(parents=True, exist_ok=True)
@@ -263,9 +288,15 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             if error is None:
                 raise
             raise error from exc
-        if self.summary.modules_seen:
-            self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
-            self.summary.log()
+        self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
+        self.summary.log()
+
+    def _check_dependencies(self, projects) -> None:
+        """Stop before Lean starts when a project requires packages (lakefile) that this
+        build cannot have (``DependencyError``); no toolchain is an error here too."""
+        toolchain = self.extractor.toolchain
+        for project in projects:
+            check_dependencies(project.root, toolchain, project.name)
 
     def _split_generators(self, dl_manager):
         projects = self.config.resolved_projects()
@@ -277,6 +308,7 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 for split in splits
             ]
         module_files, rows_per_split = self._extract_to_files(projects)
+        say(f"{self.config.name}: writing rows ...", self.config.progress)
         if self.config.is_instruct:
             if self.summary.dropped_rows:
                 logger.warning("%s: dropped %d rows containing sorry", self.config.name, self.summary.dropped_rows)
@@ -321,12 +353,16 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         and count each module in the build summary."""
         summary = self.summary
         summary.start(", ".join(project.name for project in projects))
+        self._check_dependencies(projects)
         for number, project in enumerate(projects, 1):
             logger.info("Extracting project %s (%d of %d) at %s", project.name, number, len(projects), project.root)
-            check_toolchain(project, self.extractor.toolchain)
+            say(f"{self.config.name}: extracting {project.name} ({number} of {len(projects)}) ...", self.config.progress)
+            if ("toolchain", project.name) not in self._shown_errors:  # warned once per build
+                self._shown_errors.add(("toolchain", project.name))
+                check_toolchain(project, self.extractor.toolchain)
             for module_output in self.extractor.extract_project(project.root):
                 module_output = dataclasses.replace(module_output, project=project.name)
-                _warn_about_errors(module_output)
+                _warn_about_errors(module_output, self._shown_errors)
                 summary.add_module(module_output)
                 yield module_output
 
@@ -347,7 +383,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _record_examples(self, outputs):
         """Every record of this config's kind, module by module."""
         for shard, module_output in enumerate(outputs):
-            for index, record in enumerate(records_of_kind(self.config.record_kind, module_output)):
+            records = records_of_kind(self.config.record_kind, module_output, import_closure=self.config.import_closure)
+            for index, record in enumerate(records):
                 yield Key(shard, index), as_row(record)
 
     def _instruction_examples(self, outputs, split):
@@ -367,11 +404,16 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 index += 1
 
 
-def _warn_about_errors(module_output) -> None:
-    """Log one warning listing a module's Lean errors, if it has any."""
+def _warn_about_errors(module_output, shown: set) -> None:
+    """Log one warning listing a module's Lean errors, if it has any and they are not in
+    ``shown`` (what builds sharing the extractor showed already); add them there."""
     errors = list(error_records(module_output))
     if errors:
         listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: [{e.kind}] {e.message}" for e in errors)
+        key = (module_output.project, module_output.module, listing)
+        if key in shown:
+            return
+        shown.add(key)
         logger.warning("%s: %d Lean errors\n%s", module_output.module, len(errors), listing)
 
 

@@ -37,6 +37,7 @@ _register_checkout_builders()
 from ntp_datasets.api import BuildResult, build, load_dataset  # noqa: E402
 from ntp_datasets.errors import (  # noqa: E402
     ConfigError,
+    DependencyError,
     ExtractorError,
     FolderError,
     NtpDatasetsError,
@@ -56,7 +57,7 @@ from ntp_datasets.version import __version__  # noqa: E402
 _install_routing()
 
 __all__ = [
-    "BuildResult", "BuildSummary", "ConfigError", "ExtractorError", "Extractor", "FolderError", "NtpDatasetsError",
+    "BuildResult", "BuildSummary", "ConfigError", "DependencyError", "ExtractorError", "Extractor", "FolderError", "NtpDatasetsError",
     "ProjectError", "ProjectSpecError", "PromptRenderError", "PromptTemplateError", "PublishError", "ToolchainError",
     "__version__", "build", "build_dataset_folder", "folder_stats", "load_dataset", "push_to_hub", "write_stats_plot",
 ]

@@ -49,7 +49,8 @@ def load_dataset(config_name: str, project=None, *, cache_dir=None, download_mod
     yield rows while modules are extracted; nothing is written to the cache.
     ``cache_dir``/``download_mode``: as for ``datasets.load_dataset``. ``extractor``: the
     ``Extractor`` to use (default: a new one). ``config_kwargs``: further
-    ``NtpToolkitConfig`` fields."""
+    ``NtpToolkitConfig`` fields. A build shows its steps and ends with a one-line summary
+    on stderr (``progress=False``: nothing)."""
     builder = make_builder(config_name, project, cache_dir=cache_dir, extractor=extractor, **config_kwargs)
     if streaming:
         return builder.as_streaming_dataset()
@@ -81,9 +82,10 @@ class BuildResult:
 
 def build(config_name: str, project=None, *, cache_dir=None, num_proc: int | None = None,
           extractor: Extractor | None = None, **config_kwargs) -> BuildResult:
-    """Build a config like :func:`load_dataset` and return it with its summary. When the
-    datasets cache already held the config (nothing was extracted), the summary comes from
-    the project's ``errors`` config (built, or read from that cache, with the same options)."""
+    """Build a config like :func:`load_dataset` and return it with its summary (which is not
+    shown: the caller shows it, as the CLI does). When the datasets cache already held the
+    config (nothing was extracted), the summary comes from the project's ``errors`` config
+    (built, or read from that cache, with the same options)."""
     summary = BuildSummary(config=config_name)
     builder = make_builder(config_name, project, cache_dir=cache_dir, extractor=extractor, summary=summary,
                            **config_kwargs)
@@ -112,11 +114,13 @@ def _summary_from_errors(builder: NtpToolkit, config_name: str, cache_dir, confi
     the project's ``errors`` config, the other modules counted as built earlier."""
     projects = builder.config.resolved_projects()
     kwargs = {key: value for key, value in config_kwargs.items() if key in _EXTRACTION_OPTIONS}
+    # Its own summary is not shown: this one is built from it.
     errors_builder = make_builder("errors", builder.config.project, cache_dir=cache_dir, extractor=builder.extractor,
-                                  **kwargs)
+                                  summary=BuildSummary(config="errors"), **kwargs)
     errors_builder.download_and_prepare()
     errors = _as_dataset(errors_builder)["train"]
-    summary = BuildSummary(project=", ".join(p.name for p in projects), config=config_name, from_datasets_cache=True)
+    summary = BuildSummary(project=", ".join(p.name for p in projects), config=config_name, from_datasets_cache=True,
+                           rows=builder.summary.rows)
     whole_module = {(row["project"], row["module"], row["kind"]) for row in errors
                     if row["line"] == 0 and row["kind"] != "toolchain_mismatch"}
     summary.failed.update(kind for _, _, kind in whole_module)

@@ -1,8 +1,8 @@
 """Command line: ``ntp-datasets toolchain install|info``, ``preview``, and ``build``/``push``/``stats``
 of dataset folders.
 
-A build prints a summary (modules extracted, from cache, failed by kind; errors; rows) and
-exits with status 1 when nothing could be built, or, with ``--strict``, when any error was
+A build prints one summary line per config (modules extracted now, read from the extraction
+cache, or the config read from the datasets cache; failed by kind; errors; rows) and exits with status 1 when nothing could be built, or, with ``--strict``, when any error was
 recorded (see the ``errors`` config).
 """
 
@@ -34,6 +34,8 @@ def _toolchain_info(args) -> int:
 
 def _preview(args) -> int:
     status = 0
+    if args.extractor is None:  # one extractor for every config: Lean errors are shown once
+        args.extractor = Extractor(module_timeout=args.module_timeout)
     for config in args.config or ["tactic_prediction", "full_proof"]:
         result = build(config, args.project, cache_dir=args.cache_dir, **build_options(args))
         ds, summary = result.dataset, result.summary
@@ -71,18 +73,16 @@ def build_options(args) -> dict:
 def _build(args) -> int:
     if args.extractor is None:  # one extractor for the folder's configs and the summary
         args.extractor = Extractor(module_timeout=args.module_timeout)
+    summaries = []  # one line per config, printed by build_dataset_folder as it goes
     manifest = build_dataset_folder(
         args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print,
-        cache_dir=args.cache_dir, **build_options(args),
+        cache_dir=args.cache_dir, summaries=summaries, **build_options(args),
     )
     print(f"\nwrote {args.out}")
     if manifest.empty_configs:
         print(f"left out (no rows): {', '.join(manifest.empty_configs)}")
     print(format_stats(folder_stats(args.out)))
-    # The errors config (read from the datasets cache when the folder has it) gives the summary.
-    summary = build("errors", args.spec, cache_dir=args.cache_dir, **build_options(args)).summary
-    print(summary.format())
-    return summary.exit_status(args.strict)
+    return max(summary.exit_status(args.strict) for summary in summaries)
 
 
 def _push(args) -> int:
@@ -126,7 +126,8 @@ def _add_folder_commands(sub) -> None:
 
 _DESCRIPTION = (
     "Turn Lean 4 projects into Hugging Face datasets for neural theorem proving. "
-    "A build prints a summary (modules extracted, read from the cache or failed, errors, rows) and exits "
+    "A build prints one summary line per config (modules extracted, read from a cache or failed, errors, rows) "
+    "and exits "
     "with status 1 when nothing could be built, or, with --strict, when any error was recorded."
 )
 

@@ -28,6 +28,11 @@ class ProjectSpecError(ProjectError):
     """A project spec that cannot be resolved: no such path, bad config file, git failure."""
 
 
+class DependencyError(ProjectError):
+    """The project requires packages (lakefile ``require``) that the build cannot have: the
+    toolchain provides none, or Lake has not fetched them into the project."""
+
+
 class ConfigError(NtpDatasetsError, ValueError):
     """A builder config option no build can use (an unknown record kind, a negative budget)."""
 

@@ -37,8 +37,8 @@ class BuildSummary:
     dropped_rows: int = 0
     """Instruction rows left out because their record contains sorry."""
     from_datasets_cache: bool = False
-    """The config was read back from the datasets cache: module counts come from the project
-    and its ``errors`` config."""
+    """The config was read back from the datasets cache (nothing was extracted for it): module
+    counts, when there are any, come from the project and its ``errors`` config."""
 
     @property
     def modules_built(self) -> int:
@@ -72,16 +72,20 @@ class BuildSummary:
         self.errors.update(e.kind for e in error_records(module_output))
 
     def format(self) -> str:
-        """One paragraph for logs and the CLI."""
-        modules = self.modules_built + sum(self.failed.values())
+        """One line for the CLI and the API: where the config's rows came from (modules
+        extracted now, read from the extraction cache, or the whole config read from the
+        datasets cache), modules failed and errors by kind, rows."""
+        modules = self.modules_seen
+        failed = f"{sum(self.failed.values())} failed{_by_kind(self.failed)}"
+        head = f"{self.config or 'config'} of {self.project or 'the project'}"
+        if self.from_datasets_cache and not modules:
+            return f"{head}: read from the datasets cache (nothing extracted); {self.rows} rows"
         if self.from_datasets_cache:
-            done = f"{self.modules_built} built earlier (read from the datasets cache)"
+            done = f"read from the datasets cache: {modules} modules, {failed}"
         else:
-            done = f"{self.extracted} extracted, {self.cached} from cache"
-        failed = sum(self.failed.values())
-        return (f"build summary of {self.config or 'config'} for {self.project}: {modules} modules: {done}, "
-                f"{failed} failed{_by_kind(self.failed)}; {self.error_count} errors{_by_kind(self.errors)}; "
-                f"{self.rows} rows")
+            done = (f"{modules} modules: {self.extracted} extracted now, {self.cached} read from the extraction cache, "
+                    f"{failed}")
+        return f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}; {self.rows} rows"
 
     def exit_status(self, strict: bool = False) -> int:
         """1 when nothing could be built (every module failed), or when ``strict`` and any error
@@ -91,8 +95,8 @@ class BuildSummary:
         return 1 if strict and self.error_count else 0
 
     def log(self) -> None:
-        """Log the summary: a warning when something failed, else at info level."""
-        logger.log(logging.WARNING if self.error_count else logging.INFO, self.format())
+        """Log the summary at info level (whoever owns the build shows it, see the builder)."""
+        logger.info(self.format())
 
 
 def _by_kind(counts: Counter) -> str:

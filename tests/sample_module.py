@@ -41,6 +41,7 @@ class FakeModuleOutput:
     error_kind: str = ""
     toolchain_mismatch: str = ""
     project: str = ""
+    project_imports: tuple = ()
 
 
 def byte_offset(text: str, needle: str, after: str = "") -> int:

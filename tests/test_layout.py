@@ -15,7 +15,7 @@ PACKAGE = ROOT / "ntp_datasets"
 
 # From the bottom up; a module may import only modules of its own room or of rooms below it.
 ROOMS = [
-    ("ntp_datasets.version", "ntp_datasets.errors", "ntp_datasets.resources"),
+    ("ntp_datasets.version", "ntp_datasets.errors", "ntp_datasets.resources", "ntp_datasets.progress"),
     ("ntp_datasets.toolchain",),
     ("ntp_datasets.project",),
     ("ntp_datasets.extraction",),

@@ -164,6 +164,7 @@ def test_streaming_an_instruction_config(fake_extractor, project):
     assert list(dataset["dev"]) == []
 
 
+@pytest.mark.slow
 def test_real_extraction_of_a_config_file_with_two_projects(toolchain, empty_home, tmp_path, monkeypatch):
     """Lean runs: a git repository at its first commit and a local directory, one dataset."""
     monkeypatch.setenv("NTP_DATASETS_HOME", str(empty_home("clones_home")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 
 import ntp_datasets
 from ntp_datasets import records
@@ -54,11 +55,12 @@ def test_declarations(sample_outputs):
     assert not sorry["isHumanTheorem"]
 
 
-def test_imports_are_direct_only_when_written(sample_outputs):
-    rows = _rows("imports", sample_outputs["Sample.Calc"])
-    direct = {r["imported"] for r in rows if r["isDirect"]}
-    assert direct == {"Sample.Basic", "Sample.Lists"}
-    assert {"Init.Prelude", "Sample.Basic"} <= {r["imported"] for r in rows}
+def test_imports_are_the_written_ones_and_project_modules_unless_the_closure_is_asked(sample_outputs):
+    imported = {m: sorted((r["imported"], r["isDirect"]) for r in _rows("imports", o)) for m, o in sample_outputs.items()}
+    assert imported == {"Sample.Basic": [], "Sample.Lists": [("Sample.Basic", True)],
+                        "Sample.Calc": [("Sample.Basic", True), ("Sample.Lists", True)]}
+    closure = [r.imported for r in records.records_of_kind("imports", sample_outputs["Sample.Calc"], import_closure=True)]
+    assert {"Init.Prelude", "Init", "Sample.Basic", "Sample.Lists"} <= set(closure) and len(closure) > 100
     modules = [r for o in sample_outputs.values() for r in _rows("modules", o)]
     assert [m["module"] for m in modules] == ["Sample.Basic", "Sample.Lists", "Sample.Calc"]
     assert len({m["sha256"] for m in modules}) == 3
@@ -87,6 +89,7 @@ PROJECT = {
 }
 
 
+@pytest.mark.slow
 def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_change(
         tmp_path, toolchain, monkeypatch):
     monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))  # an empty cache

@@ -54,6 +54,9 @@ class ModuleOutput:
     """Set when the project asks for another Lean version than the one that built it."""
     project: str = ""
     """Name of the project the module belongs to (the builder sets it; records copy it)."""
+    project_imports: tuple[str, ...] = ()
+    """The project modules it imports, directly or through other project modules (the
+    extractor sets it; the ``imports`` records keep these besides the direct imports)."""
 
     @property
     def has_errors(self) -> bool:

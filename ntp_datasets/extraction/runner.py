@@ -133,6 +133,9 @@ class Extractor:
         self.progress = progress
         self._elaborate = elaborate or elaborate_modules
         self.on_event = on_event
+        self.shown_errors: set = set()
+        """What builders sharing this extractor have already shown (each module's Lean errors
+        once per build, not once per config)."""
         self.failures: dict[str, RememberedFailure] = {}
         """Module-level failures of this extractor's Lean runs, by cache key: a second build
         does not wait for a timeout again (a new Extractor tries such modules again)."""
@@ -141,7 +144,7 @@ class Extractor:
     def toolchain(self) -> Toolchain:
         """The toolchain, found on first use."""
         if self._toolchain is None:
-            self._toolchain = find_toolchain()
+            self._toolchain = find_toolchain(progress=self.progress)
         return self._toolchain
 
     def extract_project(self, project_dir) -> Iterator[ModuleOutput]:
@@ -158,6 +161,7 @@ class Extractor:
         project = LeanProject(project_dir)
         toolchain = self.toolchain
         modules = project.import_order()
+        project_imports = project.project_imports()
         keys = module_cache_keys(project, toolchain)
         entries = {m.name: cache_root() / keys[m.name] for m in modules}
         remove_stale_temporaries(entries.values())
@@ -167,9 +171,10 @@ class Extractor:
         blocked = _blocked_before_lean(project, modules)
         self._block_remembered_failures(modules, keys, blocked)
         todo = [m for m in modules if m.name not in blocked and not is_complete(entries[m.name])]
-        bar = tqdm(total=len(modules), desc="Elaborating modules", unit="module", disable=not self.progress)
-        watch = _Watch(self.timeout, failed=set(blocked), on_event=self.on_event)
-        elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch)
+        bar = tqdm(total=len(modules), desc=f"Elaborating modules of {project.root.name}", unit="module",
+                   disable=not self.progress)
+        watch = _Watch(self.timeout, failed=set(blocked), on_event=self._bar_events(bar))
+        elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch, bar)
         todo_names = {m.name for m in todo}
         finished: dict[str, ModuleOutput] = {}
         for module in modules:
@@ -187,11 +192,22 @@ class Extractor:
                     self.failures[keys[module.name]] = RememberedFailure(output.error_kind, output.error, self.timeout)
             else:
                 output = read_entry(module, entries[module.name], cached=True)
+            output.project_imports = project_imports.get(module.name, ())
             if mismatch and output.has_errors and output.error_kind in LEAN_FAILURES | {""}:
                 output.toolchain_mismatch = mismatch.sentence(project.root.name)
             bar.update(1)
             yield output
         bar.close()
+
+    def _bar_events(self, bar) -> Callable[[ProtocolEvent], None]:
+        """The progress-event handler of one extraction: the bar names the module Lean is on,
+        then the caller's ``on_event`` gets the event."""
+        def on_event(event: ProtocolEvent) -> None:
+            if isinstance(event, ModuleStarted):
+                bar.set_postfix_str(event.module)
+            if self.on_event is not None:
+                self.on_event(event)
+        return on_event
 
     def _block_remembered_failures(self, modules, keys, blocked) -> None:
         """Add to ``blocked`` the modules that failed before in this extractor (a timeout only
@@ -207,19 +223,24 @@ class Extractor:
                         blocked[importer.name] = _dependency_failure(importer, blocked)
 
     def _elaborate_with_restarts(self, project: LeanProject, toolchain: Toolchain, modules, entries,
-                                 watch: _Watch) -> Iterator[ModuleOutput]:
+                                 watch: _Watch, bar=None) -> Iterator[ModuleOutput]:
         """Like :func:`elaborate_modules`, starting a fresh Lean process for the modules a process did
         not finish: after a timeout (the module is recorded as `timeout`), or when the process
         died (the WebAssembly build dies at its memory cap; a module elaborated when its
         process died is tried once more in a fresh process, then recorded as `crash`).
         Finished modules are in the cache by then, so the fresh process imports them.
-        Importers of failed modules are not elaborated. Stops when a process starts no module."""
+        Importers of failed modules are not elaborated. Stops when a process starts no module.
+        ``bar`` says that Lean is starting (runs only when the first output is asked for)."""
         remaining = list(modules)
         deaths: dict[str, list[str]] = {}
         for old_log in work_dir_for(project).glob("lean-*.stderr"):
             old_log.unlink(missing_ok=True)  # an earlier extraction's; this one numbers its own
+        processes = 0
         while remaining:
             watch.in_progress = None
+            if bar is not None:
+                bar.set_postfix_str(starting_lean_text(toolchain, again=processes > 0))
+            processes += 1
             done = set()
             for output in self._elaborate(project, toolchain, remaining, entries, watch):
                 done.add(output.module)
@@ -248,6 +269,12 @@ class Extractor:
                     remaining.remove(module)
                     watch.failed.add(module.name)
                     yield failed_output(module, *_dependency_failure(module, watch.failed))
+
+
+def starting_lean_text(toolchain: Toolchain, again: bool = False) -> str:
+    """What the bar says while a Lean process starts (before its first module)."""
+    what = "a fresh Lean" if again else "Lean"
+    return f"starting {what} (WebAssembly, ~15 s)" if toolchain.is_wasm else f"starting {what}"
 
 
 def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress: bool = True,

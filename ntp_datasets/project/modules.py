@@ -134,6 +134,21 @@ class LeanProject:
         cycle were not there."""
         return self._walk()[0]
 
+    def project_imports(self) -> dict[str, tuple[str, ...]]:
+        """Every module's project modules that it imports, directly or through other project
+        modules, in import order."""
+        order = [m.name for m in self.import_order()]
+        position = {name: i for i, name in enumerate(order)}
+        closure: dict[str, set[str]] = {}
+        for name in order:  # a module's project imports come before it
+            found = set()
+            for dep in self.modules[name].imports:
+                if dep in self.modules and dep != name:
+                    found.add(dep)
+                    found |= closure.get(dep, set())
+            closure[name] = found
+        return {name: tuple(sorted(found, key=position.__getitem__)) for name, found in closure.items()}
+
     def import_cycles(self) -> dict[str, str]:
         """Every module that is part of an import cycle, with the cycle (`A -> B -> A`)."""
         return self._walk()[1]

@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ntp_datasets.errors import ProjectSpecError
+from ntp_datasets.progress import say
 from ntp_datasets.project.git import run_git, strip_credentials  # noqa: F401 (strip_credentials: used by callers)
 from ntp_datasets.resources import sample_project_dir
 from ntp_datasets.toolchain import Toolchain, ntp_home
@@ -64,12 +65,18 @@ class ResolvedProject:
     imports: tuple[str, ...] = field(default_factory=tuple)
 
 
-def resolve_projects(spec, *, base_dir: Path | None = None, clone=None) -> list[ResolvedProject]:
+def resolve_projects(spec, *, base_dir: Path | None = None, clone=None, progress: bool = False) -> list[ResolvedProject]:
     """Resolve a project spec (see the module docstring) into its projects, cloning git
     repositories as needed. Names must be unique: they fill the datasets' ``project`` column.
     ``clone``: checks out ``(url, rev)`` and returns ``(directory, full commit)`` (default:
-    :func:`clone_at`)."""
-    projects = list(_resolve(spec, Path(base_dir or Path.cwd()), clone or clone_at))
+    :func:`clone_at`). ``progress``: a line on stderr before each checkout."""
+    checkout = clone or clone_at
+
+    def announced_clone(url, rev):
+        say(f"checking out {url} at {rev or 'its HEAD'} (git) ...", progress)
+        return checkout(url, rev)
+
+    projects = list(_resolve(spec, Path(base_dir or Path.cwd()), announced_clone))
     if not projects:
         raise ProjectSpecError("the project spec names no project")
     names = [p.name for p in projects]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import datasets
 
-from ntp_datasets.api import load_dataset
+from ntp_datasets.api import build
 from ntp_datasets.errors import FolderError, PublishError, output_error
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.extraction.cache import remove_dead_leftovers
@@ -29,6 +29,7 @@ from ntp_datasets.publish.provenance import build_provenance
 from ntp_datasets.publish.stats import write_stats_plot
 from ntp_datasets.records import RECORD_KINDS
 from ntp_datasets.rows import prompting
+from ntp_datasets.summary import BuildSummary
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +87,15 @@ def check_output_dir(out_dir: Path, force: bool = False, projects: list[Resolved
 
 
 def _build_config(name: str, spec, num_proc, cache_dir, extractor: Extractor, config_kwargs: dict):
-    """The ``DatasetDict`` of config ``name``, or None when it has no rows."""
+    """The ``DatasetDict`` of config ``name`` (None when it has no rows) and its build summary."""
     try:
-        return load_dataset(name, spec, cache_dir=cache_dir, num_proc=num_proc, extractor=extractor, **config_kwargs)
+        result = build(name, spec, cache_dir=cache_dir, num_proc=num_proc, extractor=extractor, **config_kwargs)
     except ValueError as exc:
         if _NO_DATA_MESSAGE in str(exc):
-            return None
+            return None, BuildSummary(config=name)
         raise
+    empty = sum(split.num_rows for split in result.dataset.values()) == 0
+    return (None if empty else result.dataset), result.summary
 
 
 def _write_config(directory: Path, name: str, dataset_dict, max_shard_bytes: int = MAX_SHARD_BYTES):
@@ -144,6 +147,7 @@ def build_dataset_folder(
     log: Callable[[str], None] = logger.info,
     extractor: Extractor | None = None,
     max_shard_bytes: int = MAX_SHARD_BYTES,
+    summaries: list[BuildSummary] | None = None,
     **config_kwargs,
 ) -> FolderManifest:
     """Build ``configs`` of the project ``spec`` and write them as a dataset folder at ``out_dir``.
@@ -156,7 +160,8 @@ def build_dataset_folder(
     go to ``ntp_datasets.load_dataset``; one ``extractor`` (default: a new one) serves every
     config. A split larger than ``max_shard_bytes`` (in Arrow) is written in several shards.
     The folder is written next to ``out_dir`` and renamed into place when complete.
-    Returns the folder's manifest.
+    Each config's build summary is given to ``log`` as one line (and appended to
+    ``summaries`` when given). Returns the folder's manifest.
     """
     out_dir = Path(out_dir)
     names = check_config_names(configs)
@@ -175,7 +180,10 @@ def build_dataset_folder(
         infos = {}
         for number, name in enumerate(names, 1):
             log(f"[{number}/{len(names)}] building {name}")
-            dataset_dict = _build_config(name, spec, num_proc, cache_dir, extractor, config_kwargs)
+            dataset_dict, summary = _build_config(name, spec, num_proc, cache_dir, extractor, config_kwargs)
+            log(f"  {summary.format()}")
+            if summaries is not None:
+                summaries.append(summary)
             if dataset_dict is None:
                 log(f"  {name}: no rows, left out")
                 manifest.empty_configs.append(name)

@@ -59,8 +59,12 @@ RECORD_KINDS = {
 """Record config name -> (record class, function deriving its records from a ModuleOutput)."""
 
 
-def records_of_kind(record_kind: str, module_output: ModuleOutput) -> Iterator:
-    """Yield the records of ``record_kind`` (a key of ``RECORD_KINDS``) for one module."""
+def records_of_kind(record_kind: str, module_output: ModuleOutput, *, import_closure: bool = False) -> Iterator:
+    """Yield the records of ``record_kind`` (a key of ``RECORD_KINDS``) for one module.
+    ``import_closure``: ``imports`` records of every module in the environment (see
+    :func:`import_records`)."""
+    if record_kind == "imports":
+        return import_records(module_output, import_closure)
     _, derive = RECORD_KINDS[record_kind]
     return derive(module_output)
 

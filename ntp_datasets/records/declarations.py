@@ -51,7 +51,8 @@ def declaration_records(module_output: ModuleOutput) -> Iterator[DeclarationReco
 
 @record
 class ImportRecord:
-    """A module imported by a module, directly (named in its header) or transitively."""
+    """A module imported by a module: named in its header (``isDirect``), or a project module
+    it imports through others, or (with ``import_closure``) any module of its environment."""
 
     module: str
     file: str
@@ -60,12 +61,18 @@ class ImportRecord:
     project: str
 
 
-def import_records(module_output: ModuleOutput) -> Iterator[ImportRecord]:
-    """Yield an ``ImportRecord`` for every module in the module's environment."""
+def import_records(module_output: ModuleOutput, import_closure: bool = False) -> Iterator[ImportRecord]:
+    """Yield an ``ImportRecord`` for each module the module imports: those its header names
+    (not the implicit ``Init``) and the project modules it imports through them, in the
+    order of its environment. ``import_closure``: every module of its environment instead
+    (``Init`` and everything it imports included)."""
     for event in events_of(module_output, "imports"):
         direct = set(event["direct"])
+        kept = direct | set(module_output.project_imports)
         for name in event["all"]:
-            yield ImportRecord(module_output.module, module_output.file, name, name in direct, module_output.project)
+            if import_closure or name in kept:
+                yield ImportRecord(module_output.module, module_output.file, name, name in direct,
+                                   module_output.project)
 
 
 @record
