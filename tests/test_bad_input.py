@@ -13,6 +13,9 @@ import pytest
 
 import ntp_datasets
 from ntp_datasets import cli
+from ntp_datasets.extraction import Extractor
+
+pytestmark = pytest.mark.slow  # one build runs three Lean processes and waits for a timeout
 
 # Import order (ties broken by name): A, B_Errors, C_Loop (stops the first Lean process),
 # D_Good, E_Missing, Z_Crash (kills the second process, and the retry) -- three processes.
@@ -47,6 +50,9 @@ def bad_build(tmp_path_factory, empty_home):
         (root / rel).write_text(text, encoding="utf-8")
     (root / LATIN1[0]).write_bytes(LATIN1[1])
     cache_dir = tmp_path_factory.mktemp("bad_datasets_cache")
+    # One extractor for every build of this file: it remembers the modules that timed out or
+    # crashed, so later builds (other configs, the CLI) start no Lean process.
+    extractor = Extractor(module_timeout=TIMEOUT, progress=False)
     log, logger = _LogCapture(), logging.getLogger("ntp_datasets")
     level = logger.level
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -55,11 +61,12 @@ def bad_build(tmp_path_factory, empty_home):
         logger.setLevel(logging.INFO)
         try:
             errors = ntp_datasets.load_dataset("errors", project=root, cache_dir=str(cache_dir),
-                                               module_timeout=TIMEOUT)
+                                               module_timeout=TIMEOUT, extractor=extractor)
         finally:
             logger.removeHandler(log)
             logger.setLevel(level)
-        yield {"root": root, "cache_dir": cache_dir, "errors": errors["train"], "log": "\n".join(log.lines)}
+        yield {"root": root, "cache_dir": cache_dir, "errors": errors["train"], "log": "\n".join(log.lines),
+               "extractor": extractor}
 
 
 class _LogCapture(logging.Handler):
@@ -77,7 +84,7 @@ def _errors_of(bad_build, module):
 
 def _build(bad_build, config):
     return ntp_datasets.load_dataset(config, project=bad_build["root"], cache_dir=str(bad_build["cache_dir"]),
-                                     module_timeout=TIMEOUT)["train"]
+                                     module_timeout=TIMEOUT, extractor=bad_build["extractor"])["train"]
 
 
 def test_parse_and_elaboration_errors_name_their_declaration_and_other_declarations_keep_rows(bad_build):
@@ -138,11 +145,11 @@ def test_another_lean_version_is_a_warning_and_a_row_only_for_modules_with_error
 
 
 def test_every_build_ends_with_a_summary_and_strict_sets_the_exit_status(bad_build, capsys):
-    assert "build summary of errors" in bad_build["log"]
+    assert f"errors of {bad_build['root'].name}: 10 modules: " in bad_build["log"]
     args = ["preview", str(bad_build["root"]), "--config", "declarations", "--cache-dir", str(bad_build["cache_dir"]),
             "--module-timeout", str(TIMEOUT)]
-    assert cli.main(args) == 0
+    assert cli.main(args, extractor=bad_build["extractor"]) == 0
     out = capsys.readouterr().out
-    assert "10 modules:" in out and "failed (crash: 1, dependency: 1, encoding: 1, import_cycle: 2, " \
+    assert f"declarations of {bad_build['root'].name}: 10 modules:" in out and "failed (crash: 1, dependency: 1, encoding: 1, import_cycle: 2, " \
         "missing_import: 1, timeout: 1)" in out
-    assert cli.main([*args, "--strict"]) == 1
+    assert cli.main([*args, "--strict"], extractor=bad_build["extractor"]) == 1

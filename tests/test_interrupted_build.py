@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import ntp_datasets
-from ntp_datasets import extract
+from ntp_datasets.extraction import EXTRACTOR_VERSION
 
 
 def _project(root: Path, gate: Path) -> Path:
@@ -39,7 +39,8 @@ def _project(root: Path, gate: Path) -> Path:
 
 
 def _entries(home: Path) -> list[Path]:
-    return sorted((home / "cache" / f"extractor-v{extract.EXTRACTOR_VERSION}").glob("*/events.jsonl"))
+    """The finished cache entries' checksum files (written last)."""
+    return sorted((home / "cache" / f"extractor-v{EXTRACTOR_VERSION}").glob("*/checksums.json"))
 
 
 def _build_in_subprocess(project: Path, home: Path, cache_dir: Path) -> subprocess.Popen:
@@ -50,6 +51,7 @@ def _build_in_subprocess(project: Path, home: Path, cache_dir: Path) -> subproce
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.slow
 def test_a_killed_build_resumes_without_redoing_finished_modules(tmp_path, empty_home, monkeypatch, caplog):
     gate = tmp_path / "gate"
     project = _project(tmp_path / "project", gate)
@@ -73,12 +75,12 @@ def test_a_killed_build_resumes_without_redoing_finished_modules(tmp_path, empty
         resumed = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(cache_dir))["train"]
     elaborated = [r.getMessage().split()[1] for r in caplog.records if r.getMessage().startswith("elaborated ")]
     assert elaborated == ["Kill.B", "Kill.C"]
-    assert "3 modules: 2 extracted, 1 from cache, 0 failed" in caplog.text
+    assert "3 modules: 2 extracted now, 1 read from the extraction cache, 0 failed" in caplog.text
     after = finished.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     cache = home / "cache"
     assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
-    assert all((entry / "events.jsonl").is_file() for entry in (cache / f"extractor-v{extract.EXTRACTOR_VERSION}").iterdir())
+    assert all((entry / "events.jsonl").is_file() for entry in (cache / f"extractor-v{EXTRACTOR_VERSION}").iterdir())
 
     monkeypatch.setenv("NTP_DATASETS_HOME", str(empty_home()))
     uninterrupted = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(tmp_path / "ds2"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ntp_datasets import records
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.toolchain import Toolchain
 
 FILES = {
     "Geo/Point.lean": """namespace Geo
@@ -45,11 +47,12 @@ theorem use_both (p : Point) : (Point.origin + p).x = p.x := by
 
 @pytest.fixture(scope="module")
 def geo_outputs(extract_files):
-    return extract_files("geo", FILES)
+    """The Geo modules and the Run modules (below), extracted together: one Lean process."""
+    return extract_files("ordinary", {**FILES, **RUN_FILES})
 
 
 def test_no_errors_across_ordinary_modules(geo_outputs):
-    assert list(geo_outputs) == ["Geo.Point", "Geo.Lemmas", "Geo.Use"]
+    assert [m for m in geo_outputs if m.startswith("Geo.")] == ["Geo.Point", "Geo.Lemmas", "Geo.Use"]
     for output in geo_outputs.values():
         assert output.error is None
         assert list(records.error_records(output)) == []
@@ -70,18 +73,16 @@ def test_importers_see_def_theorem_instance_by_public_names(geo_outputs):
 
 
 def test_module_file_importing_an_ordinary_file_is_reported_before_extraction(tmp_path, monkeypatch):
-    from ntp_datasets import extract
-
     (tmp_path / "M").mkdir()
     (tmp_path / "M/Plain.lean").write_text("def plain : Nat := 1\n")
     (tmp_path / "M/Strict.lean").write_text("module\n\npublic import M.Plain\n\npublic def strict : Nat := plain\n")
     (tmp_path / "M/User.lean").write_text("import M.Strict\n")
     started = []
-    monkeypatch.setattr(extract, "_elaborate", lambda project, tc, modules, entries, *watch: started.append(
+    # No Lean runs: elaboration is replaced, and the check happens before it.
+    toolchain = Toolchain(kind="native", version="unused", command=["lean"], location="lean")
+    extractor = Extractor(toolchain, progress=False, elaborate=lambda project, tc, modules, entries, *watch: started.append(
         [m.name for m in modules]) or iter(()))
-    # No Lean runs: _elaborate is replaced, and the check happens before it.
-    toolchain = extract.Toolchain(kind="native", version="unused", command=["lean"], location="lean")
-    outputs = {o.module: o for o in extract.extract_project(tmp_path, toolchain=toolchain, progress=False)}
+    outputs = {o.module: o for o in extractor.extract_project(tmp_path)}
     assert "M/Strict.lean starts with `module` but imports ordinary (non-`module`) files M.Plain" in outputs["M.Strict"].error
     assert "imports M.Strict" in outputs["M.User"].error
     assert started == [["M.Plain"]]
@@ -117,8 +118,8 @@ def Run.c : Nat := Run.twice [1] + Run.collatz 6
 }
 
 
-def test_definitions_compile_and_run_in_the_modules_that_import_them(extract_files):
-    outputs = extract_files("run", RUN_FILES)
+def test_definitions_compile_and_run_in_the_modules_that_import_them(geo_outputs):
+    outputs = geo_outputs
 
     def evaluated(module):
         output = outputs[module]

