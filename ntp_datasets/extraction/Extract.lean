@@ -311,6 +311,10 @@ abbrev RepairMemo := IO.Ref (Std.HashMap Name (Array (Nat × Array Nat)))
 ntp-datasets substitutes the WebAssembly compiler repair on that build. -/
 def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env
 
+/-- Toolchain-specific preparation of the process's imports, run once before the first one.
+Nothing here; ntp-datasets substitutes the WebAssembly build's (`loadImportedIRAtImport`). -/
+def prepareImports : IO Unit := pure ()
+
 /-- `Init` and every module it imports, read once per process and shared by the environments
 of all ordinary modules, which all import `Init`. On the WebAssembly build `.olean` files are
 read into memory rather than mapped, and reading `Init` again for every module was most of a
@@ -321,6 +325,9 @@ structure SharedImports where
   regions : Std.HashSet USize
   /-- The memory of `repairImportedEnv`, shared by every module of the process. -/
   repairMemo : RepairMemo
+  /-- Regions never to free: those of every import that ran `initialize` declarations (see
+  `importHeader`). -/
+  pinned : IO.Ref (Std.HashSet USize)
 
 /-- Reads `Init` for sharing (see `SharedImports`). -/
 def loadSharedImports (opts : Options) : IO SharedImports := do
@@ -329,7 +336,7 @@ def loadSharedImports (opts : Options) : IO SharedImports := do
   let env ← withImporting <|
     finalizeImport state imports opts (leakEnv := false) (loadExts := false) (level := .private)
   let regions := env.header.regions.foldl (init := {}) fun set r => set.insert (show USize from r)
-  return { state, regions, repairMemo := ← IO.mkRef {} }
+  return { state, regions, repairMemo := ← IO.mkRef {}, pinned := ← IO.mkRef {} }
 
 /-- Imports `imports` at the private level, starting from the shared `Init` when they include it. -/
 def importOrdinary (shared : SharedImports) (imports : Array Import) (opts : Options) : IO Environment :=
@@ -341,23 +348,35 @@ def importOrdinary (shared : SharedImports) (imports : Array Import) (opts : Opt
 /-- Frees the memory regions of a finished module's imports, except the shared ones. `regions`
 must come from an environment that nothing refers to any more. -/
 def freeImportRegions (shared : SharedImports) (regions : Array CompactedRegion) : IO Unit := do
+  let pinned ← shared.pinned.get
   for r in regions do
-    unless shared.regions.contains (show USize from r) do unsafe r.free
+    unless shared.regions.contains (show USize from r) || pinned.contains (show USize from r) do
+      unsafe r.free
 
 /-- Imports what a module's header asks for. Files that start with `module` get Lean's own
 header processing. Other files are imported at the private level, which keeps the module
 system off for them: their declarations stay public and the `.olean` written for them is an
 ordinary one that later modules can import (Lean's own header processing on the WebAssembly
-build would treat them as modules and store every declaration under a private name). -/
+build would treat them as modules and store every declaration under a private name).
+
+Imported `initialize` declarations run, as when Lean elaborates a file: attributes, extensions
+and references that the project registers that way exist in its importing modules. Lean runs
+a module's initializers once per process (the first time it is imported) and turns initializer
+execution off after every import, hence the call before each one. What they registered keeps
+referring to the environment they ran in, so the regions of that import are never freed. -/
 def importHeader (shared : SharedImports) (header : Elab.HeaderSyntax) (opts : Options)
     (messages : MessageLog) (inputCtx : Parser.InputContext) : IO (Environment × MessageLog) := do
-  if header.isModule then
-    return ← processHeader header opts messages inputCtx
-  try
-    return (← importOrdinary shared header.imports opts, messages)
-  catch e =>
-    let pos := inputCtx.fileMap.toPosition header.startPos
-    return (← mkEmptyEnvironment, messages.add { fileName := inputCtx.fileName, data := toString e, pos })
+  let initialized := (← interpretedModInits.get).size
+  unsafe enableInitializersExecution
+  let (env, messages) ← if header.isModule then processHeader header opts messages inputCtx else
+    try
+      pure (← importOrdinary shared header.imports opts, messages)
+    catch e =>
+      let pos := inputCtx.fileMap.toPosition header.startPos
+      pure (← mkEmptyEnvironment, messages.add { fileName := inputCtx.fileName, data := toString e, pos })
+  if (← interpretedModInits.get).size != initialized then
+    shared.pinned.modify fun set => env.header.regions.foldl (init := set) fun set r => set.insert r
+  return (env, messages)
 
 /-- Milliseconds spent in each phase of a module's extraction, for the progress line. -/
 abbrev PhaseTimes := Array (String × Nat)
@@ -440,6 +459,7 @@ public def main (args : List String) : IO UInt32 := do
   -- A dedicated thread gets Lean's full thread stack; the process's main thread may have a
   -- much smaller one (the WebAssembly build's does), and writing an `.olean` recurses deeply.
   let work ← IO.asTask (prio := .dedicated) do
+    prepareImports
     let shared ← loadSharedImports opts
     for m in job.modules do
       try runModule job.token shared m opts

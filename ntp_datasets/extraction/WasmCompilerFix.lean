@@ -169,4 +169,58 @@ unsafe def repairEnvRemembering (memo : IO.Ref (Std.HashMap Name ModuleRepair)) 
     env := applyRepair base mono ir entries repair env
   return env
 
+/-- A persistent environment extension with its entry and state types erased, as
+`persistentEnvExtensionsRef` holds them. -/
+abbrev RawPExt := PersistentEnvExtension EnvExtensionEntry EnvExtensionEntry EnvExtensionState
+
+/-- `s` with every entry of `ess[i:]` (from `ess[i][k:]` on) added by `addEntryFn`. Plain
+recursion: the interpreter runs library loops with a frame per element. -/
+unsafe def addAllImported (addEntryFn : EnvExtensionState → EnvExtensionEntry → EnvExtensionState)
+    (ess : Array (Array EnvExtensionEntry)) (i k : Nat) (s : EnvExtensionState) : EnvExtensionState :=
+  if h : i < ess.size then
+    let es := ess[i]'h
+    if h' : k < es.size then addAllImported addEntryFn ess i (k + 1) (addEntryFn s (es[k]'h'))
+    else addAllImported addEntryFn ess (i + 1) 0 s
+  else s
+
+/-- `acc` and the IR entries, from module `i` on, that `env` loaded from `.ir` files: the full
+code of a `module` file's definitions, of which its `.olean` has stubs only. Skipped where they
+are the `.olean`'s entries (`ess`), as for an ordinary file. -/
+unsafe def irFileEntries (ir : RawPExt) (env : Environment) (ess : Array (Array EnvExtensionEntry))
+    (i : Nat) (acc : Array (Array EnvExtensionEntry)) : Array (Array EnvExtensionEntry) :=
+  if h : i < ess.size then
+    let es := ir.getModuleIREntries env (show ModuleIdx from i)
+    irFileEntries ir env ess (i + 1) (if ptrAddrUnsafe es == ptrAddrUnsafe (ess[i]'h) then acc else acc.push es)
+  else acc
+
+/-- The state the IR table starts with in an importing environment: every IR declaration of
+every imported module (from `.ir` files last, so that their code replaces an `.olean`'s
+stubs), with no entries of the current module (so the `.olean` written for it exports only its
+own). -/
+unsafe def importedIRState (ir : RawPExt) (ess : Array (Array EnvExtensionEntry)) :
+    ImportM EnvExtensionState := do
+  let s := addAllImported ir.addEntryFn ess 0 0 (← ir.addImportedFn ess)
+  let s := addAllImported ir.addEntryFn (irFileEntries ir (← read).env ess 0 #[]) 0 0 s
+  let (_, decls) : List IR.Decl × IR.DeclMap := unsafeCast s
+  return unsafeCast (([] : List IR.Decl), decls)
+
+/-- Makes every later import load the IR of its imported modules into the IR table's state, as
+its first extension, before any other extension's import step runs imported code.
+
+This build does not enter the compiler's auxiliary names (`extraConstNames`: `_closed_N`,
+`_redArg`, `_boxed`, specializations) in an imported environment's name→module index, so the
+interpreter looks them up in the IR table's state, which Lean leaves empty at import. Importing
+runs imported code before `repairImportedEnv` could help: the parser extension evaluates the
+project's `syntax`/`macro`/`notation` parsers, attributes evaluate their handlers, and `[init]`
+declarations run; each of them failed with `(interpreter) unknown declaration '…._closed_N'`.
+The IR table is moved to the front of the extensions so that `[init]` declarations, which run
+in the import step of the `init` attribute (an earlier extension), find their code too. -/
+unsafe def loadImportedIRAtImport : IO Unit := do
+  let irName := IR.declMapExt.name
+  persistentEnvExtensionsRef.modify fun exts =>
+    match exts.find? (·.name == irName) with
+    | some ir =>
+      #[{ ir with addImportedFn := importedIRState ir }] ++ exts.filter (·.name != irName)
+    | none => exts
+
 end NtpWasmFix

@@ -64,6 +64,16 @@ def olean_path(root: Path, module_name: str) -> Path:
     return root / "build" / Path(*module_name.split(".")).with_suffix(".olean")
 
 
+def olean_parts(olean: Path) -> list[Path]:
+    """The files of a module's compiled data, its `.olean` first. Lean writes the others for a
+    `module` file only: `.olean.server` and `.olean.private` (read together with the
+    `.olean`, whose objects they point into, by an importer that sees private declarations:
+    an ordinary file, or `import all`) and `.ir` (the code of its non-`meta` definitions, which
+    the interpreter runs for `#eval` and friends)."""
+    return [olean, olean.with_name(olean.name + ".server"), olean.with_name(olean.name + ".private"),
+            olean.with_suffix(".ir")]
+
+
 def is_complete(entry: Path) -> bool:
     """Whether a cache entry holds a finished module whose files match their checksums. An
     entry that exists but does not verify is discarded (with a warning): its module is to be
@@ -105,15 +115,17 @@ def discard_entry(entry: Path, reason: str) -> None:
 
 def store_entry(entry: Path, events_file: Path, olean: tuple[Path, str] | None = None) -> None:
     """Move a finished module into cache entry ``entry``: ``olean`` (its `.olean` and module
-    name) is copied, ``events_file`` moved, and ``checksums.json`` written last."""
+    name) is copied with the other parts beside it (:func:`olean_parts`), ``events_file``
+    moved, and ``checksums.json`` written last."""
     entry.mkdir(parents=True, exist_ok=True)
     (entry / CHECKSUM_FILE).unlink(missing_ok=True)  # the entry is incomplete until the end
     sums = {}
     if olean is not None:
         src, name = olean
-        dest = olean_path(entry, name)
-        copy_atomically(src, dest)
-        sums[dest.relative_to(entry).as_posix()] = _sha256(dest.read_bytes())
+        for src_part, dest in zip(olean_parts(src), olean_parts(olean_path(entry, name))):
+            if src_part.exists():
+                copy_atomically(src_part, dest)
+                sums[dest.relative_to(entry).as_posix()] = _sha256(dest.read_bytes())
     os.replace(events_file, entry / EVENTS_FILE)
     sums[EVENTS_FILE] = _sha256((entry / EVENTS_FILE).read_bytes())
     tmp = entry / f"{CHECKSUM_FILE}.{os.getpid()}.tmp"
@@ -136,17 +148,22 @@ def read_entry(module, entry: Path, cached: bool = False) -> ModuleOutput:
 
 
 def copy_verified(entry: Path, module_name: str, dest: Path) -> bool:
-    """Copy the `.olean` of ``module_name`` from cache entry ``entry`` to ``dest`` if it matches
-    its checksum; False (and the entry discarded) when it does not."""
-    src = olean_path(entry, module_name)
-    data = src.read_bytes()
-    if _sha256(data) != _expected(entry, src.relative_to(entry).as_posix()):
-        discard_entry(entry, f"{src.name} does not match its checksum")
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    """Copy the `.olean` of ``module_name``, and the other parts the entry holds
+    (:func:`olean_parts`), from cache entry ``entry`` to ``dest`` if they match their
+    checksums; False (and the entry discarded) when one does not. Parts ``dest`` has and the
+    entry lacks are deleted: Lean would read them with the `.olean` they do not belong to."""
+    for src, target in zip(olean_parts(olean_path(entry, module_name)), olean_parts(dest)):
+        if not src.exists():
+            target.unlink(missing_ok=True)
+            continue
+        data = src.read_bytes()
+        if _sha256(data) != _expected(entry, src.relative_to(entry).as_posix()):
+            discard_entry(entry, f"{src.name} does not match its checksum")
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
     return True
 
 

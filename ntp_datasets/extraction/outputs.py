@@ -8,6 +8,7 @@ rows. A module that could not be extracted has ``error`` and ``error_kind`` set 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 TIMEOUT = "timeout"
@@ -20,6 +21,8 @@ UNSUPPORTED = "unsupported"
 TOOLCHAIN_MISMATCH = "toolchain_mismatch"
 NAME_COLLISION = "name_collision"
 OUTSIDE_PROJECT = "outside_project"
+IMPORT_FAILED = "import_failed"
+TOOLCHAIN_LIMIT = "toolchain_limit"
 
 FAILURE_KINDS = {
     MISSING_IMPORT: "an import is neither a project module nor in the toolchain's library; module not extracted",
@@ -31,10 +34,15 @@ FAILURE_KINDS = {
     OUTSIDE_PROJECT: "the file is a symlink leading outside the project; not read, not extracted",
     TIMEOUT: "elaboration took longer than module_timeout; its Lean process was stopped",
     CRASH: "the Lean process died on the module twice (or the extractor failed on it)",
+    IMPORT_FAILED: "an import exists but Lean could not load it (the message says why); module not extracted",
+    TOOLCHAIN_LIMIT: ("a limit of the WebAssembly Lean, which a native Lean does not have: a core definition it "
+                      "cannot unfold (its library ships no private `.olean`s: \"not exposed\"), code it has no "
+                      "native implementation for, its 2 GB memory cap. An error message: the module's other "
+                      "declarations give rows; a module failure: not extracted"),
 }
 """Why a module failed as a whole (``ModuleOutput.error_kind``) -> what it means."""
 
-LEAN_FAILURES = frozenset({TIMEOUT, CRASH, MISSING_IMPORT})
+LEAN_FAILURES = frozenset({TIMEOUT, CRASH, MISSING_IMPORT, IMPORT_FAILED})
 """Failures that happen in Lean, where a version mismatch may be the cause."""
 
 
@@ -75,3 +83,28 @@ def failed_output(module, kind: str, error: str) -> ModuleOutput:
 def read_source(path) -> str:
     """A module's source as Lean reads it (bytes that are not UTF-8 shown as U+FFFD)."""
     return path.read_bytes().decode("utf-8", errors="replace")
+
+
+NOT_EXPOSED = re.compile(r"definition is not exposed|definition with an exposed body")
+"""Lean's words for a definition it may not unfold: its body is not in the imported data."""
+
+MEMORY_CAP = re.compile(r"Cannot enlarge memory|Aborted\(OOM\)|out of memory|Out of memory")
+"""What the WebAssembly Lean prints when it reaches its memory cap."""
+
+_TOOLCHAIN_LIMITS = [
+    (NOT_EXPOSED, "a definition whose body is not in the imported `.olean`s"),
+    (re.compile(r"Could not find native implementation of external declaration '([^']*)'"),
+     "no native implementation of `{}` in this Lean"),
+    (re.compile(r"\(interpreter\) unknown declaration '([^']*)'"), "the interpreter found no code for `{}`"),
+    (MEMORY_CAP, "the WebAssembly memory cap (2 GB) was reached"),
+]
+
+
+def toolchain_limit(text: str) -> str | None:
+    """What limit of the WebAssembly Lean ``text`` (a Lean message, or the end of its stderr)
+    shows, as a few words, or None. Whether it is the toolchain's fault and not the project's
+    is for the caller to judge where that depends on more than the text (not exposed)."""
+    for pattern, words in _TOOLCHAIN_LIMITS:
+        if match := pattern.search(text):
+            return words.format(*match.groups())
+    return None

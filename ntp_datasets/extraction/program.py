@@ -16,24 +16,32 @@ LEAN_DIR = Path(__file__).resolve().parent
 EXTRACTOR_FILE = LEAN_DIR / "Extract.lean"
 WASM_FIX_FILE = LEAN_DIR / "WasmCompilerFix.lean"
 
-_REPAIR_HOOK = "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env"
-_WASM_REPAIR = ("def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment :=\n"
-                "  unsafe NtpWasmFix.repairEnvRemembering memo env")
+# Lines of Extract.lean that the WebAssembly build replaces (see extractor_source).
+_WASM_HOOKS = {
+    "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env":
+        "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment :=\n"
+        "  unsafe NtpWasmFix.repairEnvRemembering memo env",
+    "def prepareImports : IO Unit := pure ()":
+        "def prepareImports : IO Unit := unsafe NtpWasmFix.loadImportedIRAtImport",
+}
 
 
 def extractor_source(toolchain: Toolchain) -> str:
     """The extractor program for ``toolchain``. The WebAssembly build needs the compiler
-    repair of ``WasmCompilerFix.lean``: run right after the extractor's imports, and applied
-    to each imported environment through ``repairImportedEnv``."""
+    repair of ``WasmCompilerFix.lean``: run right after the extractor's imports, applied to
+    each imported environment through ``repairImportedEnv``, and the imported IR loaded at
+    import through ``prepareImports``."""
     extractor = EXTRACTOR_FILE.read_text(encoding="utf-8")
     if not toolchain.is_wasm:
         return extractor
     fix = WASM_FIX_FILE.read_text(encoding="utf-8")
     imports, body = _split_imports(extractor)
     _, fix_body = _split_imports(fix)
-    if _REPAIR_HOOK not in body:
-        raise ExtractorError(f"{EXTRACTOR_FILE.name} lacks the line {_REPAIR_HOOK!r}")
-    return imports + fix_body + body.replace(_REPAIR_HOOK, _WASM_REPAIR, 1)
+    for hook, wasm in _WASM_HOOKS.items():
+        if hook not in body:
+            raise ExtractorError(f"{EXTRACTOR_FILE.name} lacks the line {hook!r}")
+        body = body.replace(hook, wasm, 1)
+    return imports + fix_body + body
 
 
 def _split_imports(source: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from ntp_datasets.extraction.cache import (
     copy_verified,
     is_complete,
     module_cache_keys,
+    olean_parts,
     olean_path,
     read_entry,
     remove_stale_temporaries,
@@ -36,11 +38,15 @@ from ntp_datasets.extraction.cache import (
 from ntp_datasets.extraction.outputs import (
     CRASH,
     DEPENDENCY,
+    IMPORT_FAILED,
     LEAN_FAILURES,
+    MEMORY_CAP,
     MISSING_IMPORT,
     TIMEOUT,
+    TOOLCHAIN_LIMIT,
     ModuleOutput,
     failed_output,
+    toolchain_limit,
 )
 from ntp_datasets.extraction.process import (
     ExtractorProcess,
@@ -258,7 +264,9 @@ class Extractor:
                     done.add(module.name)
                     watch.failed.add(module.name)
                     stderr = "\n".join(f"--- process {n} ---\n{tail}" for n, tail in enumerate(tails, 1))
-                    yield failed_output(module, CRASH, "the Lean process died twice while elaborating this "
+                    # Dying at the WebAssembly memory cap is the toolchain's limit, not the module's.
+                    kind = TOOLCHAIN_LIMIT if all(MEMORY_CAP.search(t) for t in tails) else CRASH
+                    yield failed_output(module, kind, "the Lean process died twice while elaborating this "
                                         f"module (killed, out of memory, or the module exits Lean); the end of "
                                         f"each process's stderr:\n{stderr}")
             elif not done:
@@ -319,6 +327,11 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
             # its importers then fail to import it rather than reading garbage.
             if olean_path(entry, name).exists():
                 copy_verified(entry, name, olean_path(work, name))
+        for m in modules:
+            # What an earlier run left for a module elaborated now would be read with the
+            # `.olean` this run writes (a `module` file's parts go together).
+            for part in olean_parts(olean_path(work, m.name)):
+                part.unlink(missing_ok=True)
     jobs = [
         {
             "name": m.name,
@@ -360,19 +373,30 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
         watch.in_progress = process.unfinished
 
 
+_NOT_FOUND = re.compile(r"unknown module prefix|of module \S+ does not exist|No directory '[^']*' or file")
+"""Lean's words for an import it cannot find."""
+
+
 def _import_failure(module: LeanModule, project: LeanProject, failed: set[str],
                     messages: list[dict]) -> tuple[str, str]:
     """Kind and message of a module whose imports Lean could not load: a project module it
-    imports failed (`dependency`), or an import is neither a project module nor in the
-    toolchain's library (`missing_import`)."""
+    imports failed (`dependency`), an import is neither a project module nor in the
+    toolchain's library (`missing_import`), loading it ran into a limit of the WebAssembly Lean
+    (`toolchain_limit`, e.g. the declaration the interpreter could not find), or it exists and
+    failed to load for another reason that Lean's message gives (`import_failed`)."""
     if any(d in failed for d in module.imports):
         return _dependency_failure(module, failed)
     lean_text = "\n".join(m.get("text", "") for m in messages)
-    outside = [d for d in module.imports if d not in project.modules]
-    named = [d for d in outside if d in lean_text or d.replace(".", "/") in lean_text] or outside
-    what = f"import {', '.join(named)}: not a module of the project nor of the toolchain's library" if named \
-        else "its imports could not be loaded"
-    return MISSING_IMPORT, f"not extracted: {what}\nLean: {lean_text}"
+    if _NOT_FOUND.search(lean_text):
+        outside = [d for d in module.imports if d not in project.modules]
+        named = [d for d in outside if d in lean_text or d.replace(".", "/") in lean_text] or outside
+        what = f"import {', '.join(named)}: not a module of the project nor of the toolchain's library" if named \
+            else "an import could not be found"
+        return MISSING_IMPORT, f"not extracted: {what}\nLean: {lean_text}"
+    if limit := toolchain_limit(lean_text):
+        return TOOLCHAIN_LIMIT, (f"not extracted: its imports exist but could not be loaded on the WebAssembly "
+                                 f"Lean: {limit}\nLean: {lean_text}")
+    return IMPORT_FAILED, f"not extracted: its imports exist but could not be loaded\nLean: {lean_text}"
 
 
 def _lake_build(project: LeanProject) -> None:

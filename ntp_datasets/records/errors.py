@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ntp_datasets.extraction import FAILURE_KINDS, ModuleOutput
+from ntp_datasets.extraction.outputs import NOT_EXPOSED, TOOLCHAIN_LIMIT, toolchain_limit
+from ntp_datasets.project.modules import is_module_file
 from ntp_datasets.records.base import decl_id, events_of, record
 
 MESSAGE_KINDS = {
@@ -21,6 +24,24 @@ ERROR_KINDS = {
 """The ``kind`` of an ``errors`` row -> what it means."""
 
 _KIND_OF_PHASE = {"parse": "parse", "import": "missing_import", "elab": "elaboration"}
+
+# `import all` of a module of the toolchain's library (whose private data the WebAssembly
+# Lean does not ship).
+_IMPORT_ALL_CORE = re.compile(r"^\s*(?:public\s+)?(?:meta\s+)?import\s+all\s+(?:Init|Std|Lean|Lake)\b", re.M)
+
+
+def message_kind(phase: str, text: str, source: str) -> str:
+    """The ``kind`` of an error message of Lean (``phase``: the extractor's, ``text``: the
+    message) in a module whose source is ``source``: ``toolchain_limit`` when it shows a limit
+    of the WebAssembly Lean (see ``extraction.toolchain_limit``), else by its phase. A
+    definition that is not exposed is the toolchain's limit only where a native Lean would see
+    its body: in an ordinary file (which imports everything at the private level) or in a
+    `module` file that imports a core module with `import all`; elsewhere the project asked
+    for it."""
+    if toolchain_limit(text) and (not NOT_EXPOSED.search(text) or not is_module_file(source)
+                                  or _IMPORT_ALL_CORE.search(source)):
+        return TOOLCHAIN_LIMIT
+    return _KIND_OF_PHASE.get(phase, "elaboration")
 
 
 @record
@@ -59,7 +80,7 @@ def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
                 line=line,
                 column=column,
                 message=message["text"],
-                kind=_KIND_OF_PHASE.get(message.get("phase", ""), "elaboration"),
+                kind=message_kind(message.get("phase", ""), message["text"], module_output.source),
                 declaration=_enclosing_declaration(module, declarations, line, column),
                 project=project,
             )

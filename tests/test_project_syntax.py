@@ -1,0 +1,153 @@
+"""A project's own metaprograms across its modules: module B uses the `macro`, `syntax` with
+`macro_rules`, `elab` tactic, `notation`, syntax category, command macro and `initialize`d
+attribute and reference that module A defines (on the WebAssembly Lean these failed while
+importing A: `(interpreter) unknown declaration '…._closed_N'`). And errors that come from the
+WebAssembly Lean's limits rather than from the project are `toolchain_limit` rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from ntp_datasets import records
+
+SYNTAX_FILES = {
+    "Pkg/Syntax.lean": """import Lean
+open Lean Elab Tactic Command
+
+macro "lemma " d:declId sig:declSig val:declVal : command => `(theorem $d $sig $val)
+
+macro "my_triv" : tactic => `(tactic| trivial)
+
+syntax "my_rfl" : tactic
+macro_rules | `(tactic| my_rfl) => `(tactic| rfl)
+
+elab "my_exact " t:term : tactic => do
+  evalTactic (← `(tactic| exact $t))
+
+notation:65 a:65 " +++ " b:66 => a ++ b
+
+declare_syntax_cat greeting
+syntax "hello" : greeting
+syntax "greet% " greeting : term
+macro_rules | `(greet% hello) => `("hello")
+
+initialize myTagAttr : TagAttribute ← registerTagAttribute `my_tag "a tag of the project"
+
+initialize answer : IO.Ref Nat ← IO.mkRef 41
+
+elab "#tagged" : command => do
+  logInfo m!"tagged here: {(myTagAttr.ext.getState (← getEnv)).size}"
+
+elab "#answer" : command => do
+  logInfo m!"answer: {(← answer.get) + 1}"
+""",
+    "Pkg/Use.lean": """import Pkg.Syntax
+
+lemma one_eq : 1 = 1 := rfl
+
+theorem t_triv : True := by
+  my_triv
+
+theorem t_rfl (n : Nat) : n + 0 = n := by
+  my_rfl
+
+theorem t_exact (p : Prop) (hp : p) : p := by
+  my_exact hp
+
+theorem t_append : [1] +++ [2] = [1, 2] := rfl
+
+theorem t_greet : greet% hello = "hello" := rfl
+
+@[my_tag] theorem t_tagged : True := trivial
+
+#tagged
+#answer
+""",
+    # Imports `Pkg.Syntax` again in the same Lean process: its initializers ran already.
+    "Pkg/Again.lean": """import Pkg.Use
+
+@[my_tag] theorem t_again (n : Nat) : n + 0 = n := by
+  my_rfl
+
+@[my_tag] theorem t_again' : 2 = 2 := by my_rfl
+
+#tagged
+#answer
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def syntax_outputs(extract_files):
+    return extract_files("syntax", SYNTAX_FILES)
+
+
+def _infos(output) -> list[str]:
+    return [e["text"] for e in output.events if e["kind"] == "message" and e["severity"] == "information"]
+
+
+def test_modules_using_the_projects_syntax_have_no_errors(syntax_outputs):
+    assert list(syntax_outputs) == ["Pkg.Syntax", "Pkg.Use", "Pkg.Again"]
+    for output in syntax_outputs.values():
+        assert output.error is None
+        assert list(records.error_records(output)) == []
+
+
+def test_steps_written_with_the_projects_tactics(syntax_outputs):
+    steps = [(r.declId, r.nextTactic, r.state, r.stateAfter) for r in records.tactic_records(syntax_outputs["Pkg.Use"])]
+    assert steps == [
+        ("Pkg.Use:t_triv", "my_triv", "⊢ True", "no goals"),
+        ("Pkg.Use:t_rfl", "my_rfl", "n : Nat\n⊢ n + 0 = n", "no goals"),
+        ("Pkg.Use:t_exact", "my_exact hp", "p : Prop\nhp : p\n⊢ p", "no goals"),
+    ]
+    again = [(r.declId, r.nextTactic) for r in records.tactic_records(syntax_outputs["Pkg.Again"])]
+    assert again == [("Pkg.Again:t_again", "my_rfl"), ("Pkg.Again:t_again'", "my_rfl")]
+
+
+def test_declarations_using_notation_and_syntax_category_keep_full_proofs(syntax_outputs):
+    proofs = {r.declId: r.proof for r in records.full_proof_records(syntax_outputs["Pkg.Use"])}
+    assert proofs["Pkg.Use:t_append"] == ":= rfl"
+    assert proofs["Pkg.Use:t_greet"] == ":= rfl"
+    assert proofs["Pkg.Use:t_tagged"] == ":= trivial"
+    # `lemma` expands to a theorem: Lean knows it (no error above); whether it gets rows of
+    # its own is the business of wrapped declarations.
+    assert {"Pkg.Use:t_triv", "Pkg.Use:t_rfl", "Pkg.Use:t_exact"} <= set(proofs)
+
+
+def test_initialize_runs_in_importers_once_per_process(syntax_outputs):
+    # The attribute exists in both importers and counts each module's own tags; the reference
+    # holds its initial value in both (initialized once, not reset by the second import).
+    assert _infos(syntax_outputs["Pkg.Use"]) == ["tagged here: 1", "answer: 42"]
+    assert _infos(syntax_outputs["Pkg.Again"]) == ["tagged here: 2", "answer: 42"]
+
+
+LIMIT_FILES = {
+    "Lim/Core.lean": """theorem before : 1 + 1 = 2 := rfl
+
+example : (StateT.orElse (pure 1 : StateT Nat Option Nat) (fun _ => pure 2)) 0 = some (1, 0) := by
+  simp [StateT.orElse]
+
+theorem after (n : Nat) : n + 0 = n := by
+  simp
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def limit_outputs(extract_files, toolchain):
+    if not toolchain.is_wasm:
+        pytest.skip("a native Lean has the private data of its library: nothing is out of reach")
+    return extract_files("limits", LIMIT_FILES)
+
+
+def test_a_core_definition_out_of_reach_is_a_toolchain_limit(limit_outputs):
+    output = limit_outputs["Lim.Core"]
+    assert output.error is None
+    errors = [(r.kind, r.line, r.message) for r in records.error_records(output)]
+    assert errors == [
+        ("toolchain_limit", 4, "Invalid simp theorem `StateT.orElse`: Expected a definition with an exposed body"),
+        ("elaboration", 4, "`simp` made no progress"),
+    ]
+    steps = [(r.declId, r.nextTactic, r.stateAfter) for r in records.tactic_records(output)]
+    assert steps[-1] == ("Lim.Core:after", "simp", "no goals")
+    assert {"Lim.Core:before", "Lim.Core:after"} <= {r.declId for r in records.full_proof_records(output)}
