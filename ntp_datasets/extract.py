@@ -33,7 +33,7 @@ from ntp_datasets.toolchain import Toolchain, find_toolchain, ntp_home
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 DEFAULT_MODULE_TIMEOUT = 600.0
 """Seconds one module may take (imports and elaboration) before its Lean process is stopped."""
 MODULE_TIMEOUT_ENV = "NTP_DATASETS_MODULE_TIMEOUT"

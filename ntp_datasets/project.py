@@ -87,7 +87,8 @@ class LeanProject:
             if _SKIPPED_DIRS.intersection(rel.parts[:-1]) or rel.name.startswith("lakefile"):
                 continue
             data = path.read_bytes()
-            text = data.decode("utf-8", errors="replace")
+            # A byte-order mark is not text: the header starts after it (Lean never sees it).
+            text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
             name = module_name(rel)
             modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text), is_module_file(text),
                                        utf8_error(rel.as_posix(), data))

@@ -10,10 +10,15 @@ Every record class carries its ``datasets.Features`` declared explicitly in
 ``project`` field: the name of the project its module belongs to
 (``ModuleOutput.project``, set by whoever extracted it).
 
-Sorry policy: record configs (``tactic_prediction``, ``full_proof``) keep rows
-whose tactic or declaration contains ``sorry`` and mark them ``hasSorry=True``
-so users can filter them; prompt configs (``instruct_*``) drop them
-(see ``ntp_datasets.prompting``).
+Sorry and error policy: record configs (``tactic_prediction``, ``full_proof``) keep rows
+whose tactic or declaration contains ``sorry`` (``hasSorry=True``), rows of declarations in
+which Lean reported an error (``hasError=True``) and tactic rows inside a declaration's
+statement (``inStatement=True``), flagged so users can filter them; prompt configs
+(``instruct_*``) leave them out (see ``ntp_datasets.prompting``).
+
+Source text: the extractor's byte offsets are offsets into the file as written (CRLF line
+endings and all), so every text field is a slice of the file's own text; a leading UTF-8
+byte-order mark is not part of any field.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 NO_GOALS = "no goals"
-"""The ``state`` text of a proof with no goals left (as Lean prints it)."""
+"""What a state comment says when no goals are left (as Lean prints it); ``state`` is "" then."""
+
+BOM = "\ufeff".encode("utf-8")
+"""The UTF-8 byte-order mark, which a file may start with; it is not part of any text field."""
 
 DECL_KINDS_WITHOUT_PROOF = frozenset(
     {"structure", "class", "inductive", "class inductive", "axiom"}
@@ -45,13 +53,21 @@ _BOOL = datasets.Value("bool")
 
 
 class SourceBytes:
-    """A module's source encoded once as UTF-8, sliced by the extractor's byte offsets."""
+    """A module's source encoded once as UTF-8, sliced by the extractor's byte offsets (offsets
+    into the file as written, see ``lean/Extract.lean``)."""
 
     def __init__(self, source: str):
         self.data = source.encode("utf-8")
+        self.text_start = len(BOM) if self.data.startswith(BOM) else 0
+        """Where the text begins: after a byte-order mark, if the file has one."""
+        self.newline = "\r\n" if b"\r\n" in self.data else "\n"
+        """The file's line ending (CRLF if it uses any), for text inserted into it."""
 
     def slice(self, start: int | None = None, end: int | None = None) -> str:
-        """Return the source text between byte offsets ``start`` and ``end``."""
+        """Return the source text between byte offsets ``start`` (default: where the text
+        begins, after a byte-order mark) and ``end`` (default: the end of the file)."""
+        if start is None:
+            start = self.text_start
         try:
             return self.data[start:end].decode("utf-8")
         except UnicodeDecodeError as error:
@@ -63,7 +79,13 @@ class SourceBytes:
 
 @dataclass(frozen=True)
 class TacticRecord:
-    """One tactic step: the proof state before it and the tactic a user wrote."""
+    """One tactic step: the proof state before it and the tactic a user wrote.
+
+    ``state``/``stateAfter``: the goals before/after the step as ntp-toolkit renders them
+    (joined by newlines, "" when there are none); ``goals``/``goalsAfter``: the same goals,
+    one string each. ``hasError``: Lean reported an error inside the declaration.
+    ``inStatement``: the step is in the declaration's statement (a ``by`` in its type or
+    binders), so ``decl`` already holds it."""
 
     state: str
     nextTactic: str
@@ -72,11 +94,15 @@ class TacticRecord:
     decl: str
     declId: str
     stateAfter: str
+    goals: list
+    goalsAfter: list
     module: str
     file: str
     line: int
     column: int
     hasSorry: bool
+    hasError: bool
+    inStatement: bool
     project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
@@ -88,11 +114,15 @@ class TacticRecord:
             "decl": _STRING,
             "declId": _STRING,
             "stateAfter": _STRING,
+            "goals": datasets.Sequence(_STRING),
+            "goalsAfter": datasets.Sequence(_STRING),
             "module": _STRING,
             "file": _STRING,
             "line": _INT,
             "column": _INT,
             "hasSorry": _BOOL,
+            "hasError": _BOOL,
+            "inStatement": _BOOL,
             "project": _STRING,
         }
     )
@@ -100,7 +130,8 @@ class TacticRecord:
 
 @dataclass(frozen=True)
 class FullProofRecord:
-    """One declaration with a proof or value: its statement and the whole proof."""
+    """One declaration with a proof or value: its statement and the whole proof.
+    ``hasError``: Lean reported an error inside the declaration."""
 
     srcUpToDecl: str
     decl: str
@@ -110,6 +141,7 @@ class FullProofRecord:
     file: str
     line: int
     hasSorry: bool
+    hasError: bool
     project: str
 
     FEATURES: ClassVar[datasets.Features] = datasets.Features(
@@ -122,6 +154,7 @@ class FullProofRecord:
             "file": _STRING,
             "line": _INT,
             "hasSorry": _BOOL,
+            "hasError": _BOOL,
             "project": _STRING,
         }
     )
@@ -184,9 +217,10 @@ def decl_id(module: str, declaration: dict) -> str:
     return f"{module}:_example_{declaration['line']}_{declaration['column']}"
 
 
-def goals_text(goals: list[str]) -> str:
-    """Join pretty-printed goals the way ntp-toolkit does; ``no goals`` when there are none."""
-    return "\n\n".join(goals) if goals else NO_GOALS
+def state_text(goals: list[str]) -> str:
+    """Join pretty-printed goals the way ntp-toolkit does: one newline between goals, ""
+    when there are none."""
+    return "\n".join(goals)
 
 
 def _events(module_output: ModuleOutput, kind: str) -> Iterator[dict]:
@@ -212,18 +246,22 @@ def tactic_records(module_output: ModuleOutput) -> Iterator[TacticRecord]:
             )
             continue
         yield TacticRecord(
-            state=goals_text(tactic["goalsBefore"]),
+            state=state_text(tactic["goalsBefore"]),
             nextTactic=source.slice(tactic["start"], tactic["end"]),
             srcUpToTactic=source.slice(None, tactic["start"]),
             declUpToTactic=source.slice(tactic["declStart"], tactic["start"]),
             decl=_statement(source, declaration),
             declId=decl_id(module_output.module, declaration),
-            stateAfter=goals_text(tactic["goalsAfter"]),
+            stateAfter=state_text(tactic["goalsAfter"]),
+            goals=list(tactic["goalsBefore"]),
+            goalsAfter=list(tactic["goalsAfter"]),
             module=module_output.module,
             file=module_output.file,
             line=tactic["line"],
             column=tactic["column"],
             hasSorry=bool(tactic["hasSorry"]),
+            hasError=bool(declaration["hasError"]),
+            inStatement=bool(tactic["inStatement"]),
             project=module_output.project,
         )
 
@@ -250,6 +288,7 @@ def full_proof_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]
             file=module_output.file,
             line=declaration["line"],
             hasSorry=bool(declaration["hasSorry"]),
+            hasError=bool(declaration["hasError"]),
             project=module_output.project,
         )
 
@@ -315,27 +354,39 @@ def _declarations_by_start(module_output: ModuleOutput) -> dict[int, dict]:
 # ---------------------------------------------------------------------------
 
 
-def _state_comment(state: str, column: int) -> str:
-    """A block comment holding a proof state, indented to the tactic's column. `-/` inside a
-    state would end the comment early, so it is broken up."""
+def _state_comment(goals: list[str], column: int, newline: str) -> str:
+    """A block comment holding a proof state (``NO_GOALS`` when none are left), on its own
+    line, indented to the tactic's column. `-/` inside a state would end the comment early,
+    so it is broken up."""
     indent = " " * column
-    body = state.replace("-/", "- /").replace("\n", "\n" + indent + "   ")
-    return f"\n{indent}/- {body} -/"
+    state = state_text(goals) or NO_GOALS
+    body = state.replace("-/", "- /").replace("\n", newline + indent + "   ")
+    return f"{newline}{indent}/- {body} -/"
 
 
-def _insert_state_comments(source: SourceBytes, tactics: list[dict], start: int, end: int) -> str:
-    """Source bytes ``start:end`` with the state after each tactic ending inside the range
-    inserted as a comment right after the tactic. Tactics ending at the same place (a
-    step and the last step nested in it) get their comments innermost first."""
-    inserts = sorted(
-        (t for t in tactics if start < t["end"] <= end),
-        key=lambda t: (t["end"], -t["start"]),
-    )
+def _ends_line(source: SourceBytes, offset: int) -> bool:
+    """Whether only spaces, or a line comment, follow byte ``offset`` up to the end of its line."""
+    rest = source.data[offset:].split(b"\n", 1)[0].strip(b" \t\r")
+    return not rest or rest.startswith(b"--")
+
+
+def _insert_state_comments(source: SourceBytes, tactics: list[dict], start: int | None, end: int) -> str:
+    """Source bytes ``start:end`` with the state after each tactic that ends a line inside the
+    range inserted as a comment right after the tactic (tactics ending mid-line, such as
+    ``t`` in ``t <;> s`` or ``t; s``, get none). Tactics ending at the same place (a step and
+    the last step nested in it) get their comments innermost first; runs of one tactic on
+    several goals (``s`` in ``t <;> s``) share one comment with the goals all runs left."""
+    start = source.text_start if start is None else start
+    runs: dict[tuple[int, int], list[dict]] = {}
+    for t in tactics:
+        if start < t["end"] <= end and _ends_line(source, t["end"]):
+            runs.setdefault((t["start"], t["end"]), []).append(t)
     pieces, cursor = [], start
-    for tactic in inserts:
-        pieces.append(source.slice(cursor, tactic["end"]))
-        pieces.append(_state_comment(goals_text(tactic["goalsAfter"]), tactic["column"]))
-        cursor = tactic["end"]
+    for (_, tactic_end), group in sorted(runs.items(), key=lambda item: (item[0][1], -item[0][0])):
+        goals = [goal for t in group for goal in t["goalsAfter"]]
+        pieces.append(source.slice(cursor, tactic_end))
+        pieces.append(_state_comment(goals, group[0]["column"], source.newline))
+        cursor = tactic_end
     pieces.append(source.slice(cursor, end))
     return "".join(pieces)
 
@@ -358,7 +409,7 @@ def state_comments_records(module_output: ModuleOutput) -> Iterator[StateComment
         return
     source = SourceBytes(module_output.source)
     tactics = list(_events(module_output, "tactic"))
-    text = _insert_state_comments(source, tactics, 0, len(source.data))
+    text = _insert_state_comments(source, tactics, None, len(source.data))
     yield StateCommentsRecord(module_output.module, module_output.file, text, module_output.project)
 
 

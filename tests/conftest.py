@@ -68,7 +68,7 @@ def extract_files(tmp_path_factory, toolchain):
         root = tmp_path_factory.mktemp(name)
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text)
+            (root / rel).write_bytes(text.encode("utf-8"))  # line endings and all, as given
         outputs = ntp_datasets.extract.extract_project(root, toolchain=toolchain, progress=False)
         return {o.module: o for o in outputs}
 
