@@ -44,7 +44,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ntp_datasets import extract, toolchain as toolchains  # noqa: E402
+from ntp_datasets import records, toolchain as toolchains  # noqa: E402
+from ntp_datasets.extraction import Extractor  # noqa: E402
+from ntp_datasets.extraction.cache import cache_root, module_cache_keys, work_dir_for  # noqa: E402
+from ntp_datasets.extraction.process import ModuleDone, ModuleStarted  # noqa: E402
 from ntp_datasets.project import LeanProject  # noqa: E402
 
 _CHILD_FLAG = "--child-extract"
@@ -331,21 +334,19 @@ def plain_elaboration(tc: toolchains.Toolchain, project: LeanProject, workers: i
 def clear_extraction_cache(project: LeanProject, tc: toolchains.Toolchain) -> None:
     """Remove the project's entries of the extraction cache and its work directory (other
     projects' entries stay)."""
-    for key in extract.module_cache_keys(project, tc).values():
-        shutil.rmtree(extract.cache_root() / key, ignore_errors=True)
-    shutil.rmtree(extract.work_dir_for(project), ignore_errors=True)
+    for key in module_cache_keys(project, tc).values():
+        shutil.rmtree(cache_root() / key, ignore_errors=True)
+    shutil.rmtree(work_dir_for(project), ignore_errors=True)
 
 
 def extract_and_derive(project_dir: Path) -> dict:
     """Run the extractor and derive every record kind of every module (in this process)."""
-    from ntp_datasets import records
-
     tc = toolchains.find_toolchain(install=False)
     counts = {kind: 0 for kind in records.RECORD_KINDS}
     failed = {}
-    phases, first_module_s = _watch_extractor_phases()
+    phases, first_module_s, on_event = _phase_watcher()
     start = time.perf_counter()
-    for output in extract.extract_project(project_dir, toolchain=tc, progress=False):
+    for output in Extractor(tc, progress=False, on_event=on_event).extract_project(project_dir):
         if output.error:
             failed[output.module] = output.error[-500:]
         for kind in records.RECORD_KINDS:
@@ -357,24 +358,22 @@ def extract_and_derive(project_dir: Path) -> dict:
             "until_first_module_s": round(first_module_s[0] - start, 2) if first_module_s else None}
 
 
-def _watch_extractor_phases() -> tuple[dict, list]:
+def _phase_watcher():
     """Sum, over modules, the milliseconds of each phase the extractor reports in its `done`
     lines (import, elaborate, events, olean, ...), and note when the first `start` line came
-    (what precedes it is the process's start-up: Lean, `import Lean`, the extractor's compile)."""
+    (what precedes it is the process's start-up: Lean, `import Lean`, the extractor's compile).
+    Returns the sums, the list that gets the first start time, and the event callback."""
     phases: dict[str, float] = {}
     first_module: list[float] = []
-    run = extract._run_extractor
 
-    def watched(*args, **kwargs):
-        for event in run(*args, **kwargs):
-            if event.get("event") == "start" and not first_module:
-                first_module.append(time.perf_counter())
-            for phase, ms in event.get("phases", {}).items() if event.get("event") == "done" else ():
+    def on_event(event):
+        if isinstance(event, ModuleStarted) and not first_module:
+            first_module.append(time.perf_counter())
+        if isinstance(event, ModuleDone):
+            for phase, ms in event.phases.items():
                 phases[phase] = phases.get(phase, 0) + ms
-            yield event
 
-    extract._run_extractor = watched
-    return phases, first_module
+    return phases, first_module, on_event
 
 
 def measured_extraction(project: LeanProject, tc: toolchains.Toolchain) -> dict:

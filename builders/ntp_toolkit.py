@@ -24,6 +24,10 @@ Generation: ``download_and_prepare`` first extracts every project in the main pr
 (one Lean process per project, cached per module) and writes each module's extractor
 output to a file; the list of those files is what datasets shards over ``num_proc``
 workers. Streaming (``as_streaming_dataset``) extracts while rows are read.
+
+Injection points (keyword arguments of the builder, beside datasets' own): ``extractor``, an
+``ntp_datasets.extraction.Extractor`` (or an object with its ``toolchain`` and
+``extract_project``), and ``summary``, a ``BuildSummary`` the builder fills while it builds.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import pickle
+import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,13 +49,16 @@ import datasets
 from datasets.builder import Key
 from datasets.utils.tqdm import tqdm as hf_tqdm
 
-from ntp_datasets import __version__, prompting, specs, truncation
-from ntp_datasets.project import LeanProject
+from ntp_datasets.errors import ConfigError, output_error
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction.cache import remove_dead_leftovers
+from ntp_datasets.project import LeanProject, ResolvedProject, check_toolchain, resolve_projects
 from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
-from ntp_datasets.specs import ResolvedProject, sample_project_dir  # noqa: F401 (sample_project_dir: public here)
-from ntp_datasets.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
+from ntp_datasets.rows import prompting, truncation
+from ntp_datasets.rows.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
 from ntp_datasets.summary import BuildSummary
-from ntp_datasets.toolchain import find_toolchain, ntp_home
+from ntp_datasets.toolchain import ntp_home
+from ntp_datasets.version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -139,26 +148,24 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     def __post_init__(self):
         super().__post_init__()
         self._check_fields()
-        if self.prompt_name is not None and self.template is None and self.template_dir is None:
-            self.prompt_type()
-        self.fingerprint = projects_fingerprint(self.resolved_projects())
 
     def _check_fields(self) -> None:
         """Reject values no build can use (run again after datasets sets overrides)."""
         if self.record_kind not in RECORD_KINDS:
-            raise ValueError(f"record_kind must be one of {sorted(RECORD_KINDS)}, got {self.record_kind!r}")
+            raise ConfigError(f"record_kind must be one of {sorted(RECORD_KINDS)}, got {self.record_kind!r}")
         if not isinstance(self.max_context_tokens, int) or self.max_context_tokens < 0:
-            raise ValueError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
+            raise ConfigError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
         if self.module_timeout is not None and not self.module_timeout >= 0:
-            raise ValueError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
+            raise ConfigError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
         self.split_fractions()
 
     def resolved_projects(self) -> list[ResolvedProject]:
-        """The Lean projects ``project`` names (git repositories cloned on first use)."""
+        """The Lean projects ``project`` names (git repositories cloned on first use). Resolved
+        once per config object and spec: resolving may clone or ask a git server."""
         spec_key = json.dumps(self.project, default=str, sort_keys=True)
         cached = getattr(self, "_resolved", None)
         if cached is None or cached[0] != spec_key:
-            cached = (spec_key, specs.resolve_projects(self.project))
+            cached = (spec_key, resolve_projects(self.project))
             self._resolved = cached
         return cached[1]
 
@@ -171,7 +178,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     def prompt_type(self) -> prompting.PromptType:
         """The prompt type this instruction config renders."""
         if self.name == GENERIC_INSTRUCT_CONFIG and self.template is None and self.template_dir is None:
-            raise ValueError(f"config {GENERIC_INSTRUCT_CONFIG!r} needs template_dir= or template=")
+            raise ConfigError(f"config {GENERIC_INSTRUCT_CONFIG!r} needs template_dir= or template=")
         return prompting.resolve_prompt_type(
             self.prompt_name,
             template=self.template,
@@ -221,22 +228,17 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIGS = [
         *(NtpToolkitConfig(name=kind, record_kind=kind) for kind in RECORD_KINDS),
         *(
-            NtpToolkitConfig(name=f"instruct_{p.name}", record_kind=p.record_kind, prompt_name=p.name)
-            for p in prompting.PROMPT_TYPES.values()
+            NtpToolkitConfig(name=f"instruct_{name}", prompt_name=name) for name in prompting.BUILTIN_PROMPT_NAMES
         ),
         NtpToolkitConfig(name=GENERIC_INSTRUCT_CONFIG),
     ]
     DEFAULT_CONFIG_NAME = "tactic_prediction"
 
-    dropped_rows: int | None = None
-    """Rows an instruction config dropped in its last build (None: not built by this builder)."""
-
-    dropped_by_reason: Counter | None = None
-    """``dropped_rows`` by reason, a key of ``prompting.DROP_REASONS``."""
-
-    build_summary: BuildSummary | None = None
-    """Modules, errors and rows of this builder's last build (None: nothing was built, e.g. the
-    datasets cache had the config). Also logged at the end of every build."""
+    def __init__(self, *args, extractor=None, summary: BuildSummary | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extractor = extractor or Extractor(module_timeout=self.config.module_timeout,
+                                                progress=self.config.progress)
+        self.summary = summary if summary is not None else BuildSummary(config=self.config.name)
 
     def _info(self):
         if self.config.is_instruct:
@@ -248,18 +250,26 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         # Extractor output is written to files for the time of the build: generation (in
         # num_proc workers, too) reads them back, and no process holds the whole project.
-        find_toolchain()  # no toolchain: say so before anything is written
+        self.extractor.toolchain  # no toolchain: say so before anything is written
         outputs_root = ntp_home() / "work" / "module-outputs"
-        outputs_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=outputs_root) as outputs_dir:
-            self._outputs_dir = Path(outputs_dir)
-            try:
-                super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
-            finally:
-                self._outputs_dir = None
-        if self.build_summary is not None:
-            self.build_summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
-            self.build_summary.log()
+        try:
+            outputs_root.mkdir(parents=True, exist_ok=True)
+            remove_dead_leftovers(outputs_root.glob("tmp*"), _owner_pid)
+            # The process id in the name lets a later build remove it if this one is killed.
+            with tempfile.TemporaryDirectory(dir=outputs_root, prefix=f"tmp{os.getpid()}-") as outputs_dir:
+                self._outputs_dir = Path(outputs_dir)
+                try:
+                    super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+                finally:
+                    self._outputs_dir = None
+        except Exception as exc:  # disk full, no permission: one error naming the path
+            error = output_error(exc, self._cache_dir)
+            if error is None:
+                raise
+            raise error from exc
+        if self.summary.modules_seen:
+            self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
+            self.summary.log()
 
     def _split_generators(self, dl_manager):
         projects = self.config.resolved_projects()
@@ -272,10 +282,10 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             ]
         module_files, rows_per_split = self._extract_to_files(projects)
         if self.config.is_instruct:
-            if self.dropped_rows:
+            if self.summary.dropped_rows:
                 reasons = ", ".join(f"{count} {prompting.DROP_REASONS[reason]}"
-                                    for reason, count in sorted(self.dropped_by_reason.items()))
-                logger.warning("%s: dropped %d rows: %s", self.config.name, self.dropped_rows, reasons)
+                                    for reason, count in sorted(self.summary.dropped_by_reason.items()))
+                logger.warning("%s: dropped %d rows: %s", self.config.name, self.summary.dropped_rows, reasons)
             logger.info("%s: rows per split: %s", self.config.name, dict(rows_per_split))
         # datasets cannot read back a split without rows, so only train is
         # declared whatever its size; the held-out splits only when they have rows.
@@ -289,8 +299,6 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         """Extract every project, writing each module's output to its own file; return the
         files (in project and import order) and, for instruction configs, the rows per split."""
         module_files, rows_per_split = [], Counter()
-        self.dropped_rows = 0 if self.config.is_instruct else None
-        self.dropped_by_reason = Counter() if self.config.is_instruct else None
         for module_output in self._extract(projects):
             path = self._outputs_dir / f"{len(module_files):07d}.pickle"
             path.write_bytes(pickle.dumps(module_output, protocol=pickle.HIGHEST_PROTOCOL))
@@ -298,8 +306,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             if self.config.is_instruct:
                 counts, dropped = self._count_rows(module_output)
                 rows_per_split.update(counts)
-                self.dropped_by_reason.update(dropped)
-                self.dropped_rows += dropped.total()
+                self.summary.dropped_by_reason.update(dropped)
+                self.summary.dropped_rows += dropped.total()
         return module_files, rows_per_split
 
     def _count_rows(self, module_output) -> tuple[Counter, Counter]:
@@ -318,19 +326,13 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def _extract(self, projects):
         """Yield each module's extractor output, project after project, labelled with its
         project's name; log each module's Lean errors and each project's toolchain mismatch,
-        and count each module in a fresh ``build_summary``."""
-        from ntp_datasets import extract  # imported late: the Lean toolchain layer is heavy
-
-        toolchain = find_toolchain()
-        names = ", ".join(project.name for project in projects)
-        self.build_summary = summary = BuildSummary(project=names, config=self.config.name)
+        and count each module in the build summary."""
+        summary = self.summary
+        summary.start(", ".join(project.name for project in projects))
         for number, project in enumerate(projects, 1):
             logger.info("Extracting project %s (%d of %d) at %s", project.name, number, len(projects), project.root)
-            specs.check_toolchain(project, toolchain)
-            outputs = extract.extract_project(
-                project.root, toolchain=toolchain, progress=self.config.progress, module_timeout=self.config.module_timeout
-            )
-            for module_output in outputs:
+            check_toolchain(project, self.extractor.toolchain)
+            for module_output in self.extractor.extract_project(project.root):
                 module_output = dataclasses.replace(module_output, project=project.name)
                 _warn_about_errors(module_output)
                 summary.add_module(module_output)
@@ -381,3 +383,9 @@ def _warn_about_errors(module_output) -> None:
     if errors:
         listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: [{e.kind}] {e.message}" for e in errors)
         logger.warning("%s: %d Lean errors\n%s", module_output.module, len(errors), listing)
+
+
+def _owner_pid(path: Path) -> int | None:
+    """The process id in the name of a builder's module-outputs folder (``tmpPID-...``)."""
+    match = re.fullmatch(r"tmp(\d+)-\w+", path.name)
+    return int(match.group(1)) if match else None

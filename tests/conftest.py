@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sample_module import SOURCE, FakeModuleOutput, sample_module_output
 
-import ntp_datasets.extract
-from ntp_datasets.builders.ntp_toolkit import sample_project_dir
-from ntp_datasets.toolchain import find_toolchain
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.resources import sample_project_dir
+from ntp_datasets.toolchain import Toolchain, find_toolchain
 
 
 @pytest.fixture
@@ -28,23 +28,27 @@ def project(tmp_path):
     return project_dir
 
 
-@pytest.fixture
-def fake_extractor(monkeypatch):
-    """Make ``ntp_datasets.extract.extract_project`` yield whatever the test sets in ``outputs``.
+class FakeExtractor(dict):
+    """Stands in for ``ntp_datasets.Extractor``: yields whatever the test sets in
+    ``self["outputs"]`` (a list of ModuleOutputs, or a function of the project dir returning
+    an iterable of them) and records the project dirs it was asked for in ``self["calls"]``.
+    Pass it as ``extractor=`` (builds, ``load_dataset``, the CLI's ``main``)."""
 
-    Returns a dict: ``outputs`` (list of ModuleOutputs to yield, or a function of the
-    project dir returning an iterable of them) and ``calls`` (the project dirs extraction
-    was asked for).
-    """
-    state = {"outputs": [sample_module_output()], "calls": []}
+    toolchain = Toolchain(kind="fake", version="Lean (version 4.28.0-pre, fake)", command=["false"], location="-")
 
-    def extract_project(project_dir, *, toolchain=None, progress=True, **options):
-        state["calls"].append(str(project_dir))
-        outputs = state["outputs"]
+    def __init__(self):
+        super().__init__(outputs=[sample_module_output()], calls=[])
+
+    def extract_project(self, project_dir):
+        self["calls"].append(str(project_dir))
+        outputs = self["outputs"]
         yield from outputs(project_dir) if callable(outputs) else outputs
 
-    monkeypatch.setattr(ntp_datasets.extract, "extract_project", extract_project)
-    return state
+
+@pytest.fixture
+def fake_extractor():
+    """A :class:`FakeExtractor` (no Lean runs)."""
+    return FakeExtractor()
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +60,7 @@ def toolchain():
 @pytest.fixture(scope="session")
 def sample_outputs(toolchain):
     """The real extractor's output for the bundled sample project, by module name."""
-    outputs = ntp_datasets.extract.extract_project(sample_project_dir(), toolchain=toolchain, progress=False)
+    outputs = Extractor(toolchain, progress=False).extract_project(sample_project_dir())
     return {o.module: o for o in outputs}
 
 
@@ -69,7 +73,7 @@ def extract_files(tmp_path_factory, toolchain):
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(text.encode("utf-8"))  # line endings and all, as given
-        outputs = ntp_datasets.extract.extract_project(root, toolchain=toolchain, progress=False)
+        outputs = Extractor(toolchain, progress=False).extract_project(root)
         return {o.module: o for o in outputs}
 
     return extract

@@ -30,7 +30,7 @@ FILE = "Sample/Basic.lean"
 
 @dataclass
 class FakeModuleOutput:
-    """Same fields as ``ntp_datasets.extract.ModuleOutput`` (the builder only duck-types it)."""
+    """Same fields as ``ntp_datasets.extraction.ModuleOutput`` (the builder only duck-types it)."""
 
     module: str
     file: str

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import ntp_datasets
-from ntp_datasets import extract
+from ntp_datasets.extraction import EXTRACTOR_VERSION
 
 
 def _project(root: Path, gate: Path) -> Path:
@@ -39,7 +39,8 @@ def _project(root: Path, gate: Path) -> Path:
 
 
 def _entries(home: Path) -> list[Path]:
-    return sorted((home / "cache" / f"extractor-v{extract.EXTRACTOR_VERSION}").glob("*/events.jsonl"))
+    """The finished cache entries' checksum files (written last)."""
+    return sorted((home / "cache" / f"extractor-v{EXTRACTOR_VERSION}").glob("*/checksums.json"))
 
 
 def _build_in_subprocess(project: Path, home: Path, cache_dir: Path) -> subprocess.Popen:
@@ -78,7 +79,7 @@ def test_a_killed_build_resumes_without_redoing_finished_modules(tmp_path, empty
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     cache = home / "cache"
     assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
-    assert all((entry / "events.jsonl").is_file() for entry in (cache / f"extractor-v{extract.EXTRACTOR_VERSION}").iterdir())
+    assert all((entry / "events.jsonl").is_file() for entry in (cache / f"extractor-v{EXTRACTOR_VERSION}").iterdir())
 
     monkeypatch.setenv("NTP_DATASETS_HOME", str(empty_home()))
     uninterrupted = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(tmp_path / "ds2"))

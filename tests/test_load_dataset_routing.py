@@ -13,7 +13,7 @@ from ntp_datasets.records import FullProofRecord
 
 
 def test_datasets_load_dataset_builds_full_proof_rows(fake_extractor, project, tmp_path):
-    dataset = datasets.load_dataset("ntp_toolkit", "full_proof", project=str(project), cache_dir=str(tmp_path / "cache"))
+    dataset = datasets.load_dataset("ntp_toolkit", "full_proof", project=str(project), cache_dir=str(tmp_path / "cache"), extractor=fake_extractor)
 
     assert fake_extractor["calls"] == [str(project.resolve())]
     train = dataset["train"]
@@ -24,7 +24,7 @@ def test_datasets_load_dataset_builds_full_proof_rows(fake_extractor, project, t
 
 
 def test_package_load_dataset_builds_instruct_rows_without_sorry(fake_extractor, project, tmp_path, caplog):
-    dataset = ntp_datasets.load_dataset("instruct_context_state_tactic", project=project, cache_dir=str(tmp_path))
+    dataset = ntp_datasets.load_dataset("instruct_context_state_tactic", project=project, cache_dir=str(tmp_path), extractor=fake_extractor)
 
     train = dataset["train"]
     assert train["completion"] == ["simp\n[/TAC]", "intro n\n[/TAC]"]
@@ -35,7 +35,7 @@ def test_package_load_dataset_builds_instruct_rows_without_sorry(fake_extractor,
 
 def test_cache_is_rebuilt_when_a_lean_file_changes(fake_extractor, project, tmp_path):
     def tactics():
-        dataset = datasets.load_dataset("ntp_toolkit", "tactic_prediction", project=str(project), cache_dir=str(tmp_path))
+        dataset = datasets.load_dataset("ntp_toolkit", "tactic_prediction", project=str(project), cache_dir=str(tmp_path), extractor=fake_extractor)
         return dataset["train"]["nextTactic"]
 
     assert tactics() == ["simp", "intro n", "sorry"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ntp_datasets import records
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.toolchain import Toolchain
 
 FILES = {
     "Geo/Point.lean": """namespace Geo
@@ -70,18 +72,16 @@ def test_importers_see_def_theorem_instance_by_public_names(geo_outputs):
 
 
 def test_module_file_importing_an_ordinary_file_is_reported_before_extraction(tmp_path, monkeypatch):
-    from ntp_datasets import extract
-
     (tmp_path / "M").mkdir()
     (tmp_path / "M/Plain.lean").write_text("def plain : Nat := 1\n")
     (tmp_path / "M/Strict.lean").write_text("module\n\npublic import M.Plain\n\npublic def strict : Nat := plain\n")
     (tmp_path / "M/User.lean").write_text("import M.Strict\n")
     started = []
-    monkeypatch.setattr(extract, "_elaborate", lambda project, tc, modules, entries, *watch: started.append(
+    # No Lean runs: elaboration is replaced, and the check happens before it.
+    toolchain = Toolchain(kind="native", version="unused", command=["lean"], location="lean")
+    extractor = Extractor(toolchain, progress=False, elaborate=lambda project, tc, modules, entries, *watch: started.append(
         [m.name for m in modules]) or iter(()))
-    # No Lean runs: _elaborate is replaced, and the check happens before it.
-    toolchain = extract.Toolchain(kind="native", version="unused", command=["lean"], location="lean")
-    outputs = {o.module: o for o in extract.extract_project(tmp_path, toolchain=toolchain, progress=False)}
+    outputs = {o.module: o for o in extractor.extract_project(tmp_path)}
     assert "M/Strict.lean starts with `module` but imports ordinary (non-`module`) files M.Plain" in outputs["M.Strict"].error
     assert "imports M.Strict" in outputs["M.User"].error
     assert started == [["M.Plain"]]

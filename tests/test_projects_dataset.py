@@ -15,7 +15,8 @@ from sample_module import sample_module_output
 from test_specs import make_git_project
 
 import ntp_datasets
-from ntp_datasets import prompting, specs
+from ntp_datasets.project import specs
+from ntp_datasets.rows import prompting
 from ntp_datasets.records import RECORD_KINDS
 
 CONFIGS = [*RECORD_KINDS, *(f"instruct_{name}" for name in prompting.PROMPT_TYPES)]
@@ -54,8 +55,8 @@ def rows_of(dataset_dict) -> list[dict]:
 
 
 @pytest.mark.parametrize("config", CONFIGS)
-def test_every_config_has_a_project_column(config, two_projects, tmp_path):
-    dataset = ntp_datasets.load_dataset(config, project=two_projects, cache_dir=str(tmp_path / "cache"), progress=False)
+def test_every_config_has_a_project_column(fake_extractor, config, two_projects, tmp_path):
+    dataset = ntp_datasets.load_dataset(config, project=two_projects, cache_dir=str(tmp_path / "cache"), progress=False, extractor=fake_extractor)
 
     rows = rows_of(dataset)
     assert dataset["train"].features["project"] == datasets.Value("string")
@@ -68,8 +69,8 @@ def test_every_config_has_a_project_column(config, two_projects, tmp_path):
 
 
 def test_config_file_with_a_git_repository_and_a_directory(fake_extractor, tmp_path, monkeypatch):
-    clones = tmp_path / "clones"
-    monkeypatch.setattr(specs, "projects_dir", lambda: clones)
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))  # the fake extractor needs no toolchain
+    clones = tmp_path / "home" / "projects"
     repo, first, _ = make_git_project(tmp_path / "remote")
     local = lean_dir(tmp_path / "local_project")
     config = tmp_path / "projects.json"
@@ -80,7 +81,7 @@ def test_config_file_with_a_git_repository_and_a_directory(fake_extractor, tmp_p
     tiny, other = complete_module_output("Tiny.A", "Tiny/A.lean"), complete_module_output()
     fake_extractor["outputs"] = lambda project_dir: [tiny if Path(project_dir).parent == clones else other]
 
-    dataset = ntp_datasets.load_dataset("modules", project=str(config), cache_dir=str(tmp_path / "cache"))
+    dataset = ntp_datasets.load_dataset("modules", project=str(config), cache_dir=str(tmp_path / "cache"), extractor=fake_extractor)
 
     assert [(row["project"], row["module"]) for row in dataset["train"]] == [("tiny", "Tiny.A"), ("local", "Sample.Basic")]
     clone, directory = map(Path, fake_extractor["calls"])
@@ -90,7 +91,7 @@ def test_config_file_with_a_git_repository_and_a_directory(fake_extractor, tmp_p
 
 def test_cache_id_covers_every_project(fake_extractor, two_projects, tmp_path):
     def build():
-        return ntp_datasets.load_dataset("full_proof", project=two_projects, cache_dir=str(tmp_path / "cache"))
+        return ntp_datasets.load_dataset("full_proof", project=two_projects, cache_dir=str(tmp_path / "cache"), extractor=fake_extractor)
 
     build()
     build()
@@ -105,7 +106,7 @@ def test_a_project_asking_for_another_lean_warns_and_builds(fake_extractor, proj
     (project / "lean-toolchain").write_text("leanprover/lean4:v4.9.0\n")
 
     with caplog.at_level(logging.WARNING):
-        dataset = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(tmp_path))
+        dataset = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(tmp_path), extractor=fake_extractor)
 
     assert "project 'my_project' asks for Lean 4.9.0 (leanprover/lean4:v4.9.0)" in caplog.text
     assert "the toolchain in use is Lean 4." in caplog.text
@@ -119,9 +120,9 @@ def many_modules(project_dir):
 def test_two_workers_give_the_same_rows_as_one(fake_extractor, two_projects, tmp_path):
     fake_extractor["outputs"] = many_modules
 
-    one = ntp_datasets.load_dataset("tactic_prediction", project=two_projects, cache_dir=str(tmp_path / "1"), num_proc=1)
+    one = ntp_datasets.load_dataset("tactic_prediction", project=two_projects, cache_dir=str(tmp_path / "1"), num_proc=1, extractor=fake_extractor)
     two = datasets.load_dataset("ntp_toolkit", "tactic_prediction", project=two_projects,
-                                cache_dir=str(tmp_path / "2"), num_proc=2)
+                                cache_dir=str(tmp_path / "2"), num_proc=2, extractor=fake_extractor)
 
     def multiset(dataset):
         return Counter(tuple(sorted(row.items())) for row in dataset["train"])
@@ -142,7 +143,7 @@ def test_streaming_yields_rows_before_later_modules_are_extracted(fake_extractor
 
     fake_extractor["outputs"] = extraction
 
-    dataset = ntp_datasets.load_dataset("tactic_prediction", project=project, streaming=True, progress=False)
+    dataset = ntp_datasets.load_dataset("tactic_prediction", project=project, streaming=True, progress=False, extractor=fake_extractor)
     assert isinstance(dataset, datasets.IterableDatasetDict)
     assert events == []  # nothing runs until rows are read
     rows = iter(dataset["train"])
@@ -157,15 +158,15 @@ def test_streaming_yields_rows_before_later_modules_are_extracted(fake_extractor
 
 def test_streaming_an_instruction_config(fake_extractor, project):
     dataset = ntp_datasets.load_dataset("instruct_state_tactic", project=project, streaming=True, progress=False,
-                                        dev_fraction=0.0, test_fraction=0.0)
+                                        dev_fraction=0.0, test_fraction=0.0, extractor=fake_extractor)
 
     assert [row["completion"] for row in dataset["train"]] == ["simp\n[/TAC]", "intro n\n[/TAC]"]
     assert list(dataset["dev"]) == []
 
 
-def test_real_extraction_of_a_config_file_with_two_projects(toolchain, tmp_path, monkeypatch):
+def test_real_extraction_of_a_config_file_with_two_projects(toolchain, empty_home, tmp_path, monkeypatch):
     """Lean runs: a git repository at its first commit and a local directory, one dataset."""
-    monkeypatch.setattr(specs, "projects_dir", lambda: tmp_path / "clones")
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(empty_home("clones_home")))
     repo, first, _ = make_git_project(tmp_path / "remote")
     local = tmp_path / "local_project"
     (local / "Loc").mkdir(parents=True)

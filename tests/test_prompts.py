@@ -1,12 +1,15 @@
 """Instruction prompts: every template's text, metadata, the sorry filter, and users' own templates."""
 
 import pytest
-from sample_module import SOURCE
+from pathlib import Path
+
+from sample_module import MODULE, SOURCE, sample_module_output
 
 import ntp_datasets
-from ntp_datasets import prompting, records
+from ntp_datasets import records
+from ntp_datasets.rows import prompting
 from ntp_datasets.records import full_proof_records, tactic_records
-from ntp_datasets.resources import resource_dir
+
 
 INSTRUCTION_HEAD = "/- You are proving a theorem in Lean 4.\nYou are given the following information:\n"
 
@@ -131,7 +134,7 @@ EXPECTED = {
 
 def builtin_template(name: str) -> prompting.PromptType:
     """A built-in template read from its file, registered or not (the *_states ones need their records)."""
-    return prompting.prompt_type_from_file(resource_dir("prompts") / f"{name}.j2")
+    return prompting.prompt_type_from_file(prompting.TEMPLATE_DIR / f"{name}.j2")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -142,7 +145,7 @@ def test_builtin_template_renders_exact_text(name):
 
 
 def test_every_template_file_is_covered_and_declares_its_records():
-    files = {p.name.removesuffix(".j2") for p in resource_dir("prompts").glob("*.j2")}
+    files = {p.name.removesuffix(".j2") for p in prompting.TEMPLATE_DIR.glob("*.j2")}
     kinds = {name: builtin_template(name).record_kind for name in files}
 
     assert files == set(EXPECTED)
@@ -156,14 +159,9 @@ def test_every_template_file_is_covered_and_declares_its_records():
     }
 
 
-def test_states_prompt_types_are_registered_only_with_their_records(monkeypatch):
-    with_states = set(prompting.builtin_prompt_types())
-    monkeypatch.delitem(records.RECORD_KINDS, "full_proof_with_states", raising=False)
-    without_states = set(prompting.builtin_prompt_types())
-
-    assert without_states == {"state_tactic", "context_state_tactic", "full_proof", "context_full_proof"}
-    if "full_proof_with_states" in prompting.RECORD_KINDS:
-        assert with_states - without_states == {"full_proof_states", "context_full_proof_states"}
+def test_builtin_prompt_names_are_the_template_files():
+    files = {p.name.removesuffix(".j2") for p in prompting.TEMPLATE_DIR.glob("*.j2")}
+    assert set(prompting.BUILTIN_PROMPT_NAMES) == files == set(prompting.PROMPT_TYPES)
 
 
 def test_context_state_tactic_renders_by_name():
@@ -302,7 +300,7 @@ def test_instruct_config_builds_a_users_template_dir(fake_extractor, project, tm
     templates.mkdir()
     (templates / "declaration_name.j2").write_text(USER_TEMPLATE)
 
-    dataset = ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path / "cache"), template_dir=str(templates))
+    dataset = ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path / "cache"), template_dir=str(templates), extractor=fake_extractor)
 
     train = dataset["train"]
     assert train["target"] == ["Sample.add_zero'"]
@@ -315,7 +313,7 @@ def test_instruct_config_builds_a_template_string(fake_extractor, project, tmp_p
     template = "{% macro prompt() %}{{ state }}{% endmacro %}{% macro completion() %}{{ nextTactic }}{% endmacro %}"
 
     dataset = ntp_datasets.load_dataset(
-        "instruct", project=project, cache_dir=str(tmp_path), template=template, record_kind="tactic_prediction", prompt_name="bare"
+        "instruct", project=project, cache_dir=str(tmp_path), template=template, record_kind="tactic_prediction", prompt_name="bare", extractor=fake_extractor
     )
 
     assert dataset["train"]["prompt"] == ["n : ℕ\n⊢ n + 0 = n", "⊢ ∀ (n : ℕ), n = n"]
@@ -329,7 +327,7 @@ def test_template_dir_rewords_a_builtin_prompt_type(fake_extractor, project, tmp
     (templates / "state_tactic.j2").write_text(reworded)
 
     def first_prompt(**options):
-        dataset = ntp_datasets.load_dataset("instruct_state_tactic", project=project, cache_dir=str(tmp_path / "cache"), **options)
+        dataset = ntp_datasets.load_dataset("instruct_state_tactic", project=project, cache_dir=str(tmp_path / "cache"), **options, extractor=fake_extractor)
         return dataset["train"][0]["prompt"]
 
     assert first_prompt().startswith("/- You are proving a theorem")
@@ -338,7 +336,7 @@ def test_template_dir_rewords_a_builtin_prompt_type(fake_extractor, project, tmp
 
 def test_instruct_config_without_a_template_is_an_error(fake_extractor, project, tmp_path):
     with pytest.raises(ValueError, match="needs template_dir= or template="):
-        ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path))
+        ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path), extractor=fake_extractor)
 
 
 def test_builtin_prompt_types_on_the_real_sample_project(sample_outputs):
@@ -359,3 +357,41 @@ def test_builtin_prompt_types_on_the_real_sample_project(sample_outputs):
             assert row["prompt"].startswith(INSTRUCTION_HEAD)
             assert row["prompt"].endswith(closing[prompt_type.record_kind].replace("/", "") + "\n")
             assert "sorry" not in row["completion"]
+
+
+def test_a_users_template_over_tactic_prediction_with_premises_renders_rows(fake_extractor, project, tmp_path):
+    """The example template of the repository's `prompts/` folder renders premise rows (the
+    records of that kind were dicts once, and rendering them failed)."""
+    output = sample_module_output()
+    for event in output.events:
+        if event["kind"] == "tactic":
+            event.update(goalIdsBefore=["g"], goalIdsAfter=[], explicitConstants=[],
+                         termConstants=[{"name": "Nat.add_zero", "isProp": True, "module": "Init.Core"}])
+    fake_extractor["outputs"] = [output]
+    templates = Path(__file__).resolve().parents[1] / "prompts"
+    dataset = ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path), template_dir=str(templates),
+                                        prompt_name="premise_selection", dev_fraction=0.0, test_fraction=0.0,
+                                        extractor=fake_extractor)
+    rows = dataset["train"].to_list()
+    assert [(row["task"], row["declId"], row["target"]) for row in rows] == [
+        ("premise_selection", f"{MODULE}:Sample.add_zero'", "Nat.add_zero"),
+        ("premise_selection", f"{MODULE}:_example_7_0", "Nat.add_zero"),
+    ]
+    assert rows[0]["prompt"].endswith("[STATE]\nn : ℕ\n⊢ n + 0 = n\n[/STATE]\n[PREMISES]\n")
+
+
+def test_a_template_cannot_reach_python_internals(tmp_path):
+    template = ('{% set record_kind = "tactic_prediction" %}{% macro prompt() %}'
+                "{{ cycler.__init__.__globals__.os.popen('id').read() }}{% endmacro %}"
+                "{% macro completion() %}x{% endmacro %}")
+    prompt_type = prompting.prompt_type_from_string("evil", template)
+    with pytest.raises(prompting.PromptRenderError, match=r"<template string>.*macro prompt\(\)"):
+        prompting.render(prompt_type, {"state": "s"})
+
+
+def test_a_template_error_is_raised_as_itself_not_wrapped_by_datasets(fake_extractor, project, tmp_path):
+    template = ('{% set record_kind = "tactic_prediction" %}{% macro prompt() %}{{ stat }}{% endmacro %}'
+                "{% macro completion() %}{{ nextTactic }}{% endmacro %}")
+    with pytest.raises(prompting.PromptRenderError, match=r"prompt template '<template string>', macro prompt\(\): 'stat' is undefined"):
+        ntp_datasets.load_dataset("instruct", project=project, cache_dir=str(tmp_path), template=template,
+                                  extractor=fake_extractor)

@@ -17,10 +17,11 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCa
 
 import ntp_datasets
 from ntp_datasets.cli import main
-from ntp_datasets.extract import EXTRACTOR_VERSION
-from ntp_datasets.folder import MANIFEST_NAME, FolderError, read_manifest
-from ntp_datasets.publish import PublishError, build_dataset_folder, buildable_configs, push_to_hub, redact
-from ntp_datasets.stats import folder_stats, format_stats
+from ntp_datasets.extraction import EXTRACTOR_VERSION
+from ntp_datasets.errors import FolderError, PublishError
+from ntp_datasets.publish.folder import MANIFEST_NAME, read_manifest
+from ntp_datasets.publish import build_dataset_folder, buildable_configs, push_to_hub, redact
+from ntp_datasets.publish.stats import folder_stats, format_stats
 
 # Configs the fake extractor's module gives rows for, and one it gives none (premises).
 FAKE_CONFIGS = ["tactic_prediction", "full_proof", "full_proof_with_states", "modules", "instruct_state_tactic", "instruct_full_proof"]
@@ -64,12 +65,12 @@ def assert_folder_matches(expected_dir, actual_dir, cache):
 
 def test_every_config_and_split_reloads_with_plain_load_dataset(fake_extractor, project, tmp_path, hf_cache):
     out = tmp_path / "folder"
-    manifest = build(project, out, cache_dir=str(tmp_path / "build-cache"))
+    manifest = build(project, out, cache_dir=str(tmp_path / "build-cache"), extractor=fake_extractor)
 
     assert list(manifest.splits) == FAKE_CONFIGS
     assert set(manifest.splits["instruct_state_tactic"]) == {"train", "dev"}
     for config in FAKE_CONFIGS:
-        built = ntp_datasets.load_dataset(config, project=project, cache_dir=str(tmp_path / "build-cache"), **SPLIT_OPTIONS)
+        built = ntp_datasets.load_dataset(config, project=project, cache_dir=str(tmp_path / "build-cache"), **SPLIT_OPTIONS, extractor=fake_extractor)
         reloaded = load_folder(out, config, hf_cache)
         assert set(reloaded) == set(built)
         for split in built:
@@ -89,7 +90,7 @@ def test_card_yaml_and_provenance(fake_extractor, project, tmp_path, hf_cache):
     subprocess.run(["git", "-C", str(project), "remote", "add", "origin", "https://someone:hf_secretsecret123@example.com/p.git"], check=True)
     commit = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     out = tmp_path / "folder"
-    manifest = build(project, out, cache_dir=str(hf_cache))
+    manifest = build(project, out, cache_dir=str(hf_cache), extractor=fake_extractor)
 
     card = DatasetCard.load(out / "README.md")
     yaml_configs = {c["config_name"]: c for c in card.data.configs}
@@ -121,7 +122,7 @@ def test_card_yaml_and_provenance(fake_extractor, project, tmp_path, hf_cache):
 
 def test_config_without_rows_is_left_out_and_listed(fake_extractor, project, tmp_path, hf_cache):
     out = tmp_path / "folder"
-    manifest = build(project, out, ["full_proof", "premises"], cache_dir=str(hf_cache))
+    manifest = build(project, out, ["full_proof", "premises"], cache_dir=str(hf_cache), extractor=fake_extractor)
 
     assert list(manifest.splits) == ["full_proof"]
     assert manifest.empty_configs == ["premises"]
@@ -143,18 +144,18 @@ def test_output_dir_is_replaced_only_when_it_is_a_previous_build_or_forced(fake_
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     with pytest.raises(PublishError, match="--force"):
-        build(project, out, ["full_proof"], cache_dir=str(hf_cache))
+        build(project, out, ["full_proof"], cache_dir=str(hf_cache), extractor=fake_extractor)
     assert (out / "notes.txt").read_text() == "mine"
 
-    build(project, out, ["full_proof"], cache_dir=str(hf_cache), force=True)
+    build(project, out, ["full_proof"], cache_dir=str(hf_cache), force=True, extractor=fake_extractor)
     assert not (out / "notes.txt").exists()
-    build(project, out, ["tactic_prediction"], cache_dir=str(hf_cache))  # a previous build: replaced
+    build(project, out, ["tactic_prediction"], cache_dir=str(hf_cache), extractor=fake_extractor)  # a previous build: replaced
     assert list(read_manifest(out).splits) == ["tactic_prediction"]
     assert not (out / "full_proof").exists()
 
     (out / "tactic_prediction" / "extra.parquet").write_bytes(b"")
     with pytest.raises(PublishError, match="extra.parquet"):
-        build(project, out, ["full_proof"], cache_dir=str(hf_cache))
+        build(project, out, ["full_proof"], cache_dir=str(hf_cache), extractor=fake_extractor)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".folder")) == []
 
 
@@ -166,22 +167,23 @@ def test_project_itself_is_never_replaced(project, tmp_path):
 
 
 def test_large_splits_are_written_in_shards(fake_extractor, project, tmp_path, hf_cache, monkeypatch):
-    monkeypatch.setattr("ntp_datasets.publish.MAX_SHARD_BYTES", 1)  # every row over the limit: one shard per row
     out = tmp_path / "folder"
-    manifest = build(project, out, ["tactic_prediction"], cache_dir=str(hf_cache))
+    # every row over the limit: one shard per row
+    manifest = build(project, out, ["tactic_prediction"], cache_dir=str(hf_cache), max_shard_bytes=1,
+                     extractor=fake_extractor)
 
     assert manifest.splits["tactic_prediction"]["train"]["paths"] == [
         f"tactic_prediction/train-0000{i}-of-00003.parquet" for i in range(3)
     ]
     reloaded = load_folder(out, "tactic_prediction", hf_cache)["train"]
-    built = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(hf_cache))["train"]
+    built = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(hf_cache), extractor=fake_extractor)["train"]
     assert reloaded.to_list() == built.to_list()
     assert folder_stats(out).row_counts == {"tactic_prediction": {"train": 3}}
 
 
 def test_failed_build_leaves_the_previous_folder_and_no_partial_one(fake_extractor, project, tmp_path, hf_cache):
     out = tmp_path / "folder"
-    build(project, out, ["full_proof"], cache_dir=str(hf_cache))
+    build(project, out, ["full_proof"], cache_dir=str(hf_cache), extractor=fake_extractor)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     class Crash:
@@ -191,7 +193,7 @@ def test_failed_build_leaves_the_previous_folder_and_no_partial_one(fake_extract
     fake_extractor["outputs"] = Crash()
     (project / "Sample" / "Basic.lean").write_text("-- changed, so nothing comes from the cache\n")
     with pytest.raises(Exception) as error:
-        build(project, out, ["full_proof", "tactic_prediction"], cache_dir=str(hf_cache))
+        build(project, out, ["full_proof", "tactic_prediction"], cache_dir=str(hf_cache), extractor=fake_extractor)
     causes = [error.value]
     while causes[-1].__cause__ is not None:
         causes.append(causes[-1].__cause__)
@@ -238,7 +240,7 @@ class FolderHub(HfApi):
 def test_push_round_trip_through_an_offline_hub(fake_extractor, project, tmp_path, hf_cache, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "folder"
-    build(project, out, cache_dir=str(hf_cache))
+    build(project, out, cache_dir=str(hf_cache), extractor=fake_extractor)
     hub = FolderHub(tmp_path / "hub")
 
     url = push_to_hub(out, "someone/lean-data", private=True, api=hub)
@@ -253,7 +255,7 @@ def test_push_round_trip_through_an_offline_hub(fake_extractor, project, tmp_pat
 
 def test_round_trip_check_fails_when_a_config_or_split_is_missing(fake_extractor, project, tmp_path, hf_cache):
     out = tmp_path / "folder"
-    build(project, out, cache_dir=str(hf_cache))
+    build(project, out, cache_dir=str(hf_cache), extractor=fake_extractor)
     hub = FolderHub(tmp_path / "hub")
     push_to_hub(out, "someone/a", api=hub)
     push_to_hub(out, "someone/b", api=hub)
@@ -274,7 +276,7 @@ def test_round_trip_check_fails_when_a_config_or_split_is_missing(fake_extractor
 
 def test_push_refuses_an_incomplete_folder(fake_extractor, project, tmp_path, hf_cache):
     out = tmp_path / "folder"
-    build(project, out, ["full_proof"], cache_dir=str(hf_cache))
+    build(project, out, ["full_proof"], cache_dir=str(hf_cache), extractor=fake_extractor)
     (out / "stats.png").unlink()
     hub = FolderHub(tmp_path / "hub")
     with pytest.raises(FolderError, match="stats.png"):
@@ -284,7 +286,7 @@ def test_push_refuses_an_incomplete_folder(fake_extractor, project, tmp_path, hf
 
 def test_cli_push_never_prints_the_token(fake_extractor, project, tmp_path, hf_cache, monkeypatch, capsys):
     out = tmp_path / "folder"
-    build(project, out, ["full_proof"], cache_dir=str(hf_cache))
+    build(project, out, ["full_proof"], cache_dir=str(hf_cache), extractor=fake_extractor)
     token = "hf_" + "x1y2z3" * 6
     monkeypatch.setenv("HF_TOKEN", token)
 
@@ -305,7 +307,7 @@ def test_cli_push_never_prints_the_token(fake_extractor, project, tmp_path, hf_c
 
 def test_cli_push_without_a_token_says_how_to_log_in(fake_extractor, project, tmp_path, hf_cache, monkeypatch, capsys):
     out = tmp_path / "folder"
-    build(project, out, ["full_proof"], cache_dir=str(hf_cache))
+    build(project, out, ["full_proof"], cache_dir=str(hf_cache), extractor=fake_extractor)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
     assert main(["push", str(out), "--repo", "someone/x"]) == 1
@@ -314,9 +316,9 @@ def test_cli_push_without_a_token_says_how_to_log_in(fake_extractor, project, tm
 
 def test_stats_counts_and_plot(fake_extractor, project, tmp_path, hf_cache):
     out = tmp_path / "folder"
-    manifest = build(project, out, cache_dir=str(hf_cache))
-    tactics = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(hf_cache))["train"]
-    proofs = ntp_datasets.load_dataset("full_proof", project=project, cache_dir=str(hf_cache))["train"]
+    manifest = build(project, out, cache_dir=str(hf_cache), extractor=fake_extractor)
+    tactics = ntp_datasets.load_dataset("tactic_prediction", project=project, cache_dir=str(hf_cache), extractor=fake_extractor)["train"]
+    proofs = ntp_datasets.load_dataset("full_proof", project=project, cache_dir=str(hf_cache), extractor=fake_extractor)["train"]
 
     stats = folder_stats(out)
 
@@ -336,7 +338,7 @@ def test_stats_counts_and_plot(fake_extractor, project, tmp_path, hf_cache):
 
 def test_cli_build_then_stats(fake_extractor, project, tmp_path, hf_cache, capsys):
     out = tmp_path / "folder"
-    assert main(["build", str(project), "--out", str(out), "--config", "full_proof", "--config", "tactic_prediction"]) == 0
+    assert main(["build", str(project), "--out", str(out), "--config", "full_proof", "--config", "tactic_prediction"], extractor=fake_extractor) == 0
     assert list(read_manifest(out).splits) == ["full_proof", "tactic_prediction"]
     assert load_folder(out, "full_proof", hf_cache)["train"].num_rows == 2
     capsys.readouterr()
@@ -346,7 +348,7 @@ def test_cli_build_then_stats(fake_extractor, project, tmp_path, hf_cache, capsy
     printed = capsys.readouterr().out
     assert "full_proof" in printed and "tactic_prediction" in printed and (out / "stats.png").stat().st_size > 0
 
-    assert main(["build", str(project), "--out", str(out), "--config", "nope"]) == 1
+    assert main(["build", str(project), "--out", str(out), "--config", "nope"], extractor=fake_extractor) == 1
     assert "valid configs: tactic_prediction" in capsys.readouterr().err
     assert main(["stats", str(tmp_path / "missing")]) == 1
     assert "not found" in capsys.readouterr().err
@@ -380,7 +382,7 @@ def test_folder_of_two_projects_records_both(fake_extractor, project, tmp_path, 
     (other / "Sample").mkdir(parents=True)
     (other / "Sample" / "Basic.lean").write_text((project / "Sample" / "Basic.lean").read_text())
     out = tmp_path / "folder"
-    manifest = build([str(project), str(other)], out, configs=["full_proof"])
+    manifest = build([str(project), str(other)], out, configs=["full_proof"], extractor=fake_extractor)
 
     assert [p["name"] for p in manifest.provenance["projects"]] == ["my_project", "other_project"]
     assert manifest.provenance["projects"][0]["lean_toolchain"] == "leanprover/lean4:v4.19.0"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ntp_datasets import prompting, records
+from ntp_datasets import records
+from ntp_datasets.rows import prompting
 
 WRAPPED = """\
 namespace Real

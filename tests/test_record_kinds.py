@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 import ntp_datasets
-from ntp_datasets import extract, records
+from ntp_datasets import records
+from ntp_datasets.extraction import Extractor, ModuleOutput
+from ntp_datasets.extraction.runner import elaborate_modules
+from ntp_datasets.toolchain import Toolchain
 
 
 def _rows(kind, output):
@@ -94,16 +97,14 @@ def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_c
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(text)
     elaborated = []
-    real = extract._elaborate
 
     def counting(project, tc, modules, entries, *watch):
         elaborated.append([m.name for m in modules])
-        return real(project, tc, modules, entries, *watch)
-
-    monkeypatch.setattr(extract, "_elaborate", counting)
+        return elaborate_modules(project, tc, modules, entries, *watch)
 
     def run():
-        return {o.module: o for o in extract.extract_project(project, toolchain=toolchain, progress=False)}
+        extractor = Extractor(toolchain, progress=False, elaborate=counting)
+        return {o.module: o for o in extractor.extract_project(project)}
 
     first = run()
     assert elaborated == [["Cache.A", "Cache.B", "Cache.C"]] and not any(o.cached for o in first.values())
@@ -118,8 +119,8 @@ def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_c
 
 def test_a_second_config_elaborates_nothing(sample_outputs, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(extract, "_elaborate", lambda *a: calls.append(a) or iter(()))
-    ds = ntp_datasets.load_dataset("declarations", cache_dir=str(tmp_path))
+    extractor = Extractor(elaborate=lambda *a: calls.append(a) or iter(()))
+    ds = ntp_datasets.load_dataset("declarations", cache_dir=str(tmp_path), extractor=extractor)
     assert calls == [] and "Sample.Lists:Sample.sum_append" in ds["train"]["declId"]
 
 
@@ -134,10 +135,10 @@ def test_a_lean_process_that_dies_is_replaced_for_the_modules_it_did_not_reach(t
     def dies_after_one_module(project, tc, modules, entries, *watch):
         calls.append([m.name for m in modules])
         first = modules[0]
-        yield extract.ModuleOutput(first.name, first.relpath, "", [])  # then the process "dies"
+        yield ModuleOutput(first.name, first.relpath, "", [])  # then the process "dies"
 
-    monkeypatch.setattr(extract, "_elaborate", dies_after_one_module)
-    toolchain = extract.Toolchain(kind="native", version="unused", command=["lean"], location="lean")
-    outputs = list(extract.extract_project(project, toolchain=toolchain, progress=False))
+    toolchain = Toolchain(kind="native", version="unused", command=["lean"], location="lean")
+    extractor = Extractor(toolchain, progress=False, elaborate=dies_after_one_module)
+    outputs = list(extractor.extract_project(project))
     assert calls == [["Cache.A", "Cache.B", "Cache.C"], ["Cache.B", "Cache.C"], ["Cache.C"]]
     assert [o.error for o in outputs] == [None, None, None]

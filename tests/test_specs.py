@@ -9,8 +9,9 @@ import subprocess
 
 import pytest
 
-from ntp_datasets import specs
-from ntp_datasets.specs import ProjectSpecError, ResolvedProject, check_toolchain, resolve_projects
+from ntp_datasets.project import specs
+from ntp_datasets.errors import ProjectSpecError
+from ntp_datasets.project.specs import ResolvedProject, check_toolchain, resolve_projects
 from ntp_datasets.toolchain import Toolchain
 
 
@@ -139,8 +140,7 @@ def test_github_shorthand_in_a_config_entry_is_a_github_url(monkeypatch, tmp_pat
         cloned.append((url, rev))
         return tmp_path, "f" * 40
 
-    monkeypatch.setattr(specs, "clone_at", fake_clone_at)
-    (project,) = resolve_projects({"repo": "leanprover-community/batteries", "commit": "abc123"})
+    (project,) = resolve_projects({"repo": "leanprover-community/batteries", "commit": "abc123"}, clone=fake_clone_at)
 
     assert cloned == [("https://github.com/leanprover-community/batteries", "abc123")]
     assert (project.name, project.commit) == ("batteries", "f" * 40)
@@ -187,10 +187,44 @@ def test_toolchain_mismatch_is_a_warning_naming_both_versions(tmp_path, caplog):
     old = ResolvedProject(name="old", root=tmp_path, lean="leanprover/lean4:v4.9.0")
     current = ResolvedProject(name="current", root=tmp_path, lean="leanprover/lean4:v4.28.0-pre")
 
-    with caplog.at_level(logging.WARNING, logger="ntp_datasets.specs"):
+    with caplog.at_level(logging.WARNING, logger="ntp_datasets.project.specs"):
         assert check_toolchain(current, wasm)
         assert caplog.text == ""
         assert not check_toolchain(old, wasm)
 
     assert "project 'old' asks for Lean 4.9.0 (leanprover/lean4:v4.9.0)" in caplog.text
     assert "the toolchain in use is Lean 4.28.0-pre" in caplog.text
+
+
+@pytest.mark.parametrize("how", ["url", "config entry"])
+def test_a_revision_that_is_a_git_option_is_refused_and_runs_nothing(how, home, tmp_path):
+    repo, _, _ = make_git_project(tmp_path / "remote")
+    marker = tmp_path / "pwned"
+    option = f"--upload-pack=touch {marker}"
+    spec = f"file://{repo}@{option}" if how == "url" else {"repo": f"file://{repo}", "commit": option}
+    with pytest.raises(ProjectSpecError, match="starts with '-': git would read it as an option"):
+        resolve_projects(spec)
+    assert not marker.exists()
+
+
+def test_a_url_starting_with_a_dash_is_never_given_to_git(home, tmp_path):
+    with pytest.raises(ProjectSpecError, match="starts with '-'"):
+        specs.clone_at("--upload-pack=touch /tmp/x", None)
+
+
+@pytest.mark.parametrize("url", ["https://user:SECRET@127.0.0.1:9/o/r.git", "https://SECRET@127.0.0.1:9/o/r.git"])
+def test_a_url_with_credentials_is_refused_without_showing_them(url, home):
+    with pytest.raises(ProjectSpecError) as error:
+        resolve_projects(f"{url}@main")
+    assert "SECRET" not in str(error.value) and "credential helper" in str(error.value)
+    assert not list((home / "projects").glob("*")) if (home / "projects").exists() else True
+
+
+def test_git_errors_never_show_a_token(home):
+    # A user name over SSH is allowed; git's own error for this unreachable host must not
+    # carry the URL's user part either way, and a token in any message is removed.
+    assert specs.strip_credentials("fatal: unable to access 'https://tok:SECRET@h/r.git/'") == \
+        "fatal: unable to access 'https://h/r.git/'"
+    with pytest.raises(ProjectSpecError) as error:
+        specs.run_git(["ls-remote", "--", "https://user:SECRET@127.0.0.1:9/o/r.git"])
+    assert "SECRET" not in str(error.value)

@@ -4,7 +4,8 @@ import pytest
 from sample_module import FakeModuleOutput, declaration, tactic
 
 from ntp_datasets.builders.ntp_toolkit import NtpToolkit
-from ntp_datasets.splits import (
+from ntp_datasets.summary import BuildSummary
+from ntp_datasets.rows.splits import (
     FILE_SPLIT_DEV,
     FILE_SPLIT_TEST,
     SPLIT_NAMES,
@@ -78,16 +79,18 @@ def project(tmp_path):
     return project_dir
 
 
-def build(project, cache_dir, config_name="instruct_state_tactic", num_proc=None, **options):
-    """Build a config; return (builder, {split: list of rows})."""
-    builder = NtpToolkit(config_name=config_name, project=str(project), cache_dir=str(cache_dir), **options)
+def build(project, cache_dir, config_name="instruct_state_tactic", num_proc=None, *, extractor, **options):
+    """Build a config; return (its build summary, {split: list of rows})."""
+    summary = BuildSummary()
+    builder = NtpToolkit(config_name=config_name, project=str(project), cache_dir=str(cache_dir), extractor=extractor,
+                         summary=summary, **options)
     builder.download_and_prepare(num_proc=num_proc)
-    return builder, {split: dataset.to_list() for split, dataset in builder.as_dataset().items()}
+    return summary, {split: dataset.to_list() for split, dataset in builder.as_dataset().items()}
 
 
 def test_split_rows_are_disjoint_by_declaration_and_file(fake_extractor, project, tmp_path):
     fake_extractor["outputs"] = MODULES
-    builder, splits = build(project, tmp_path, **SPLIT_OPTIONS)
+    summary, splits = build(project, tmp_path, extractor=fake_extractor, **SPLIT_OPTIONS)
 
     assert set(splits) == set(SPLIT_NAMES)  # this project is big enough for every split
     decls = {split: {row["declId"] for row in rows} for split, rows in splits.items()}
@@ -103,15 +106,15 @@ def test_split_rows_are_disjoint_by_declaration_and_file(fake_extractor, project
     assert all(len([r for r in rows if r["declId"] == d]) == 2 for split, rows in splits.items() for d in decls[split])
     # Every step without sorry is in exactly one split; the 24 sorry steps are dropped and counted.
     assert sum(len(rows) for rows in splits.values()) == 24 * 4 * 2
-    assert builder.dropped_rows == 24
+    assert summary.dropped_rows == 24
 
 
 def test_rebuild_with_two_workers_and_other_module_order_gives_the_same_rows(fake_extractor, project, tmp_path):
     fake_extractor["outputs"] = MODULES
-    _, one_worker = build(project, tmp_path / "one", num_proc=1, max_context_tokens=20, **SPLIT_OPTIONS)
-    _, two_workers = build(project, tmp_path / "two", num_proc=2, max_context_tokens=20, **SPLIT_OPTIONS)
+    _, one_worker = build(project, tmp_path / "one", num_proc=1, max_context_tokens=20, **SPLIT_OPTIONS, extractor=fake_extractor)
+    _, two_workers = build(project, tmp_path / "two", num_proc=2, max_context_tokens=20, **SPLIT_OPTIONS, extractor=fake_extractor)
     fake_extractor["outputs"] = MODULES[::-1]
-    _, reordered = build(project, tmp_path / "reordered", num_proc=2, max_context_tokens=20, **SPLIT_OPTIONS)
+    _, reordered = build(project, tmp_path / "reordered", num_proc=2, max_context_tokens=20, **SPLIT_OPTIONS, extractor=fake_extractor)
 
     def canonical(splits):
         return {split: sorted(rows, key=lambda row: (row["declId"], row["prompt"])) for split, rows in splits.items()}
@@ -123,8 +126,8 @@ def test_rebuild_with_two_workers_and_other_module_order_gives_the_same_rows(fak
 def test_context_truncation_is_the_same_with_two_workers(fake_extractor, project, tmp_path):
     fake_extractor["outputs"] = MODULES
     options = {"config_name": "instruct_context_state_tactic", "max_context_tokens": 40, **SPLIT_OPTIONS}
-    _, one_worker = build(project, tmp_path / "one", num_proc=1, **options)
-    _, two_workers = build(project, tmp_path / "two", num_proc=2, **options)
+    _, one_worker = build(project, tmp_path / "one", num_proc=1, **options, extractor=fake_extractor)
+    _, two_workers = build(project, tmp_path / "two", num_proc=2, **options, extractor=fake_extractor)
 
     sources = {module.file: module.source for module in MODULES}
     contexts = [(row["prompt"].split("[CTX]\n")[1].split("\n[/CTX]")[0], sources[row["file"]]) for rows in one_worker.values() for row in rows]
@@ -137,7 +140,7 @@ def test_context_truncation_is_the_same_with_two_workers(fake_extractor, project
 
 def test_empty_held_out_splits_are_left_out(fake_extractor, project, tmp_path):
     fake_extractor["outputs"] = MODULES[:1]
-    _, splits = build(project, tmp_path, dev_fraction=0.0, test_fraction=0.0)
+    _, splits = build(project, tmp_path, dev_fraction=0.0, test_fraction=0.0, extractor=fake_extractor)
 
     assert list(splits) == ["train"]
     assert len(splits["train"]) == 8
@@ -145,7 +148,7 @@ def test_empty_held_out_splits_are_left_out(fake_extractor, project, tmp_path):
 
 def test_record_configs_keep_one_train_split(fake_extractor, project, tmp_path):
     fake_extractor["outputs"] = MODULES[:2]
-    _, splits = build(project, tmp_path, config_name="tactic_prediction")
+    _, splits = build(project, tmp_path, config_name="tactic_prediction", extractor=fake_extractor)
 
     assert list(splits) == ["train"]
     assert len(splits["train"]) == 2 * (4 * 2 + 1)  # sorry steps kept in record configs

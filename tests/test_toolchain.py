@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from ntp_datasets import cli, toolchain as tc
@@ -49,3 +53,18 @@ def test_installed_wasm_build_is_complete(toolchain):
     assert (root / "lib" / "lean" / "Init.olean").is_file()
     assert not list((root / "lib" / "lean").glob("._*"))
     assert tc._DLSYM_FAST in (root / "bin" / "lean.js").read_text()
+
+
+def test_lean_threads_get_a_large_stack(tmp_path):
+    """Lean's threads are Node workers; the driver gives them a 256 MB stack (a module of
+    10,000 theorems overflowed the default 4 MB). A stand-in for lean.js reports its worker's."""
+    fake_lean_js = tmp_path / "lean.js"
+    fake_lean_js.write_text(
+        "const wt = require('worker_threads');\n"
+        "const w = new wt.Worker('setTimeout(() => {}, 1000)', { eval: true, workerData: 'em-pthread' });\n"
+        "w.on('online', () => { console.log(JSON.stringify(w.resourceLimits)); w.terminate(); });\n"
+    )
+    driver = Path(tc.__file__).with_name("wasm_driver.js")
+    done = subprocess.run([str(tc.node_executable()), str(driver), str(fake_lean_js)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert json.loads(done.stdout)["stackSizeMb"] == 256

@@ -6,10 +6,10 @@ import os
 import pytest
 
 import ntp_datasets
-from ntp_datasets import prompting, truncation
+from ntp_datasets.rows import prompting, truncation
 from ntp_datasets.builders.ntp_toolkit import NtpToolkit
 from ntp_datasets.records import TacticRecord
-from ntp_datasets.truncation import TRUNCATION_MARKER, ContextTruncator, regex_word_tokens, token_counter
+from ntp_datasets.rows.truncation import TRUNCATION_MARKER, ContextTruncator, regex_word_tokens, token_counter
 
 LEMMAS = "".join(f"theorem lemma_{i} (n : Nat) : n + {i} = {i} + n := by\n  omega\n\n" for i in range(200))
 count = token_counter(None)
@@ -172,7 +172,7 @@ def test_config_id_names_the_tokenizer_not_the_object(project, tmp_path):
 
 def test_build_truncates_with_the_configured_tokenizer(fake_extractor, project, tmp_path):
     dataset = ntp_datasets.load_dataset(
-        "instruct_context_state_tactic", project=project, cache_dir=str(tmp_path), max_context_tokens=3, tokenizer=str.split
+        "instruct_context_state_tactic", project=project, cache_dir=str(tmp_path), max_context_tokens=3, tokenizer=str.split, extractor=fake_extractor
     )
 
     context = dataset["train"][0]["prompt"].split("[CTX]\n")[1].split("\n[/CTX]")[0]

@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from ntp_datasets.errors import ConfigError
+
 TRAIN, DEV, TEST = "train", "dev", "test"
 FILE_SPLIT_DEV, FILE_SPLIT_TEST = "file_split_dev", "file_split_test"
 SPLIT_NAMES = (TRAIN, DEV, TEST, FILE_SPLIT_DEV, FILE_SPLIT_TEST)
@@ -53,9 +55,9 @@ class SplitFractions:
     def __post_init__(self):
         for name in ("dev", "test", "file_dev", "file_test"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"split fraction {name} must be in [0, 1], got {getattr(self, name)!r}")
+                raise ConfigError(f"split fraction {name} must be in [0, 1], got {getattr(self, name)!r}")
         if self.dev + self.test > 1.0 or self.file_dev + self.file_test > 1.0:
-            raise ValueError(f"split fractions add up to more than 1: {self}")
+            raise ConfigError(f"split fractions add up to more than 1: {self}")
 
 
 def file_split(fractions: SplitFractions, file: str) -> str | None:

@@ -25,11 +25,14 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from ntp_datasets.errors import ProjectSpecError
+from ntp_datasets.project.git import run_git, strip_credentials  # noqa: F401 (strip_credentials: used by callers)
+from ntp_datasets.resources import sample_project_dir
 from ntp_datasets.toolchain import Toolchain, ntp_home
 
 logger = logging.getLogger(__name__)
@@ -41,12 +44,6 @@ _URL_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@github.com:owner/repo.git
 _GITHUB_SHORTHAND = re.compile(r"^[\w.-]+/[\w.-]+$")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
-_VERSION = re.compile(r"(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)")
-
-
-class ProjectSpecError(ValueError):
-    """A project spec that cannot be resolved: no such path, bad config file, git failure."""
-
 
 @dataclass(frozen=True)
 class ResolvedProject:
@@ -67,17 +64,12 @@ class ResolvedProject:
     imports: tuple[str, ...] = field(default_factory=tuple)
 
 
-def sample_project_dir() -> Path:
-    """The directory of the Lean project bundled with the package."""
-    from ntp_datasets.resources import resource_dir
-
-    return resource_dir("lean") / "sample_project"
-
-
-def resolve_projects(spec, *, base_dir: Path | None = None) -> list[ResolvedProject]:
+def resolve_projects(spec, *, base_dir: Path | None = None, clone=None) -> list[ResolvedProject]:
     """Resolve a project spec (see the module docstring) into its projects, cloning git
-    repositories as needed. Names must be unique: they fill the datasets' ``project`` column."""
-    projects = list(_resolve(spec, Path(base_dir or Path.cwd())))
+    repositories as needed. Names must be unique: they fill the datasets' ``project`` column.
+    ``clone``: checks out ``(url, rev)`` and returns ``(directory, full commit)`` (default:
+    :func:`clone_at`)."""
+    projects = list(_resolve(spec, Path(base_dir or Path.cwd()), clone or clone_at))
     if not projects:
         raise ProjectSpecError("the project spec names no project")
     names = [p.name for p in projects]
@@ -90,29 +82,29 @@ def resolve_projects(spec, *, base_dir: Path | None = None) -> list[ResolvedProj
     return projects
 
 
-def _resolve(spec, base_dir: Path):
+def _resolve(spec, base_dir: Path, clone):
     if spec is None:
         yield _local_project(sample_project_dir(), name=sample_project_dir().name)
     elif isinstance(spec, (list, tuple)):
         for item in spec:
-            yield from _resolve(item, base_dir)
+            yield from _resolve(item, base_dir, clone)
     elif isinstance(spec, dict):
-        yield _resolve_entry(spec, base_dir, where="project entry")
+        yield _resolve_entry(spec, base_dir, "project entry", clone)
     elif isinstance(spec, (str, os.PathLike)):
-        yield from _resolve_string(os.fspath(spec), base_dir)
+        yield from _resolve_string(os.fspath(spec), base_dir, clone)
     else:
         raise ProjectSpecError(f"cannot read a project spec of type {type(spec).__name__}: {spec!r}")
 
 
-def _resolve_string(spec: str, base_dir: Path):
+def _resolve_string(spec: str, base_dir: Path, clone):
     git = parse_git_spec(spec, base_dir)
     if git is not None:
         url, rev = git
-        yield _git_project(url, rev, name=None)
+        yield _git_project(url, rev, None, clone)
         return
     path = _local_path(spec, base_dir)
     if path.is_file() and path.suffix == ".json":
-        yield from read_config_file(path)
+        yield from read_config_file(path, clone)
     elif path.is_dir():
         yield _local_project(path)
     elif path.exists():
@@ -137,9 +129,18 @@ def parse_git_spec(spec: str, base_dir: Path | None = None) -> tuple[str, str | 
 
 
 def _split_rev(text: str) -> tuple[str, str | None]:
-    """Split a trailing ``@<rev>``; an ``@`` before the last ``/`` is a user name, not a rev."""
-    at = text.rfind("@")
-    if at == -1 or at < text.rfind("/") or (_SCP_LIKE.match(text) and at < text.find(":")):
+    """Split ``@<rev>`` off a repository: the first ``@`` in the path part. An ``@`` in a URL's
+    host part (``https://user@host``, ``git@host:``) is a user name, not a revision; a
+    revision may hold ``/`` (``feature/x``)."""
+    if "://" in text:
+        path_start = text.find("/", text.index("://") + 3)
+        path_start = len(text) if path_start == -1 else path_start
+    elif _SCP_LIKE.match(text):
+        path_start = text.find(":")
+    else:
+        path_start = 0
+    at = text.find("@", path_start)
+    if at == -1:
         return text, None
     return text[:at], text[at + 1:] or None
 
@@ -149,7 +150,7 @@ def _local_path(text: str, base_dir: Path) -> Path:
     return (path if path.is_absolute() else base_dir / path).resolve()
 
 
-def read_config_file(path: Path) -> list[ResolvedProject]:
+def read_config_file(path: Path, clone=None) -> list[ResolvedProject]:
     """The projects of an ntp-toolkit config file (a JSON list of entries, or one entry)."""
     try:
         entries = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -160,12 +161,12 @@ def read_config_file(path: Path) -> list[ResolvedProject]:
     if not isinstance(entries, list) or not entries:
         raise ProjectSpecError(f"{path}: expected a non-empty JSON list of project entries")
     return [
-        _resolve_entry(entry, Path(path).parent, where=f"{path}: entry {index}")
+        _resolve_entry(entry, Path(path).parent, f"{path}: entry {index}", clone or clone_at)
         for index, entry in enumerate(entries)
     ]
 
 
-def _resolve_entry(entry, base_dir: Path, where: str) -> ResolvedProject:
+def _resolve_entry(entry, base_dir: Path, where: str, clone) -> ResolvedProject:
     """One ntp-toolkit config entry: ``repo`` (URL, GitHub ``owner/name`` or local path)
     with an optional ``commit``; a local directory without ``commit`` is used as it is."""
     if not isinstance(entry, dict):
@@ -195,7 +196,7 @@ def _resolve_entry(entry, base_dir: Path, where: str) -> ResolvedProject:
         elif git is None:
             raise ProjectSpecError(f"{where}: repo {repo!r} is neither a git URL, a GitHub owner/name nor a directory")
         url, rev = git
-        project = _git_project(url, commit or rev, name=entry.get("name"))
+        project = _git_project(url, commit or rev, entry.get("name"), clone)
     return ResolvedProject(
         name=project.name, root=project.root, repo=project.repo, commit=project.commit,
         lean=project.lean or entry.get("lean"), import_file=entry.get("import_file"), imports=tuple(imports),
@@ -208,8 +209,8 @@ def _local_project(path: Path, name: str | None = None) -> ResolvedProject:
     return ResolvedProject(name=name or path.name, root=path, lean=_toolchain_file(path))
 
 
-def _git_project(url: str, rev: str | None, name: str | None) -> ResolvedProject:
-    root, commit = clone_at(url, rev)
+def _git_project(url: str, rev: str | None, name: str | None, clone) -> ResolvedProject:
+    root, commit = clone(url, rev)
     default_name = re.sub(r"\.git$", "", url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])
     return ResolvedProject(name=name or default_name, root=root, repo=url, commit=commit, lean=_toolchain_file(root))
 
@@ -236,27 +237,31 @@ def clone_at(url: str, rev: str | None = None) -> tuple[Path, str]:
     A full commit id or a ref is fetched alone (``--depth 1``); when the server refuses
     that (or ``rev`` is an abbreviated commit) the whole history is fetched instead. The
     checkout is made in a temporary directory and renamed into place, so a directory there
-    is always complete, and one at the same commit is reused without asking the server."""
+    is always complete, and one at the same commit is reused without asking the server.
+    A URL or revision that git could read as an option, or a URL carrying a password, is
+    refused (:func:`check_git_source`)."""
+    check_git_source(url, rev)
     commit = rev if rev and _FULL_SHA.match(rev) else _remote_commit(url, rev)
     key = hashlib.sha256(f"{url}\0{commit or rev}".encode()).hexdigest()[:16]
     dest = projects_dir() / key
     if dest.is_dir():
-        return dest, _git(["rev-parse", "HEAD"], cwd=dest)
+        return dest, run_git(["rev-parse", "HEAD"], cwd=dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     logger.info("Cloning %s at %s into %s", url, commit or rev, dest)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".clone-"))
     try:
-        _git(["init", "-q"], cwd=tmp)
-        _git(["remote", "add", "origin", url], cwd=tmp)
+        run_git(["init", "-q"], cwd=tmp)
+        run_git(["remote", "add", "--", "origin", url], cwd=tmp)
         wanted = commit or rev
         try:
-            _git(["fetch", "-q", "--depth", "1", "origin", wanted], cwd=tmp)
-            _git(["checkout", "-q", "--detach", "FETCH_HEAD"], cwd=tmp)
+            run_git(["fetch", "-q", "--depth", "1", "--", "origin", wanted], cwd=tmp)
+            run_git(["checkout", "-q", "--detach", "FETCH_HEAD"], cwd=tmp)
         except ProjectSpecError as shallow_error:
             logger.info("Fetching %s alone failed; fetching the whole repository (%s)", wanted, shallow_error)
-            _git(["fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"], cwd=tmp)
-            _git(["checkout", "-q", "--detach", wanted], cwd=tmp)
-        head = _git(["rev-parse", "HEAD"], cwd=tmp)
+            run_git(["fetch", "-q", "--tags", "--", "origin", "+refs/heads/*:refs/remotes/origin/*"], cwd=tmp)
+            # `checkout -- X` would read X as a path; `wanted` was checked not to be an option.
+            run_git(["checkout", "-q", "--detach", wanted], cwd=tmp)
+        head = run_git(["rev-parse", "HEAD"], cwd=tmp)
         try:
             os.rename(tmp, dest)
         except OSError:
@@ -269,10 +274,26 @@ def clone_at(url: str, rev: str | None = None) -> tuple[Path, str]:
         raise
 
 
+def check_git_source(url: str, rev: str | None) -> None:
+    """Refuse what must never reach git: a URL or revision starting with ``-`` (git would take
+    it for an option, e.g. ``--upload-pack=<command>``), and a URL with a password or token
+    in it (it would be stored in the checkout's ``.git/config`` and shown in messages)."""
+    for what, value in (("repository URL", url), ("revision", rev)):
+        if value is not None and value.startswith("-"):
+            raise ProjectSpecError(f"{what} {value!r} starts with '-': git would read it as an option; refused")
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rsplit("@", 1)[0] if "@" in parts.netloc else None
+    # Over SSH a user name (`ssh://git@host`) is no secret; over HTTP(S) it is often a token.
+    if userinfo is not None and (":" in userinfo or parts.scheme != "ssh"):
+        raise ProjectSpecError(
+            f"repository URL {strip_credentials(url)} carries a password or token; remove it and let git find "
+            "the credential (a credential helper, `git config --global credential.helper store`, or an SSH URL)")
+
+
 def _remote_commit(url: str, rev: str | None) -> str | None:
     """The commit ``rev`` (a branch or tag; None: HEAD) names on the remote, or None when no
     ref has that name (an abbreviated commit id, resolved after fetching)."""
-    refs = [line.split("\t", 1) for line in _git(["ls-remote", url, rev or "HEAD"]).splitlines()]
+    refs = [line.split("\t", 1) for line in run_git(["ls-remote", "--", url, rev or "HEAD"]).splitlines()]
     # An annotated tag is listed twice; its peeled line (`^{}`) names the commit.
     peeled = [sha for sha, ref in refs if ref.endswith("^{}")]
     if peeled or refs:
@@ -282,35 +303,16 @@ def _remote_commit(url: str, rev: str | None) -> str | None:
     return None
 
 
-def _git(args: list[str], cwd: Path | None = None) -> str:
-    """Run git without prompting for credentials; return its stdout, or raise with its stderr."""
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true")
-    try:
-        result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    except FileNotFoundError as error:
-        raise ProjectSpecError("git is not installed; it is needed to check out project repositories") from error
-    if result.returncode != 0:
-        raise ProjectSpecError(f"`git {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr.strip()}")
-    return result.stdout.strip()
-
-
 # ---------------------------------------------------------------------------
 # Toolchain versions
 # ---------------------------------------------------------------------------
 
 
-def lean_version(text: str | None) -> str | None:
-    """The ``X.Y.Z[-suffix]`` version in a toolchain request (``leanprover/lean4:v4.9.0``)
-    or in ``lean --version`` output; None when it names none (``nightly``, ``stable``)."""
-    match = _VERSION.search(text or "")
-    return match.group(1) if match else None
-
-
 def check_toolchain(project: ResolvedProject, toolchain: Toolchain) -> bool:
     """Log a warning when ``project`` asks for another Lean version than ``toolchain`` is;
     return whether they match (or cannot be compared). The build goes on either way."""
-    wanted, used = lean_version(project.lean), lean_version(toolchain.version)
-    if wanted is None or used is None or wanted == used:
+    mismatch = toolchain.mismatch(project.lean)
+    if mismatch is None:
         return True
     lake_note = (
         " (natively, a Lake project runs under `lake env`, which elan points at its own toolchain)"
@@ -319,6 +321,6 @@ def check_toolchain(project: ResolvedProject, toolchain: Toolchain) -> bool:
     logger.warning(
         "project %r asks for Lean %s (%s) but the toolchain in use is Lean %s (%s); building anyway%s. "
         "Modules may fail to elaborate or elaborate differently.",
-        project.name, wanted, project.lean, used, toolchain.kind, lake_note,
+        project.name, mismatch.wanted, mismatch.request, mismatch.used, mismatch.kind, lake_note,
     )
     return False

@@ -27,15 +27,14 @@ The macros read the fields of one record (e.g. ``srcUpToTactic``, ``state``,
 (``ntp_datasets.truncation``; each row its own seeded way). A row's ``target`` is its completion without
 a closing marker line such as ``[/PROOF]``.
 
-The built-in prompt types are the templates in ``prompts/`` (after
-ntp-toolkit's ``instruction_tuning.py``); one whose record kind the records
-module does not provide (yet) is not registered. ``prompt_types_in_dir`` reads
-a user's directory of templates the same way; ``prompt_type_from_string``
-takes a template string. (This module is not named ``prompts``: installed,
-that name is the data package holding the templates.)
+The built-in prompt types are the templates in ``templates/`` beside this module
+(after ntp-toolkit's ``instruction_tuning.py``), read when first used.
+``prompt_types_in_dir`` reads a user's directory of templates the same way;
+``prompt_type_from_string`` takes a template string.
 
-Templates render with ``StrictUndefined``: a variable the record lacks raises
-``PromptRenderError`` naming the template and the variable.
+Templates render in Jinja's immutable sandbox with ``StrictUndefined``: a variable
+the record lacks, or an attempt to reach Python internals, raises
+``PromptRenderError`` naming the template.
 
 Records are left out (``drop_reason``) when their tactic or proof contains ``sorry``
 (``hasSorry``: a model should not learn to answer ``sorry``), when Lean reported an error in
@@ -49,21 +48,29 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import datasets
 import jinja2
 import jinja2.nodes
+import jinja2.sandbox
 
+from ntp_datasets.errors import ConfigError, PromptRenderError, PromptTemplateError
 from ntp_datasets.records import RECORD_KINDS, as_row, features_of_kind
-from ntp_datasets.resources import resource_dir
-from ntp_datasets.truncation import ContextTruncator
+from ntp_datasets.rows.truncation import ContextTruncator
 
 logger = logging.getLogger(__name__)
 
 TEMPLATE_SUFFIX = ".j2"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+"""The built-in templates, one ``<prompt type>.j2`` each."""
+BUILTIN_PROMPT_NAMES = (
+    "state_tactic", "context_state_tactic", "full_proof", "context_full_proof", "full_proof_states",
+    "context_full_proof_states",
+)
+"""The built-in prompt types (the files of ``TEMPLATE_DIR``); config ``instruct_<name>`` serves each."""
 ROW_FIELDS = ("declId", "module", "file")
 """Record fields every instruction row copies; records without them cannot be prompted."""
 _CLOSING_MARKER_LINE = re.compile(r"\n\[/[^\[\]\n]+\]\s*\Z")
@@ -79,14 +86,6 @@ class PromptType:
     source: str
     origin: str
     """Where the template came from (a file path, or ``<template string>``), for error messages."""
-
-
-class PromptTemplateError(ValueError):
-    """A template cannot be used: bad syntax, a missing macro, no or an unknown record kind."""
-
-
-class PromptRenderError(ValueError):
-    """A template used a variable the record does not provide."""
 
 
 FEATURES = datasets.Features(
@@ -108,8 +107,9 @@ FEATURES = datasets.Features(
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(resource_dir("prompts")),
+    # The sandbox: a template may come from a user's directory or string, and must not reach
+    # Python internals (e.g. `cycler.__init__.__globals__.os`) or change its inputs.
+    return jinja2.sandbox.ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -176,25 +176,36 @@ def prompt_types_in_dir(directory) -> dict[str, PromptType]:
     """Every ``<name>.j2`` of ``directory`` as prompt type ``name``."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"prompt template directory not found: {directory}")
+        raise PromptTemplateError(f"prompt template directory not found: {directory}")
     return {path.name.removesuffix(TEMPLATE_SUFFIX): prompt_type_from_file(path) for path in sorted(directory.glob("*" + TEMPLATE_SUFFIX))}
 
 
 def builtin_prompt_types() -> dict[str, PromptType]:
-    """The templates in ``prompts/`` whose record kind ``records.RECORD_KINDS`` provides."""
-    prompt_types = {}
-    for path in sorted(resource_dir("prompts").glob("*" + TEMPLATE_SUFFIX)):
-        declared = template_declarations(path.read_text(encoding="utf-8"), str(path))
-        if declared.get("record_kind") not in RECORD_KINDS:
-            # e.g. *_states templates before the full_proof_with_states records exist
-            logger.debug("prompt template %s: record kind %r not available, skipped", path, declared.get("record_kind"))
-            continue
-        prompt_type = prompt_type_from_file(path)
-        prompt_types[prompt_type.name] = prompt_type
-    return prompt_types
+    """The templates of ``TEMPLATE_DIR``, by prompt type name."""
+    return dict(PROMPT_TYPES)
 
 
-PROMPT_TYPES = builtin_prompt_types()
+class _BuiltinPromptTypes(Mapping):
+    """The built-in prompt types by name; each template is read when first looked up."""
+
+    def __getitem__(self, name: str) -> PromptType:
+        if name not in BUILTIN_PROMPT_NAMES:
+            raise KeyError(name)
+        return _builtin_prompt_type(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BUILTIN_PROMPT_NAMES)
+
+    def __len__(self) -> int:
+        return len(BUILTIN_PROMPT_NAMES)
+
+
+@functools.lru_cache(maxsize=None)
+def _builtin_prompt_type(name: str) -> PromptType:
+    return prompt_type_from_file(TEMPLATE_DIR / f"{name}{TEMPLATE_SUFFIX}")
+
+
+PROMPT_TYPES: Mapping[str, PromptType] = _BuiltinPromptTypes()
 """Built-in prompt type name -> ``PromptType``; config ``instruct_<name>`` serves each."""
 
 
@@ -221,7 +232,7 @@ def resolve_prompt_type(
             return next(iter(user_types.values()))
         available.update(user_types)
     if prompt_name not in available:
-        raise ValueError(f"prompt_name must be one of {sorted(available)}, got {prompt_name!r}")
+        raise ConfigError(f"prompt_name must be one of {sorted(available)}, got {prompt_name!r}")
     return available[prompt_name]
 
 
@@ -251,7 +262,7 @@ def render(prompt, variables: dict) -> dict[str, str]:
         module = _compiled(prompt_type.source).make_module(variables)
         for part in ("prompt", "completion"):
             rendered[part] = str(getattr(module, part)())
-    except jinja2.UndefinedError as error:
+    except (jinja2.UndefinedError, jinja2.sandbox.SecurityError) as error:
         where = part if part == "top level" else f"macro {part}()"
         raise PromptRenderError(f"prompt template {prompt_type.origin!r}, {where}: {error.message}") from error
     return rendered

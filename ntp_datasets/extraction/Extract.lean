@@ -8,7 +8,9 @@ Run as `lean --run Extract.lean JOB.json`. The job file lists the modules in imp
 when given, the elaborated environment is written there so that later modules in the same
 job (the same process) can import it. For each module the extractor writes `out` (through a
 temporary file and a rename, so a half-written file never exists) and prints progress lines
-`@@ntp {...}` to stdout: `start` when it begins a module (the caller's time limit counts from
+`@@ntp TOKEN {...}` to stdout
+(`TOKEN` is the job's `token`, a random string per run, so that a line the project's code
+prints cannot pass for one): `start` when it begins a module (the caller's time limit counts from
 there), then `done`, or `failed` (`stage`: `import` when its imports could not be loaded,
 with their `messages`; `elab` when the extractor itself failed). Message events carry the
 `phase` they come from: `parse`, `import` or `elab`.
@@ -36,6 +38,8 @@ structure ModuleJob where
 structure Job where
   modules : Array ModuleJob
   searchPath : Array String := #[]
+  /-- Prefix of every progress line after `@@ntp ` (see the header comment). -/
+  token : String := ""
   deriving FromJson, Inhabited
 
 /-- Whether `stx` contains `sorry` or `admit`, as a tactic or a term. -/
@@ -578,21 +582,21 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
     let hasErrors := msgs.any (·.2.severity == .error)
     return .ok (events, s.commandState.env, hasErrors)
 
-/-- Prints one progress line `@@ntp {...}` and flushes stdout. -/
-def progress (fields : List (String × Json)) : IO Unit := do
-  IO.println s!"@@ntp {(Json.mkObj fields).compress}"
+/-- Prints one progress line `@@ntp TOKEN {...}` and flushes stdout. -/
+def progress (token : String) (fields : List (String × Json)) : IO Unit := do
+  IO.println s!"@@ntp {token} {(Json.mkObj fields).compress}"
   (← IO.getStdout).flush
 
 /-- Elaborates one module, writes its events and, if asked, its `.olean`. Progress lines:
 `start` before, then `done` (with the milliseconds of each phase) or, when its imports
 failed, `failed` with `stage: "import"`. -/
-def runModule (shared : SharedImports) (job : ModuleJob) (opts : Options) : IO Unit := do
-  progress [("event", Json.str "start"), ("module", Json.str job.name)]
+def runModule (token : String) (shared : SharedImports) (job : ModuleJob) (opts : Options) : IO Unit := do
+  progress token [("event", Json.str "start"), ("module", Json.str job.name)]
   let start ← IO.monoMsNow
   let times ← IO.mkRef #[]
   match ← elaborate shared job opts times with
   | .error messages =>
-    progress [("event", Json.str "failed"), ("module", Json.str job.name), ("stage", Json.str "import"),
+    progress token [("event", Json.str "failed"), ("module", Json.str job.name), ("stage", Json.str "import"),
       ("error", Json.str "imports failed"), ("messages", toJson messages)]
   | .ok (events, env, hasErrors) =>
     if let some olean := job.olean then
@@ -605,7 +609,7 @@ def runModule (shared : SharedImports) (job : ModuleJob) (opts : Options) : IO U
     timed "free" times <| freeImportRegions shared regions
     let elapsed := (← IO.monoMsNow) - start
     let phases := Json.mkObj ((← times.get).toList.map fun (k, v) => (k, toJson v))
-    progress [("event", Json.str "done"), ("module", Json.str job.name), ("events", toJson events.size),
+    progress token [("event", Json.str "done"), ("module", Json.str job.name), ("events", toJson events.size),
       ("hasErrors", toJson hasErrors), ("ms", toJson elapsed), ("phases", phases)]
 
 end NtpExtract
@@ -622,10 +626,10 @@ public def main (args : List String) : IO UInt32 := do
   let work ← IO.asTask (prio := .dedicated) do
     let shared ← loadSharedImports opts
     for m in job.modules do
-      try runModule shared m opts
+      try runModule job.token shared m opts
       catch e =>
-        progress [("event", Json.str "failed"), ("module", Json.str m.name), ("stage", Json.str "elab"),
+        progress job.token [("event", Json.str "failed"), ("module", Json.str m.name), ("stage", Json.str "elab"),
           ("error", Json.str (toString e))]
   if let .error e ← IO.wait work then throw e
-  IO.println "@@ntp {\"event\":\"finished\"}"
+  progress job.token [("event", Json.str "finished")]
   return 0

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ntp_datasets.folder import STATS_PLOT_NAME, FolderManifest, read_manifest
+from ntp_datasets.publish.folder import STATS_PLOT_NAME, FolderManifest, read_manifest
 
 # Where each distribution is read from: the first of these configs the folder holds (all splits).
 TACTIC_SOURCES = (

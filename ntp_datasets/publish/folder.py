@@ -4,7 +4,7 @@
 
     DIR/README.md                                   dataset card (YAML ``configs:`` and ``dataset_info``)
     DIR/ntp_datasets.json                           manifest: provenance, configs, splits, row counts, files
-    DIR/stats.png                                   distributions plot (``ntp_datasets.stats``)
+    DIR/stats.png                                   distributions plot (``ntp_datasets.publish.stats``)
     DIR/<config>/<split>-00000-of-00001.parquet     Parquet files per config and split (more shards when large)
 
 ``datasets.load_dataset(DIR, "<config>")`` reads the folder through the card's YAML.
@@ -16,15 +16,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ntp_datasets.errors import FolderError
+
 MANIFEST_NAME = "ntp_datasets.json"
 CARD_NAME = "README.md"
 STATS_PLOT_NAME = "stats.png"
 FORMAT = "ntp-datasets-folder"
 FORMAT_VERSION = 1
-
-
-class FolderError(ValueError):
-    """A dataset folder is missing, incomplete, or not one ntp-datasets wrote."""
 
 
 def data_file(config: str, split: str, shard: int = 0, num_shards: int = 1) -> str:

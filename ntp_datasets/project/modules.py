@@ -7,18 +7,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ntp_datasets.errors import ProjectError
+
 # Directories that hold dependencies or build outputs, never the project's own modules.
 _SKIPPED_DIRS = {".lake", "lake-packages", "build", ".git"}
 # Files besides the modules whose content changes what extraction produces.
 _FINGERPRINTED_FILES = ("lean-toolchain", "lakefile.lean", "lakefile.toml", "lake-manifest.json")
-_IMPORT_LINE = re.compile(r"^\s*(?:public\s+|private\s+)?(?:meta\s+)?import\s+(?:all\s+)?([\w.'«»]+)")
+# A name component is an identifier or anything but `»` between guillemets (`«With Space»`).
+_NAME_COMPONENT = r"(?:«[^»\n]*»|[^\s.«»]+)"
+_IMPORT_LINE = re.compile(
+    rf"^\s*(?:public\s+|private\s+)?(?:meta\s+)?import\s+(?:all\s+)?({_NAME_COMPONENT}(?:\.{_NAME_COMPONENT})*)")
+_COMPONENT = re.compile(_NAME_COMPONENT)
 _BLOCK_COMMENT = re.compile(r"/-.*?-/", re.S)
 _LINE_COMMENT = re.compile(r"--[^\n]*")
 _HEADER_END = re.compile(r"^\s*(?!import\b|public\b|private\b|meta\b|module\b|prelude\b)\S", re.M)
-
-
-class ProjectError(ValueError):
-    """The project cannot be extracted at all (no such directory, no modules)."""
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,13 @@ class LeanModule:
     is_module_file: bool = False
     encoding_error: str | None = None
     """Why the file is not valid UTF-8 (None when it is)."""
+    refused: str | None = None
+    """Why the file is not read at all (a symlink leaving the project); None when it is read."""
 
     def content_hash(self) -> str:
-        """SHA-256 of the file's bytes."""
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        """SHA-256 of the file's bytes (of the refusal, for a file that is not read)."""
+        data = self.refused.encode() if self.refused else self.path.read_bytes()
+        return hashlib.sha256(data).hexdigest()
 
 
 def module_name(relpath: Path) -> str:
@@ -50,11 +55,17 @@ def is_module_file(source: str) -> bool:
 
 
 def parse_imports(source: str) -> tuple[str, ...]:
-    """Module names imported by a Lean file's header (comments ignored)."""
+    """Module names imported by a Lean file's header (comments ignored), written as
+    :func:`module_name` writes them: `import A.«B C»` -> `A.B C`."""
     text = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", source))
     end = _HEADER_END.search(text)
     header = text[: end.start()] if end else text
-    return tuple(m.group(1) for line in header.splitlines() if (m := _IMPORT_LINE.match(line)))
+    return tuple(_unquote(m.group(1)) for line in header.splitlines() if (m := _IMPORT_LINE.match(line)))
+
+
+def _unquote(name: str) -> str:
+    """`A.«B C»` -> `A.B C`: the guillemets only quote a component."""
+    return ".".join(c.removeprefix("«").removesuffix("»") for c in _COMPONENT.findall(name))
 
 
 def utf8_error(relpath: str, data: bytes) -> str | None:
@@ -81,15 +92,27 @@ class LeanProject:
             raise ProjectError(f"No .lean files in {self.root}")
 
     def _discover(self) -> dict[str, LeanModule]:
-        modules = {}
+        """The project's modules by name. Files naming the same module (`A/B.lean` and
+        `A.B.lean`) are kept as the first one, the others noted in ``self.collisions``; a file
+        that resolves outside the project (through a symlink) is not read (``refused``)."""
+        modules: dict[str, LeanModule] = {}
+        self.collisions: dict[str, list[str]] = {}
         for path in sorted(self.root.rglob("*.lean")):
             rel = path.relative_to(self.root)
             if _SKIPPED_DIRS.intersection(rel.parts[:-1]) or rel.name.startswith("lakefile"):
                 continue
+            name = module_name(rel)
+            if name in modules:
+                self.collisions.setdefault(name, [modules[name].relpath]).append(rel.as_posix())
+                continue
+            target = path.resolve()
+            if not target.is_relative_to(self.root):
+                modules[name] = LeanModule(name, path, rel.as_posix(), (), refused=(
+                    f"{rel.as_posix()} leads outside the project (to {target}); it is not read"))
+                continue
             data = path.read_bytes()
             # A byte-order mark is not text: the header starts after it (Lean never sees it).
             text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-            name = module_name(rel)
             modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text), is_module_file(text),
                                        utf8_error(rel.as_posix(), data))
         return modules
@@ -153,8 +176,9 @@ class LeanProject:
 
     def problems(self) -> dict[str, tuple[str, str]]:
         """Modules that cannot be elaborated, found without Lean: module name -> (kind, reason),
-        kind `encoding` (not UTF-8), `import_cycle` or `unsupported` (see
-        :meth:`unsupported_imports`). Their importers are not included."""
+        kind `encoding` (not UTF-8), `import_cycle`, `unsupported` (see
+        :meth:`unsupported_imports`), `name_collision` (two files name the module) or
+        `outside_project` (a symlink leaving the project). Their importers are not included."""
         found: dict[str, tuple[str, str]] = {}
         for name, reason in self.unsupported_imports().items():
             found[name] = ("unsupported", reason)
@@ -163,6 +187,12 @@ class LeanProject:
         for m in self.modules.values():
             if m.encoding_error:
                 found[m.name] = ("encoding", m.encoding_error)
+        for name, files in self.collisions.items():
+            found[name] = ("name_collision", f"{' and '.join(files)} are both module {name}; Lean would "
+                           "read only one of them (rename one)")
+        for m in self.modules.values():
+            if m.refused:
+                found[m.name] = ("outside_project", m.refused)
         return found
 
     def fingerprint(self) -> str:

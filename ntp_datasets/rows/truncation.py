@@ -27,6 +27,8 @@ import random
 import re
 from typing import Callable
 
+from ntp_datasets.errors import ConfigError
+
 TRUNCATION_MARKER = "\n\n /- [LONG FILE TRUNCATED] -/\n\n"
 """Joins the kept head and tail of a cut context (ntp-toolkit's text)."""
 
@@ -55,9 +57,9 @@ def load_tokenizer(name: str):
         try:
             import tiktoken
         except ImportError as error:
-            raise ValueError(f"tokenizer {name!r} needs the tiktoken package") from error
+            raise ConfigError(f"tokenizer {name!r} needs the tiktoken package") from error
         return tiktoken.get_encoding(name.removeprefix("tiktoken:"))
-    raise ValueError(f"unknown tokenizer name {name!r}: use {DEFAULT_TOKENIZER_NAME!r} or 'tiktoken:<encoding>'")
+    raise ConfigError(f"unknown tokenizer name {name!r}: use {DEFAULT_TOKENIZER_NAME!r} or 'tiktoken:<encoding>'")
 
 
 def token_counter(tokenizer) -> TokenCounter:

@@ -1,0 +1,12 @@
+"""The extraction room: the Lean programs (``Extract.lean``, ``WasmCompilerFix.lean``) and the
+Python that runs them over a project, caches their output per module and reports failures.
+
+Lean project -> :class:`Extractor` -> one :class:`ModuleOutput` per module.
+"""
+
+from ntp_datasets.extraction.outputs import FAILURE_KINDS, ModuleOutput
+from ntp_datasets.extraction.program import EXTRACTOR_VERSION, extractor_source
+from ntp_datasets.extraction.runner import Extractor, extract_project, module_timeout_seconds
+
+__all__ = ["EXTRACTOR_VERSION", "FAILURE_KINDS", "Extractor", "ModuleOutput", "extract_project", "extractor_source",
+           "module_timeout_seconds"]

@@ -1,0 +1,74 @@
+"""What extraction gives: one :class:`ModuleOutput` per module, and the kinds of failure that
+stop a module as a whole.
+
+A module's ``events`` are the JSON objects the extractor (``Extract.lean``) wrote for it,
+one per declaration, tactic step, message and import list; the records room turns them into
+rows. A module that could not be extracted has ``error`` and ``error_kind`` set and no events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TIMEOUT = "timeout"
+CRASH = "crash"
+MISSING_IMPORT = "missing_import"
+DEPENDENCY = "dependency"
+ENCODING = "encoding"
+IMPORT_CYCLE = "import_cycle"
+UNSUPPORTED = "unsupported"
+TOOLCHAIN_MISMATCH = "toolchain_mismatch"
+NAME_COLLISION = "name_collision"
+OUTSIDE_PROJECT = "outside_project"
+
+FAILURE_KINDS = {
+    MISSING_IMPORT: "an import is neither a project module nor in the toolchain's library; module not extracted",
+    DEPENDENCY: "the module imports a project module that could not be built; not extracted",
+    IMPORT_CYCLE: "the module is part of an import cycle; not extracted",
+    ENCODING: "the file is not UTF-8; not extracted",
+    UNSUPPORTED: "a `module` file imports an ordinary file, which Lean forbids; not extracted",
+    NAME_COLLISION: "two files of the project are the same module (`A/B.lean` and `A.B.lean`); not extracted",
+    OUTSIDE_PROJECT: "the file is a symlink leading outside the project; not read, not extracted",
+    TIMEOUT: "elaboration took longer than module_timeout; its Lean process was stopped",
+    CRASH: "the Lean process died on the module twice (or the extractor failed on it)",
+}
+"""Why a module failed as a whole (``ModuleOutput.error_kind``) -> what it means."""
+
+LEAN_FAILURES = frozenset({TIMEOUT, CRASH, MISSING_IMPORT})
+"""Failures that happen in Lean, where a version mismatch may be the cause."""
+
+
+@dataclass
+class ModuleOutput:
+    """What the extractor produced for one module (events: see ``Extract.lean``)."""
+
+    module: str
+    file: str
+    source: str
+    events: list[dict] = field(default_factory=list)
+    error: str | None = None
+    cached: bool = False
+    error_kind: str = ""
+    """Why the module failed as a whole (a key of :data:`FAILURE_KINDS`), when ``error`` is set."""
+    toolchain_mismatch: str = ""
+    """Set when the project asks for another Lean version than the one that built it."""
+    project: str = ""
+    """Name of the project the module belongs to (the builder sets it; records copy it)."""
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether the module failed as a whole or Lean reported an error in it."""
+        return bool(self.error) or any(
+            e.get("kind") == "message" and e.get("severity") == "error" for e in self.events)
+
+
+def failed_output(module, kind: str, error: str) -> ModuleOutput:
+    """The output of a module (a ``project.LeanModule``) that failed as a whole (a file
+    refused as leaving the project is not read: its source is empty)."""
+    source = "" if getattr(module, "refused", None) else read_source(module.path)
+    return ModuleOutput(module.name, module.relpath, source, [], error, error_kind=kind)
+
+
+def read_source(path) -> str:
+    """A module's source as Lean reads it (bytes that are not UTF-8 shown as U+FFFD)."""
+    return path.read_bytes().decode("utf-8", errors="replace")

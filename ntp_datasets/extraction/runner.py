@@ -1,0 +1,357 @@
+"""Running the extractor over a project: Lean project -> one :class:`ModuleOutput` per module.
+
+One Lean process elaborates every module of the project once, in import order (see
+``Extract.lean``). On the WebAssembly toolchain, and natively for projects without a
+lakefile, the same process writes each module's ``.olean`` so that later modules can import
+it; a Lake project is built with ``lake build`` first and run under ``lake env``.
+
+An :class:`Extractor` holds what outlives one project: the toolchain, the time limit, and the
+modules that failed in this Python process (so building a second config does not wait for
+the same timeout again). Builders and the API take one as a parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ntp_datasets.extraction.cache import (
+    cache_root,
+    copy_verified,
+    is_complete,
+    module_cache_keys,
+    olean_path,
+    read_entry,
+    remove_stale_temporaries,
+    store_entry,
+    work_dir_for,
+)
+from ntp_datasets.extraction.outputs import (
+    CRASH,
+    DEPENDENCY,
+    LEAN_FAILURES,
+    MISSING_IMPORT,
+    TIMEOUT,
+    ModuleOutput,
+    failed_output,
+)
+from ntp_datasets.extraction.process import (
+    ExtractorProcess,
+    ModuleDone,
+    ModuleFailed,
+    ModuleStarted,
+    ModuleTimedOut,
+    ProtocolEvent,
+    new_token,
+)
+from ntp_datasets.errors import ConfigError
+from ntp_datasets.extraction.program import extractor_source
+from ntp_datasets.project import LeanModule, LeanProject
+from ntp_datasets.toolchain import Toolchain, find_toolchain
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODULE_TIMEOUT = 600.0
+"""Seconds one module may take (imports and elaboration) before its Lean process is stopped."""
+MODULE_TIMEOUT_ENV = "NTP_DATASETS_MODULE_TIMEOUT"
+
+
+def module_timeout_seconds(module_timeout: float | None = None) -> float | None:
+    """The per-module time limit in seconds: ``module_timeout`` if given, else
+    ``$NTP_DATASETS_MODULE_TIMEOUT``, else :data:`DEFAULT_MODULE_TIMEOUT`; 0 means no limit."""
+    if module_timeout is None:
+        configured = os.environ.get(MODULE_TIMEOUT_ENV, "").strip()
+        try:
+            module_timeout = float(configured) if configured else DEFAULT_MODULE_TIMEOUT
+        except ValueError:
+            raise ConfigError(f"{MODULE_TIMEOUT_ENV} must be a number of seconds, got {configured!r}") from None
+    if module_timeout < 0:
+        raise ConfigError(f"module_timeout must be >= 0 seconds (0: no limit), got {module_timeout!r}")
+    return float(module_timeout) or None
+
+
+@dataclass(frozen=True)
+class RememberedFailure:
+    """A module-level failure seen by an :class:`Extractor`, under the time limit it had."""
+
+    kind: str
+    message: str
+    timeout: float | None
+
+
+@dataclass
+class _Watch:
+    """Settings and outcome shared by the Lean processes of one project's extraction."""
+
+    timeout: float | None
+    """Seconds a module may take from its `start` event (Lean's start-up is not counted)."""
+    failed: set[str] = field(default_factory=set)
+    """Modules that failed as a whole so far (their importers fail as `dependency`)."""
+    in_progress: str | None = None
+    """The module the last process was elaborating when it ended without finishing it."""
+    on_event: Callable[[ProtocolEvent], None] | None = None
+    """Called with every progress event of the Lean processes (start, done with its phases, ...)."""
+    stderr_logs: list[Path] = field(default_factory=list)
+    """The stderr log of each Lean process started so far, in order (none is overwritten)."""
+
+    def next_stderr_log(self, work: Path) -> Path:
+        """A fresh stderr log for the next Lean process of this extraction."""
+        path = work / f"lean-{len(self.stderr_logs) + 1}.stderr"
+        self.stderr_logs.append(path)
+        return path
+
+    def last_stderr_tail(self) -> str:
+        """The end of the last Lean process's stderr."""
+        return _tail(self.stderr_logs[-1]) if self.stderr_logs else ""
+
+
+Elaborate = Callable[[LeanProject, Toolchain, list, dict, _Watch], Iterator[ModuleOutput]]
+"""Runs one Lean process over modules (see :func:`elaborate_modules`); an injection point for tests."""
+
+
+class Extractor:
+    """Extracts projects with one toolchain.
+
+    ``toolchain``: the Lean to use (None: :func:`toolchain.find_toolchain`, looked up once,
+    when first needed). ``module_timeout``: see :func:`module_timeout_seconds`. ``progress``:
+    show a bar of modules. ``elaborate``: runs one Lean process over modules (default:
+    :func:`elaborate_modules`). ``on_event``: called with every progress event of the Lean
+    processes (e.g. to sum the time of each phase, as ``bench/`` does)."""
+
+    def __init__(self, toolchain: Toolchain | None = None, *, module_timeout: float | None = None,
+                 progress: bool = True, elaborate: Elaborate | None = None,
+                 on_event: Callable[[ProtocolEvent], None] | None = None):
+        self._toolchain = toolchain
+        self.timeout = module_timeout_seconds(module_timeout)
+        self.progress = progress
+        self._elaborate = elaborate or elaborate_modules
+        self.on_event = on_event
+        self.failures: dict[str, RememberedFailure] = {}
+        """Module-level failures of this extractor's Lean runs, by cache key: a second build
+        does not wait for a timeout again (a new Extractor tries such modules again)."""
+
+    @property
+    def toolchain(self) -> Toolchain:
+        """The toolchain, found on first use."""
+        if self._toolchain is None:
+            self._toolchain = find_toolchain()
+        return self._toolchain
+
+    def extract_project(self, project_dir) -> Iterator[ModuleOutput]:
+        """Elaborate every module of the Lean project at ``project_dir`` once and yield one
+        :class:`ModuleOutput` per module, in import order, as soon as it is done. Modules
+        whose cache entry is complete are read back, not elaborated.
+
+        A module that cannot be built yields an output with ``error`` and ``error_kind`` and
+        the rest of the project goes on: files that are not UTF-8, import cycles, `module`
+        files importing ordinary ones (all found before Lean starts), imports Lean cannot
+        find, modules that take longer than the time limit (their Lean process is stopped and
+        a fresh one takes the remaining modules), modules whose Lean process dies twice, and
+        modules importing any of these."""
+        project = LeanProject(project_dir)
+        toolchain = self.toolchain
+        modules = project.import_order()
+        keys = module_cache_keys(project, toolchain)
+        entries = {m.name: cache_root() / keys[m.name] for m in modules}
+        remove_stale_temporaries(entries.values())
+        # The builder warns about the mismatch; here it only marks the outputs with errors,
+        # whose errors rows then mention it.
+        mismatch = toolchain.mismatch(project.toolchain_request)
+        blocked = _blocked_before_lean(project, modules)
+        self._block_remembered_failures(modules, keys, blocked)
+        todo = [m for m in modules if m.name not in blocked and not is_complete(entries[m.name])]
+        bar = tqdm(total=len(modules), desc="Elaborating modules", unit="module", disable=not self.progress)
+        watch = _Watch(self.timeout, failed=set(blocked), on_event=self.on_event)
+        elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch)
+        todo_names = {m.name for m in todo}
+        finished: dict[str, ModuleOutput] = {}
+        for module in modules:
+            if module.name in blocked:
+                output = failed_output(module, *blocked[module.name])
+            elif module.name in todo_names:
+                # Outputs arrive in import order; pull until this module's has come.
+                while module.name not in finished and (output := next(elaborated, None)) is not None:
+                    finished[output.module] = output
+                output = finished.pop(module.name, None)
+                if output is None:  # no Lean process got to it (one that starts none ends the run)
+                    output = failed_output(module, CRASH, "the Lean process ended before this module was done:\n"
+                                           + watch.last_stderr_tail())
+                elif output.error and output.error_kind != DEPENDENCY:
+                    self.failures[keys[module.name]] = RememberedFailure(output.error_kind, output.error, self.timeout)
+            else:
+                output = read_entry(module, entries[module.name], cached=True)
+            if mismatch and output.has_errors and output.error_kind in LEAN_FAILURES | {""}:
+                output.toolchain_mismatch = mismatch.sentence(project.root.name)
+            bar.update(1)
+            yield output
+        bar.close()
+
+    def _block_remembered_failures(self, modules, keys, blocked) -> None:
+        """Add to ``blocked`` the modules that failed before in this extractor (a timeout only
+        while the time limit is not higher than it was), and their importers."""
+        for m in modules:
+            seen = self.failures.get(keys[m.name])
+            if m.name in blocked or seen is None:
+                continue
+            if seen.kind != TIMEOUT or (self.timeout and seen.timeout and self.timeout <= seen.timeout):
+                blocked[m.name] = (seen.kind, seen.message)
+                for importer in modules:
+                    if importer.name not in blocked and any(d in blocked for d in importer.imports):
+                        blocked[importer.name] = _dependency_failure(importer, blocked)
+
+    def _elaborate_with_restarts(self, project: LeanProject, toolchain: Toolchain, modules, entries,
+                                 watch: _Watch) -> Iterator[ModuleOutput]:
+        """Like :func:`elaborate_modules`, starting a fresh Lean process for the modules a process did
+        not finish: after a timeout (the module is recorded as `timeout`), or when the process
+        died (the WebAssembly build dies at its memory cap; a module elaborated when its
+        process died is tried once more in a fresh process, then recorded as `crash`).
+        Finished modules are in the cache by then, so the fresh process imports them.
+        Importers of failed modules are not elaborated. Stops when a process starts no module."""
+        remaining = list(modules)
+        deaths: dict[str, list[str]] = {}
+        for old_log in work_dir_for(project).glob("lean-*.stderr"):
+            old_log.unlink(missing_ok=True)  # an earlier extraction's; this one numbers its own
+        while remaining:
+            watch.in_progress = None
+            done = set()
+            for output in self._elaborate(project, toolchain, remaining, entries, watch):
+                done.add(output.module)
+                if output.error:
+                    watch.failed.add(output.module)
+                yield output
+            if watch.in_progress:
+                tails = deaths.setdefault(watch.in_progress, [])
+                tails.append(watch.last_stderr_tail())
+                logger.warning("the Lean process died while elaborating %s (%s); the end of its stderr:\n%s",
+                               watch.in_progress,
+                               "trying it again in a fresh process" if len(tails) == 1 else "giving up", tails[-1])
+                if len(tails) > 1:
+                    module = next(m for m in remaining if m.name == watch.in_progress)
+                    done.add(module.name)
+                    watch.failed.add(module.name)
+                    stderr = "\n".join(f"--- process {n} ---\n{tail}" for n, tail in enumerate(tails, 1))
+                    yield failed_output(module, CRASH, "the Lean process died twice while elaborating this "
+                                        f"module (killed, out of memory, or the module exits Lean); the end of "
+                                        f"each process's stderr:\n{stderr}")
+            elif not done:
+                return
+            remaining = [m for m in remaining if m.name not in done]
+            for module in list(remaining):
+                if any(d in watch.failed for d in module.imports):
+                    remaining.remove(module)
+                    watch.failed.add(module.name)
+                    yield failed_output(module, *_dependency_failure(module, watch.failed))
+
+
+def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress: bool = True,
+                    module_timeout: float | None = None) -> Iterator[ModuleOutput]:
+    """Extract one project with a fresh :class:`Extractor` (see :meth:`Extractor.extract_project`)."""
+    return Extractor(toolchain, module_timeout=module_timeout, progress=progress).extract_project(project_dir)
+
+
+def _blocked_before_lean(project: LeanProject, modules) -> dict[str, tuple[str, str]]:
+    """Modules that cannot be elaborated, found without Lean, with their failure kind and
+    message; their importers (transitively) fail as `dependency`."""
+    blocked = {name: (kind, f"not extracted: {message}") for name, (kind, message) in project.problems().items()}
+    for m in modules:
+        if m.name not in blocked and any(d in blocked for d in m.imports):
+            blocked[m.name] = _dependency_failure(m, blocked)
+    return blocked
+
+
+def _dependency_failure(module: LeanModule, failed) -> tuple[str, str]:
+    names = ", ".join(d for d in module.imports if d in failed)
+    return DEPENDENCY, f"not extracted: it imports {names}, which could not be built"
+
+
+def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[LeanModule], entries: dict[str, Path],
+              watch: _Watch) -> Iterator[ModuleOutput]:
+    """Run one Lean process over ``modules`` (in import order) and yield their outputs.
+
+    Lean works in the project's work directory (one `.olean` root, where the `.olean`s of
+    cached modules are copied first, each checked against its entry's checksum); each
+    finished module's `.olean` and events are moved into its cache entry, and its checksums
+    written last (:func:`cache.store_entry`).
+    A module running past ``watch.timeout`` stops the process and yields a `timeout` output;
+    the module a dying process was elaborating is left in ``watch.in_progress``."""
+    work = work_dir_for(project)
+    work.mkdir(parents=True, exist_ok=True)
+    lake = project.has_lakefile and not toolchain.is_wasm
+    if lake:
+        _lake_build(project)
+    else:
+        for name, entry in entries.items():
+            # A cached `.olean` that does not verify is not copied (its entry is discarded):
+            # its importers then fail to import it rather than reading garbage.
+            if olean_path(entry, name).exists():
+                copy_verified(entry, name, olean_path(work, name))
+    jobs = [
+        {
+            "name": m.name,
+            "file": str(m.path),
+            "out": str(work / "events" / f"{m.name}.jsonl"),
+            **({} if lake else {"olean": str(olean_path(work, m.name))}),
+        }
+        for m in modules
+    ]
+    job_file = work / "job.json"
+    token = new_token()
+    job_file.write_text(json.dumps({"modules": jobs, "searchPath": [] if lake else [str(work / "build")],
+                                    "token": token}))
+    extractor = work / "Extract.lean"
+    extractor.write_text(extractor_source(toolchain), encoding="utf-8")
+    by_name = {m.name: (m, job) for m, job in zip(modules, jobs)}
+    process = ExtractorProcess(toolchain, project.root, extractor, job_file, watch.next_stderr_log(work),
+                               token=token, lake=lake, timeout=watch.timeout)
+    try:
+        for event in process.events():
+            if watch.on_event is not None:
+                watch.on_event(event)
+            if isinstance(event, ModuleStarted) or event.module not in by_name:
+                continue
+            module, job = by_name.pop(event.module)
+            if isinstance(event, ModuleTimedOut):
+                yield failed_output(module, TIMEOUT, f"elaboration did not finish within {watch.timeout:g} s "
+                                    f"(module_timeout); its Lean process was stopped")
+            elif isinstance(event, ModuleFailed) and event.stage == "import":
+                yield failed_output(module, *_import_failure(module, project, watch.failed, event.messages))
+            elif isinstance(event, ModuleFailed):
+                yield failed_output(module, CRASH, f"the extractor failed on this module: {event.error}")
+            elif isinstance(event, ModuleDone):
+                entry = entries[module.name]
+                store_entry(entry, Path(job["out"]), None if lake else (olean_path(work, module.name), module.name))
+                logger.info("elaborated %s in %.1f s", module.name, event.ms / 1000)
+                yield read_entry(module, entry)
+    finally:
+        watch.in_progress = process.unfinished
+
+
+def _import_failure(module: LeanModule, project: LeanProject, failed: set[str],
+                    messages: list[dict]) -> tuple[str, str]:
+    """Kind and message of a module whose imports Lean could not load: a project module it
+    imports failed (`dependency`), or an import is neither a project module nor in the
+    toolchain's library (`missing_import`)."""
+    if any(d in failed for d in module.imports):
+        return _dependency_failure(module, failed)
+    lean_text = "\n".join(m.get("text", "") for m in messages)
+    outside = [d for d in module.imports if d not in project.modules]
+    named = [d for d in outside if d in lean_text or d.replace(".", "/") in lean_text] or outside
+    what = f"import {', '.join(named)}: not a module of the project nor of the toolchain's library" if named \
+        else "its imports could not be loaded"
+    return MISSING_IMPORT, f"not extracted: {what}\nLean: {lean_text}"
+
+
+def _lake_build(project: LeanProject) -> None:
+    subprocess.run(["lake", "build"], cwd=project.root, check=True)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,211 @@
+"""Builder configs -> a dataset folder.
+
+``build_dataset_folder(spec, out_dir)`` builds configs of the ntp_toolkit builder for a
+project and writes them as Parquet, one file per config and split, with a dataset card
+(``card``), a manifest with the provenance (``folder``, ``provenance``) and a plot of the
+distributions (``stats``). The layout is described in ``ntp_datasets.publish.folder``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import datasets
+
+from ntp_datasets.api import load_dataset
+from ntp_datasets.errors import FolderError, PublishError, output_error
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction.cache import remove_dead_leftovers
+from ntp_datasets.project import ResolvedProject, resolve_projects
+from ntp_datasets.publish.card import write_card
+from ntp_datasets.publish.folder import FolderManifest, data_file, read_manifest
+from ntp_datasets.publish.provenance import build_provenance
+from ntp_datasets.publish.stats import write_stats_plot
+from ntp_datasets.records import RECORD_KINDS
+from ntp_datasets.rows import prompting
+
+logger = logging.getLogger(__name__)
+
+MAX_SHARD_BYTES = 500 * 2**20
+"""A split larger than this in memory (Arrow) is written as several Parquet files, as the Hub prefers."""
+
+# Raised by datasets' ArrowReader for a split without rows; such a config is left out.
+_NO_DATA_MESSAGE = "corresponds to no data"
+
+
+def buildable_configs() -> list[str]:
+    """Configs a folder can hold: every record config and every built-in ``instruct_*`` config."""
+    return [*RECORD_KINDS, *(f"instruct_{name}" for name in prompting.PROMPT_TYPES)]
+
+
+def check_config_names(configs) -> list[str]:
+    """The configs to build (default: all buildable ones); unknown names are an error listing the valid ones."""
+    valid = buildable_configs()
+    if not configs:
+        return valid
+    unknown = [name for name in configs if name not in valid]
+    if unknown:
+        raise PublishError(f"unknown config {', '.join(map(repr, unknown))}; valid configs: {', '.join(valid)}")
+    return list(dict.fromkeys(configs))  # drop repeats, keep order
+
+
+def _files_under(directory: Path) -> list[str]:
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
+
+
+def check_output_dir(out_dir: Path, force: bool = False, projects: list[ResolvedProject] = ()) -> None:
+    """Refuse to replace ``out_dir`` unless it is absent, empty, exactly a previous
+    ntp-datasets build, or ``force`` is set: nothing the user did not ask for is deleted.
+    Never replace one of the ``projects`` or a directory holding one, even with ``force``."""
+    for project_dir in (project.root.resolve() for project in projects):
+        if project_dir == out_dir.resolve() or out_dir.resolve() in project_dir.parents:
+            raise PublishError(f"--out {out_dir} would replace the project {project_dir}; choose another directory")
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise PublishError(f"{out_dir} exists and is not a directory")
+    if force or not any(out_dir.iterdir()):
+        return
+    try:
+        previous = read_manifest(out_dir)
+    except FolderError:
+        raise PublishError(
+            f"{out_dir} is not empty and is not a dataset folder ntp-datasets wrote; "
+            "choose another --out or pass --force to replace it"
+        ) from None
+    extra = sorted(set(_files_under(out_dir)) - set(previous.files()))
+    if extra:
+        shown = ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else "")
+        raise PublishError(f"{out_dir} holds files the previous build did not write ({shown}); move them away or pass --force")
+
+
+def _build_config(name: str, spec, num_proc, cache_dir, extractor: Extractor, config_kwargs: dict):
+    """The ``DatasetDict`` of config ``name``, or None when it has no rows."""
+    try:
+        return load_dataset(name, spec, cache_dir=cache_dir, num_proc=num_proc, extractor=extractor, **config_kwargs)
+    except ValueError as exc:
+        if _NO_DATA_MESSAGE in str(exc):
+            return None
+        raise
+
+
+def _write_config(directory: Path, name: str, dataset_dict, max_shard_bytes: int = MAX_SHARD_BYTES):
+    """Write each split of ``dataset_dict`` as Parquet; return its manifest entry and ``DatasetInfo``."""
+    (directory / name).mkdir(parents=True, exist_ok=True)
+    splits, split_infos, features = {}, datasets.SplitDict(), None
+    for split, dataset in dataset_dict.items():
+        num_shards = min(max(1, -(-dataset.data.nbytes // max_shard_bytes)), dataset.num_rows)
+        paths = [data_file(name, split, shard, num_shards) for shard in range(num_shards)]
+        for shard, rel in enumerate(paths):
+            # Dataset.to_parquet stores the features in the schema metadata, so reloads keep them.
+            dataset.shard(num_shards, shard, contiguous=True).to_parquet(str(directory / rel))
+        splits[split] = {"paths": paths, "num_rows": dataset.num_rows}
+        split_infos.add(datasets.SplitInfo(name=split, num_bytes=dataset.data.nbytes, num_examples=dataset.num_rows))
+        features = dataset.features
+    info = datasets.DatasetInfo(
+        features=features,
+        splits=split_infos,
+        config_name=name,
+        dataset_size=sum(s.num_bytes for s in split_infos.values()),
+        download_size=sum((directory / path).stat().st_size for s in splits.values() for path in s["paths"]),
+    )
+    return splits, info
+
+
+def _move_into_place(built: Path, out_dir: Path) -> None:
+    """Rename the finished folder to ``out_dir``, replacing what is there only once it is complete."""
+    if not out_dir.exists():
+        built.rename(out_dir)
+        return
+    old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
+    out_dir.rename(old)
+    try:
+        built.rename(out_dir)
+    except OSError:
+        old.rename(out_dir)
+        raise
+    shutil.rmtree(old)
+
+
+def build_dataset_folder(
+    spec,
+    out_dir,
+    configs=None,
+    *,
+    num_proc: int | None = None,
+    force: bool = False,
+    cache_dir=None,
+    log: Callable[[str], None] = logger.info,
+    extractor: Extractor | None = None,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    **config_kwargs,
+) -> FolderManifest:
+    """Build ``configs`` of the project ``spec`` and write them as a dataset folder at ``out_dir``.
+
+    ``spec``: the project, passed as ``project=`` to ``ntp_datasets.load_dataset`` (None: the
+    bundled sample). ``configs``: config names (default: every record config and every built-in
+    ``instruct_*`` config); a config without rows is left out and listed in the manifest's
+    ``empty_configs``. ``num_proc``: worker processes per build. ``force``: replace ``out_dir``
+    even if it holds something other than a previous build. ``cache_dir`` and ``config_kwargs``
+    go to ``ntp_datasets.load_dataset``; one ``extractor`` (default: a new one) serves every
+    config. A split larger than ``max_shard_bytes`` (in Arrow) is written in several shards.
+    The folder is written next to ``out_dir`` and renamed into place when complete.
+    Returns the folder's manifest.
+    """
+    out_dir = Path(out_dir)
+    names = check_config_names(configs)
+    projects = resolve_projects(spec)
+    check_output_dir(out_dir, force, projects)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        _remove_killed_builds(out_dir)
+        building = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        building.mkdir()
+    except OSError as exc:
+        raise output_error(exc, out_dir) from exc
+    try:
+        manifest = FolderManifest(provenance=build_provenance(spec, names, projects))
+        extractor = extractor or Extractor(module_timeout=config_kwargs.get("module_timeout"))
+        infos = {}
+        for number, name in enumerate(names, 1):
+            log(f"[{number}/{len(names)}] building {name}")
+            dataset_dict = _build_config(name, spec, num_proc, cache_dir, extractor, config_kwargs)
+            if dataset_dict is None:
+                log(f"  {name}: no rows, left out")
+                manifest.empty_configs.append(name)
+                continue
+            manifest.splits[name], infos[name] = _write_config(building, name, dataset_dict, max_shard_bytes)
+        if not manifest.splits:
+            raise PublishError(f"no config produced any rows ({', '.join(names)})")
+        manifest.write(building)
+        write_stats_plot(building)
+        write_card(building, manifest, infos)
+        _move_into_place(building, out_dir)
+    except Exception as exc:  # disk full, no permission: one error naming the path
+        error = output_error(exc, building)
+        if error is None:
+            raise
+        raise error from exc
+    finally:
+        if building.exists():
+            shutil.rmtree(building, ignore_errors=True)
+    return manifest
+
+
+def _remove_killed_builds(out_dir: Path) -> None:
+    """Delete the unfinished folders (``.OUT.partial-PID-*``) of builds of ``out_dir`` whose
+    process is gone (killed); those of builds still running are left alone."""
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.partial-(\d+)-[0-9a-f]+")
+
+    def pid_of(path: Path) -> int | None:
+        match = pattern.fullmatch(path.name)
+        return int(match.group(1)) if match else None
+
+    for path in remove_dead_leftovers(out_dir.parent.glob(f".{out_dir.name}.partial-*"), pid_of):
+        logger.info("removed %s, left by a build that was killed", path)

@@ -1,0 +1,83 @@
+"""Provenance of a dataset folder: where its projects came from (never a local path, never a
+credential), which Lean and extractor built it, and when."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from ntp_datasets.extraction import EXTRACTOR_VERSION
+from ntp_datasets.project import ResolvedProject
+from ntp_datasets.project.git import git_output, strip_credentials
+from ntp_datasets.toolchain import ToolchainError, find_toolchain
+from ntp_datasets.version import __version__
+
+
+def git_provenance(directory: Path) -> dict:
+    """Commit, uncommitted changes and origin of the git checkout holding ``directory`` (empty if none)."""
+    commit = git_output(directory, "rev-parse", "HEAD")
+    if not commit:
+        return {}
+    info = {"git_commit": commit, "git_dirty": bool(git_output(directory, "status", "--porcelain", "--", "."))}
+    remote = git_output(directory, "config", "--get", "remote.origin.url")
+    if remote:
+        info["git_remote"] = strip_credentials(remote)
+    return info
+
+
+def project_provenance(project) -> dict:
+    """Where one resolved project (``specs.ResolvedProject``) came from. A local directory is
+    recorded by its name, not its path (a path says nothing to the card's readers), plus the
+    commit of the git checkout holding it; a cloned one by its repository and commit."""
+    info = {"name": project.name}
+    if project.repo:
+        info.update(repo=strip_credentials(project.repo), git_commit=project.commit)
+    else:
+        info.update(git_provenance(project.root))
+    if project.lean:
+        info["lean_toolchain"] = project.lean
+    return info
+
+
+def _spec_text(spec) -> str:
+    """The project spec as recorded in the card: local paths by their last component, URLs
+    without credentials, a list element by element."""
+    if spec is None:
+        return "bundled sample project"
+    if isinstance(spec, (list, tuple)):
+        return ", ".join(_spec_text(item) for item in spec)
+    if isinstance(spec, dict):
+        return _spec_text(spec.get("name") or spec.get("repo"))
+    if isinstance(spec, (str, Path)) and Path(spec).exists():
+        return Path(spec).name
+    return strip_credentials(str(spec))
+
+
+def describe_project(info: dict) -> str:
+    """One line of the card for a project's provenance (see :func:`project_provenance`)."""
+    parts = [info["repo"]] if info.get("repo") else []
+    if info.get("git_commit"):
+        parts.append(f"commit `{info['git_commit']}`" + (" (with uncommitted changes)" if info.get("git_dirty") else ""))
+    if info.get("git_remote"):
+        parts.append(f"remote {info['git_remote']}")
+    if info.get("lean_toolchain"):
+        parts.append(f"`lean-toolchain` `{info['lean_toolchain']}`")
+    return ", ".join(parts) or "local directory"
+
+
+def build_provenance(spec, configs: list[str], projects: list[ResolvedProject]) -> dict:
+    """Everything that says how a folder was made: project, Lean, extractor, package, date."""
+    try:
+        toolchain = find_toolchain(install=False)
+        lean = {"version": toolchain.version, "kind": toolchain.kind}
+    except ToolchainError:
+        lean = {"version": None, "kind": None}
+    return {
+        "spec": _spec_text(spec),
+        "projects": [project_provenance(p) for p in projects],
+        "lean": lean,
+        "extractor_version": EXTRACTOR_VERSION,
+        "ntp_datasets_version": __version__,
+        "built_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "configs_requested": configs,
+    }

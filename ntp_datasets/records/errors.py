@@ -1,0 +1,78 @@
+"""``errors`` records: every error of a module, with its kind and the declaration it lies in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ntp_datasets.extraction import FAILURE_KINDS, ModuleOutput
+from ntp_datasets.records.base import decl_id, events_of, record
+
+MESSAGE_KINDS = {
+    "parse": "Lean's parser rejected part of the module (the rest was elaborated)",
+    "elaboration": "a command failed to elaborate (the module's other commands give rows)",
+}
+"""Kinds of Lean's error messages inside a module that was extracted."""
+
+ERROR_KINDS = {
+    **MESSAGE_KINDS,
+    **FAILURE_KINDS,
+    "toolchain_mismatch": "the project asks for another Lean version than the one that built it, and the module has errors",
+}
+"""The ``kind`` of an ``errors`` row -> what it means."""
+
+_KIND_OF_PHASE = {"parse": "parse", "import": "missing_import", "elab": "elaboration"}
+
+
+@record
+class ErrorRecord:
+    """An error of a module: an error message of Lean (``line`` > 0), or the module failed as a
+    whole (``line`` 0). ``kind``: a key of ``ERROR_KINDS``; ``declaration``: the ``declId`` of
+    the declaration the error lies in, else ""."""
+
+    module: str
+    file: str
+    line: int
+    column: int
+    message: str
+    kind: str
+    declaration: str
+    project: str
+
+
+def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
+    """Yield the module-level failure (if any), every error message of a module with the
+    declaration it lies in, and a ``toolchain_mismatch`` row when the module has errors and
+    was built with another Lean version than the project asks for."""
+    module, file, project = module_output.module, module_output.file, module_output.project
+    found = False
+    if module_output.error:
+        found = True
+        yield ErrorRecord(module, file, 0, 0, module_output.error, module_output.error_kind or "crash", "", project)
+    declarations = list(events_of(module_output, "declaration"))
+    for message in events_of(module_output, "message"):
+        if message.get("severity") == "error":
+            found = True
+            line, column = message["line"], message["column"]
+            yield ErrorRecord(
+                module=module,
+                file=file,
+                line=line,
+                column=column,
+                message=message["text"],
+                kind=_KIND_OF_PHASE.get(message.get("phase", ""), "elaboration"),
+                declaration=_enclosing_declaration(module, declarations, line, column),
+                project=project,
+            )
+    mismatch = module_output.toolchain_mismatch
+    if found and mismatch:
+        yield ErrorRecord(module, file, 0, 0, f"{mismatch}; the errors above may come from the version difference",
+                          "toolchain_mismatch", "", project)
+
+
+def _enclosing_declaration(module: str, declarations: list[dict], line: int, column: int) -> str:
+    """The ``declId`` of the declaration whose source range holds (line, column), or ""."""
+    for declaration in declarations:
+        if (declaration["line"], declaration["column"]) <= (line, column) <= (
+                declaration["endLine"], declaration["endColumn"]):
+            return decl_id(module, declaration)
+    return ""

@@ -1,0 +1,208 @@
+"""Modules and cache entries that try to break the build: progress lines a module writes to
+stdout, malformed progress lines, cache entries that do not verify."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+
+from ntp_datasets import records
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction.cache import (
+    cache_root,
+    copy_verified,
+    module_cache_keys,
+    olean_path,
+    read_entry,
+    store_entry,
+    work_dir_for,
+)
+from ntp_datasets.extraction.process import ExtractorProcess, ModuleDone, ModuleFailed, ModuleStarted, new_token
+from ntp_datasets.project import LeanProject
+from ntp_datasets.toolchain import Toolchain
+
+WRITE_STDOUT = ('#eval show IO Unit from do\n  let h ← IO.FS.Handle.mk "/dev/stdout" .write\n'
+                '  h.putStrLn {line}\n  h.flush\n')
+FORGING = {
+    "H/A.lean": ("def H.a : Nat := 1\n\n" + WRITE_STDOUT.format(line='"@@ntp {broken"')
+                 + "\ntheorem H.ta : H.a = 1 := by\n  rfl\n"),
+    "H/B.lean": ("import H.A\n\n" + WRITE_STDOUT.format(line=json.dumps('@@ntp {"event":"done","module":"H.C"}'))
+                 + "\ntheorem H.tb : H.a + 1 = 2 := by\n  rfl\n"),
+    "H/C.lean": "import H.B\n\ntheorem H.tc : H.a = 1 := by\n  exact H.ta\n",
+}
+
+
+def write_project(root, files):
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def summary(outputs):
+    """Per module: its error, its tactic steps and its declarations."""
+    return {o.module: (o.error, [r.nextTactic for r in records.tactic_records(o)],
+                       [e.get("name") for e in o.events if e.get("kind") == "declaration"])
+            for o in outputs}
+
+
+def test_real_progress_lines_written_by_a_module_are_not_progress(tmp_path, toolchain, empty_home, monkeypatch):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(empty_home("forging_home")))
+    root = write_project(tmp_path / "forging", FORGING)
+    outputs = list(Extractor(toolchain, progress=False).extract_project(root))
+    assert summary(outputs) == {
+        "H.A": (None, ["rfl"], ["H.a", "H.ta"]),
+        "H.B": (None, ["rfl"], ["H.tb"]),
+        "H.C": (None, ["exact H.ta"], ["H.tc"]),
+    }
+    # What the modules wrote went to the Lean log, not into the protocol.
+    log = "".join(p.read_text() for p in work_dir_for(LeanProject(root)).glob("lean-*.stderr"))
+    assert "@@ntp {broken\n" in log and '@@ntp {"event":"done","module":"H.C"}\n' in log
+
+
+# A stand-in for Lean: reads the job file's token and speaks the protocol, one line malformed.
+FAKE_LEAN = r'''
+import json, sys
+token = json.load(open(sys.argv[-1]))["token"]
+say = lambda text: print(f"@@ntp {token} {text}", flush=True)
+say('{"event":"start","module":"A"}')
+print("@@ntp " + "0" * 32 + ' {"event":"done","module":"A"}', flush=True)
+sys.stdout.write("no newline"); say('{"event":"done","module":"A"}')
+say('{"event":"start","module":"B"}')
+say('{"event":"done",')
+say('{"event":"start","module":"C"}')
+say('{"event":"done","module":"C"}')
+say('{"event":"finished"}')
+'''
+
+
+def test_a_malformed_progress_line_fails_the_module_in_progress(tmp_path):
+    script = tmp_path / "fake_lean.py"
+    script.write_text(FAKE_LEAN)
+    job = tmp_path / "job.json"
+    token = new_token()
+    job.write_text(json.dumps({"modules": [], "token": token}))
+    fake = Toolchain(kind="fake", version="fake", command=[sys.executable, str(script)], location="-")
+    process = ExtractorProcess(fake, tmp_path, tmp_path / "Extract.lean", job, tmp_path / "lean.stderr", token=token)
+    events = list(process.events())
+    assert events == [
+        ModuleStarted("A"), ModuleDone("A"), ModuleStarted("B"),
+        ModuleFailed("B", "elab", f"malformed progress line from Lean: '@@ntp {token} {{\"event\":\"done\",'"),
+        ModuleStarted("C"), ModuleDone("C"),
+    ]
+    assert process.unfinished is None
+    assert (tmp_path / "lean.stderr").read_text() == (
+        "@@ntp " + "0" * 32 + ' {"event":"done","module":"A"}\nno newline\n'
+        f'@@ntp {token} {{"event":"done",\n')
+
+
+# A stand-in for one Lean process: stores each module's events (one per line of its source)
+# and an `.olean` in the cache the way the real one does.
+def fake_elaborate(calls):
+    def elaborate(project, toolchain, modules, entries, watch):
+        calls.append([m.name for m in modules])
+        work = tmp_work(project)
+        for m in modules:
+            events = work / f"{m.name}.jsonl"
+            lines = m.path.read_text().splitlines()
+            events.write_text("".join(json.dumps({"kind": "line", "n": i, "text": t}) + "\n" for i, t in enumerate(lines)))
+            olean = work / f"{m.name}.olean"
+            olean.write_bytes(f"olean of {m.name}".encode())
+            store_entry(entries[m.name], events, (olean, m.name))
+            yield read_entry(m, entries[m.name])
+    return elaborate
+
+
+def tmp_work(project):
+    work = work_dir_for(project)
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+CACHED = {"K/A.lean": "def K.a : Nat := 1\ndef K.b : Nat := 2\ndef K.c : Nat := 3\n",
+          "K/B.lean": "import K.A\ndef K.d : Nat := 4\n"}
+FAKE_TOOLCHAIN = Toolchain(kind="native", version="Lean (version 4.28.0-pre, fake)", command=["false"], location="-")
+
+
+def _damage_and_rebuild(tmp_path, monkeypatch, caplog, damage):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    root = write_project(tmp_path / "cached", CACHED)
+    calls = []
+    extractor = Extractor(FAKE_TOOLCHAIN, progress=False, elaborate=fake_elaborate(calls))
+    clean = [(o.module, o.events, o.error) for o in extractor.extract_project(root)]
+    keys = module_cache_keys(LeanProject(root), FAKE_TOOLCHAIN)
+    entry = cache_root() / keys["K.A"]
+    damage(entry)
+    again = [(o.module, o.events, o.error) for o in extractor.extract_project(root)]
+    return clean, again, calls, entry
+
+
+def _truncate_mid_line(entry):
+    data = (entry / "events.jsonl").read_bytes()
+    (entry / "events.jsonl").write_bytes(data[: len(data) // 2])
+
+
+def _truncate_at_line(entry):
+    lines = (entry / "events.jsonl").read_text().splitlines(keepends=True)
+    (entry / "events.jsonl").write_text("".join(lines[:1]))
+
+
+def _garbage_olean(entry):
+    olean_path(entry, "K.A").write_bytes(b"\x00garbage")
+
+
+@pytest.mark.parametrize("damage", [_truncate_mid_line, _truncate_at_line, _garbage_olean])
+def test_a_damaged_cache_entry_is_discarded_and_elaborated_again(tmp_path, monkeypatch, caplog, damage):
+    clean, again, calls, entry = _damage_and_rebuild(tmp_path, monkeypatch, caplog, damage)
+    assert calls == [["K.A", "K.B"], ["K.A"]]
+    assert again == clean and len(clean[0][1]) == 3
+    what = "build/K/A.olean" if damage is _garbage_olean else "events.jsonl"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"discarding the cache entry {entry}: {what} does not match its checksum (truncated or changed); "
+        "the module is elaborated again"]
+
+
+def test_an_entry_without_checksums_is_elaborated_again(tmp_path, monkeypatch, caplog):
+    clean, again, calls, entry = _damage_and_rebuild(
+        tmp_path, monkeypatch, caplog, lambda entry: (entry / "checksums.json").unlink())
+    assert calls == [["K.A", "K.B"], ["K.A"]] and again == clean
+
+
+def test_a_cached_olean_is_copied_only_if_it_verifies(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    events, olean = tmp_path / "e.jsonl", tmp_path / "A.olean"
+    events.write_text('{"kind": "x"}\n')
+    olean.write_bytes(b"good")
+    entry = tmp_path / "entry"
+    store_entry(entry, events, (olean, "K.A"))
+    assert copy_verified(entry, "K.A", tmp_path / "work" / "A.olean")
+    assert (tmp_path / "work" / "A.olean").read_bytes() == b"good"
+    olean_path(entry, "K.A").write_bytes(b"bad!")
+    assert not copy_verified(entry, "K.A", tmp_path / "copy" / "A.olean")
+    assert not (tmp_path / "copy").exists() and not entry.exists()
+
+
+# A stand-in for a Lean process that dies on its first module, saying why on stderr.
+DYING_LEAN = r'''
+import json, os, sys
+job = json.load(open(sys.argv[-1]))
+first = job["modules"][0]["name"]
+print(f"@@ntp {job['token']} " + json.dumps({"event": "start", "module": first}), flush=True)
+sys.stderr.write(f"RangeError: out of memory in process {os.getpid()} on {first}\n")
+sys.exit(7)
+'''
+
+
+def test_a_module_whose_process_dies_twice_keeps_both_stderr_tails_in_its_crash_row(tmp_path, monkeypatch):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    script = tmp_path / "dying_lean.py"
+    script.write_text(DYING_LEAN)
+    root = write_project(tmp_path / "dying", {"D/A.lean": "theorem D.a : True := trivial\n"})
+    fake = Toolchain(kind="native", version="fake", command=[sys.executable, str(script)], location="-")
+    (output,) = Extractor(fake, progress=False).extract_project(root)
+    assert output.error_kind == "crash"
+    first, second = re.findall(r"--- process (\d) ---\nRangeError: out of memory in process (\d+) on D.A", output.error)
+    assert (first[0], second[0]) == ("1", "2") and first[1] != second[1]  # two processes, each its own log
