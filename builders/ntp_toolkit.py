@@ -7,7 +7,8 @@ Configs:
   proof or value); a single ``train`` split with every record.
 - ``instruct_<prompt type>`` for each built-in template of ``prompts/``
   (``ntp_datasets.prompting``): instruction-tuning prompt/completion rows
-  rendered from the records; rows containing ``sorry`` are dropped. Splits
+  rendered from the records; rows containing ``sorry``, rows of declarations with Lean
+  errors and tactics inside statements are dropped (``prompting.drop_reason``). Splits
   ``train``, ``dev``, ``test``, ``file_split_dev``, ``file_split_test``
   (``ntp_datasets.splits``); a held-out split with no rows is left out,
   since datasets cannot read back an empty split.
@@ -116,6 +117,8 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``tokenizer_name``: how the tokenizer is named in the cache id (default: its
     class and model name); set it to tell two tokenizers of one class apart.
     ``seed``: seeds the split assignment and each row's truncation choice.
+    ``keep_error_rows``: keep rows of declarations in which Lean reported an error (by
+    default they are dropped, like rows containing ``sorry``).
     ``dev_fraction``/``test_fraction``: expected share of declarations in dev/test.
     ``file_dev_fraction``/``file_test_fraction``: expected share of files held
     out whole as ``file_split_dev``/``file_split_test``.
@@ -141,6 +144,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     test_fraction: float = 0.025
     file_dev_fraction: float = 0.0
     file_test_fraction: float = 0.0
+    keep_error_rows: bool = False
     progress: bool = True
     module_timeout: float | None = None
     import_closure: bool = False
@@ -311,7 +315,9 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         say(f"{self.config.name}: writing rows ...", self.config.progress)
         if self.config.is_instruct:
             if self.summary.dropped_rows:
-                logger.warning("%s: dropped %d rows containing sorry", self.config.name, self.summary.dropped_rows)
+                reasons = ", ".join(f"{count} {prompting.DROP_REASONS[reason]}"
+                                    for reason, count in sorted(self.summary.dropped_by_reason.items()))
+                logger.warning("%s: dropped %d rows: %s", self.config.name, self.summary.dropped_rows, reasons)
             logger.info("%s: rows per split: %s", self.config.name, dict(rows_per_split))
         # datasets cannot read back a split without rows, so only train is
         # declared whatever its size; the held-out splits only when they have rows.
@@ -332,17 +338,19 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             if self.config.is_instruct:
                 counts, dropped = self._count_rows(module_output)
                 rows_per_split.update(counts)
-                self.summary.dropped_rows += dropped
+                self.summary.dropped_by_reason.update(dropped)
+                self.summary.dropped_rows += dropped.total()
         return module_files, rows_per_split
 
-    def _count_rows(self, module_output) -> tuple[Counter, int]:
-        """The number of prompt rows a module gives each split, and the number dropped for sorry."""
+    def _count_rows(self, module_output) -> tuple[Counter, Counter]:
+        """The number of prompt rows a module gives each split, and the number it drops by reason."""
         record_kind = self.config.prompt_type().record_kind
         fractions = self.config.split_fractions()
-        rows_per_split, dropped = Counter(), 0
+        rows_per_split, dropped = Counter(), Counter()
         for record in records_of_kind(record_kind, module_output):
-            if prompting.has_sorry(record):
-                dropped += 1
+            reason = prompting.drop_reason(record, self.config.keep_error_rows)
+            if reason:
+                dropped[reason] += 1
             else:
                 rows_per_split[split_of(fractions, record.file, record.declId)] += 1
         return rows_per_split, dropped
@@ -388,14 +396,16 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 yield Key(shard, index), as_row(record)
 
     def _instruction_examples(self, outputs, split):
-        """The prompt rows of ``split``: records without sorry whose file or declaration falls in it."""
+        """The prompt rows of ``split``: records not dropped (``prompting.drop_reason``) whose file or
+        declaration falls in it."""
         prompt_type = self.config.prompt_type()
         fractions = self.config.split_fractions()
         truncator = self.config.context_truncator()
         for shard, module_output in enumerate(outputs):
             index = 0
             for record in records_of_kind(prompt_type.record_kind, module_output):
-                if prompting.has_sorry(record) or split_of(fractions, record.file, record.declId) != split:
+                if (prompting.drop_reason(record, self.config.keep_error_rows)
+                        or split_of(fractions, record.file, record.declId) != split):
                     continue
                 row = prompting.instruction_row(
                     prompt_type, record, project=module_output.project, split=split, truncator=truncator

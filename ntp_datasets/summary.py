@@ -35,7 +35,9 @@ class BuildSummary:
     rows: int = 0
     """Rows the config got."""
     dropped_rows: int = 0
-    """Instruction rows left out because their record contains sorry."""
+    """Instruction rows left out (``rows.prompting.drop_reason``: sorry, Lean errors, statements)."""
+    dropped_by_reason: Counter = field(default_factory=Counter)
+    """``dropped_rows`` by reason, a key of ``rows.prompting.DROP_REASONS``."""
     from_datasets_cache: bool = False
     """The config was read back from the datasets cache (nothing was extracted for it): module
     counts, when there are any, come from the project and its ``errors`` config."""

@@ -75,7 +75,7 @@ def extract_files(tmp_path_factory, toolchain):
         root = tmp_path_factory.mktemp(name)
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text)
+            (root / rel).write_bytes(text.encode("utf-8"))  # line endings and all, as given
         outputs = Extractor(toolchain, progress=False).extract_project(root)
         return {o.module: o for o in outputs}
 

@@ -62,7 +62,7 @@ def line_column(text: str, needle: str, after: str = "") -> tuple[int, int]:
     return before.count("\n") + 1, char_index - (before.rfind("\n") + 1)
 
 
-def declaration(text, first_token, name, decl_kind, sig_token, last_token, has_sorry=False):
+def declaration(text, first_token, name, decl_kind, sig_token, last_token, has_sorry=False, has_error=False):
     """A declaration event spanning ``first_token`` .. ``last_token``, its value starting at ``sig_token``."""
     line, column = line_column(text, first_token)
     end_line, end_column = line_column(text, last_token, first_token)
@@ -78,10 +78,11 @@ def declaration(text, first_token, name, decl_kind, sig_token, last_token, has_s
         "endLine": end_line,
         "endColumn": end_column + len(last_token),
         "hasSorry": has_sorry,
+        "hasError": has_error,
     }
 
 
-def tactic(text, decl_token, tactic_text, goals_before, goals_after, has_sorry=False):
+def tactic(text, decl_token, tactic_text, goals_before, goals_after, has_sorry=False, in_statement=False):
     """A tactic event for ``tactic_text`` inside the declaration starting at ``decl_token``."""
     line, column = line_column(text, tactic_text, decl_token)
     return {
@@ -97,6 +98,7 @@ def tactic(text, decl_token, tactic_text, goals_before, goals_after, has_sorry=F
         "goalsBefore": goals_before,
         "goalsAfter": goals_after,
         "hasSorry": has_sorry,
+        "inStatement": in_statement,
     }
 
 

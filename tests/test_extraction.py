@@ -24,8 +24,8 @@ def test_next_tactics_of_a_named_theorem_in_order(sample_outputs):
     rows = _tactics(sample_outputs["Sample.Lists"], "Sample.sum_append")
     assert [r.nextTactic for r in rows][1:] == ["simp [sum]", "simp only [List.cons_append, sum]", "rw [ih]", "omega"]
     assert rows[0].nextTactic.startswith("induction xs with\n  | nil => simp [sum]")
-    assert "⊢ sum (xs ++ ys) = sum xs + sum ys" in rows[0].state
-    assert rows[-1].stateAfter == "no goals"
+    assert "⊢ Sample.sum (xs ++ ys) = Sample.sum xs + Sample.sum ys" in rows[0].state
+    assert rows[-1].stateAfter == ""
     assert rows[0].decl == "theorem sum_append (xs ys : List Nat) : sum (xs ++ ys) = sum xs + sum ys"
     assert rows[2].srcUpToTactic.endswith("  | cons x xs ih =>\n    ")
 
@@ -33,15 +33,15 @@ def test_next_tactics_of_a_named_theorem_in_order(sample_outputs):
 def test_imported_declarations_are_seen_by_their_public_names(sample_outputs):
     # Lists imports Basic (an ordinary, non-`module` file): `double` must resolve.
     rows = _tactics(sample_outputs["Sample.Lists"], "Sample.sum_double")
-    assert rows[0].state.endswith("⊢ sum (List.map double xs) = double (sum xs)")
+    assert rows[0].state.endswith("⊢ Sample.sum (List.map Sample.double xs) = Sample.double (Sample.sum xs)")
     assert "_private" not in "".join(r.state for r in rows)
 
 
-def test_combinators_and_bullets_give_one_row_per_written_step(sample_outputs):
+def test_combinators_and_bullets_are_no_rows_but_the_tactics_in_them_are(sample_outputs):
     lists = sample_outputs["Sample.Lists"]
-    assert [r.nextTactic for r in _tactics(lists, "Sample.le_both")] == ["constructor <;> omega"]
-    assert [r.nextTactic for r in _tactics(lists, "Sample.and_swap")] == [
-        "constructor", "· exact hq", "exact hq", "· exact hp", "exact hp"]
+    # As in ntp-toolkit: `omega` after `<;>` is a row for each goal it runs on.
+    assert [r.nextTactic for r in _tactics(lists, "Sample.le_both")] == ["constructor", "omega", "omega"]
+    assert [r.nextTactic for r in _tactics(lists, "Sample.and_swap")] == ["constructor", "exact hq", "exact hp"]
 
 
 def test_sorry_is_marked_and_dropped_from_prompts(sample_outputs):

@@ -29,7 +29,7 @@ def test_package_load_dataset_builds_instruct_rows_without_sorry(fake_extractor,
     train = dataset["train"]
     assert train["completion"] == ["simp\n[/TAC]", "intro n\n[/TAC]"]
     assert train[0]["prompt"].startswith("/- You are proving a theorem in Lean 4.")
-    assert "dropped 1 rows containing sorry" in caplog.text
+    assert "dropped 1 rows: 1 containing sorry" in caplog.text
     assert "unknown identifier 'y'" in caplog.text  # module errors are reported
 
 

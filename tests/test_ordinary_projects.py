@@ -61,12 +61,12 @@ def test_no_errors_across_ordinary_modules(geo_outputs):
 def test_importers_see_def_theorem_instance_by_public_names(geo_outputs):
     lemmas = list(records.tactic_records(geo_outputs["Geo.Lemmas"]))
     assert [r.nextTactic for r in lemmas] == ["rw [Point.add_x]", "simp [Point.origin]"]
-    # Inside `theorem Point.origin_add_x`, namespace `Geo.Point` is open: `origin` suffices.
-    assert lemmas[0].state == "p : Point\n⊢ (origin + p).x = p.x"
-    assert lemmas[0].stateAfter == "p : Point\n⊢ origin.x + p.x = p.x"
+    # States print full names (ntp-toolkit's `pp.fullNames`): imported names resolved.
+    assert lemmas[0].state == "p : Geo.Point\n⊢ (Geo.Point.origin + p).x = p.x"
+    assert lemmas[0].stateAfter == "p : Geo.Point\n⊢ Geo.Point.origin.x + p.x = p.x"
     (use,) = records.tactic_records(geo_outputs["Geo.Use"])
     assert use.declId == "Geo.Use:use_both"
-    assert use.stateAfter == "no goals"
+    assert use.stateAfter == ""
     names = {r.declId for r in records.full_proof_records(geo_outputs["Geo.Lemmas"])}
     assert names == {"Geo.Lemmas:Geo.Point.origin_add_x"}
     assert "_private" not in "".join(e.get("name") or "" for o in geo_outputs.values() for e in o.events)

@@ -212,6 +212,20 @@ def test_full_proof_rows_target_the_proof_and_drop_sorry(module_output):
     assert row["prompt"].endswith("[CTX]\n" + SOURCE[: SOURCE.index(" := by\n  simp")] + "\n[/CTX]\n[PROOF]\n")
 
 
+def test_error_and_statement_rows_are_dropped_by_reason(module_output):
+    module_output.events[0]["hasError"] = True  # the theorem `add_zero'`
+    module_output.events[3]["inStatement"] = True  # `intro n` of the example
+    tactics = list(tactic_records(module_output))
+
+    assert [prompting.drop_reason(r) for r in tactics] == ["error", "statement", "sorry"]
+    assert [prompting.drop_reason(r, keep_error_rows=True) for r in tactics] == [None, "statement", "sorry"]
+    rows, dropped = prompting.instruction_rows("state_tactic", tactics)
+    assert (rows, dropped) == ([], 3)
+    rows, dropped = prompting.instruction_rows("state_tactic", tactics, keep_error_rows=True)
+    assert ([r["target"] for r in rows], dropped) == (["simp"], 2)
+    assert [prompting.drop_reason(r) for r in full_proof_records(module_output)] == ["error", "sorry"]
+
+
 def test_states_templates_label_their_task_full_proof():
     assert builtin_template("full_proof_states").task == "full_proof"
     assert builtin_template("state_tactic").task == "tactic_prediction"

@@ -68,7 +68,8 @@ def test_imports_are_the_written_ones_and_project_modules_unless_the_closure_is_
 
 def test_state_comments_elaborate_again(sample_outputs, extract_files):
     commented = {o.file: _rows("state_comments", o)[0]["text"] for o in sample_outputs.values()}
-    assert "  unfold double\n  /- n : Nat\n     ⊢ n + n = 2 * n -/\n  omega\n  /- no goals -/" in commented["Sample/Basic.lean"]
+    assert ("  unfold double\n  /- n : Nat\n     ⊢ n + n = (2 : Nat) * n -/\n  omega\n  /- no goals -/"
+            in commented["Sample/Basic.lean"])
     again = extract_files("commented", commented)
     assert [list(records.error_records(o)) for o in again.values()] == [[], [], []]
     rows = [r.nextTactic for o in again.values() for r in records.tactic_records(o)]
@@ -78,7 +79,8 @@ def test_state_comments_elaborate_again(sample_outputs, extract_files):
 
 def test_full_proof_with_states(sample_outputs):
     (row,) = _by_decl(_rows("full_proof_with_states", sample_outputs["Sample.Basic"]), "Sample.Basic:Sample.double_add")
-    assert row["proof"] == (":= by\n  simp only [double_eq_two_mul]\n  /- a b : Nat\n     ⊢ 2 * (a + b) = 2 * a + 2 * b -/"
+    assert row["proof"] == (":= by\n  simp only [double_eq_two_mul]\n  /- a b : Nat\n"
+                            "     ⊢ (2 : Nat) * (a + b) = (2 : Nat) * a + (2 : Nat) * b -/"
                             "\n  omega\n  /- no goals -/")
 
 

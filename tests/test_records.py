@@ -41,12 +41,16 @@ def test_tactic_record_fields(module_output):
         declUpToTactic=simp.declUpToTactic,
         decl=simp.decl,
         declId="Sample.Basic:Sample.add_zero'",
-        stateAfter="no goals",
+        stateAfter="",
+        goals=["n : ℕ\n⊢ n + 0 = n"],
+        goalsAfter=[],
         module=MODULE,
         file=FILE,
         line=5,
         column=2,
         hasSorry=False,
+        hasError=False,
+        inStatement=False,
         project="",
     )
     assert intro.declUpToTactic == "example : ∀ n : ℕ, n = n := by\n  "
@@ -60,12 +64,14 @@ def test_record_configs_keep_sorry_rows_flagged(module_output):
     assert [r.hasSorry for r in full_proof_records(module_output)] == [False, True]
 
 
-def test_goals_are_joined_by_blank_lines():
+def test_goals_are_joined_by_newlines_as_in_ntp_toolkit():
     events = sample_module_output().events
     events[1]["goalsBefore"] = ["case left\n⊢ p", "case right\n⊢ q"]
     output = FakeModuleOutput(MODULE, FILE, SOURCE, events)
 
-    assert next(tactic_records(output)).state == "case left\n⊢ p\n\ncase right\n⊢ q"
+    record = next(tactic_records(output))
+    assert record.state == "case left\n⊢ p\ncase right\n⊢ q"
+    assert record.goals == ["case left\n⊢ p", "case right\n⊢ q"]
 
 
 def test_full_proof_records_skip_declarations_without_proof(module_output):
@@ -80,6 +86,7 @@ def test_full_proof_records_skip_declarations_without_proof(module_output):
         file=FILE,
         line=3,
         hasSorry=False,
+        hasError=False,
         project="",
     )
     assert example.proof == ":= by\n  intro n\n  sorry"
@@ -136,6 +143,25 @@ def test_rows_encode_with_declared_features(module_output):
     assert dataset[2]["nextTactic"] == "sorry"
     assert dataset[2]["hasSorry"] is True
     assert dataset.features["line"] == datasets.Value("int32")
+
+
+def test_source_bytes_text_starts_after_a_byte_order_mark():
+    source = SourceBytes("\ufefftheorem t : True := by\r\n  trivial\r\n")
+    start = len("\ufefftheorem t : True := by\r\n  ".encode())
+
+    assert source.slice(None, start) == "theorem t : True := by\r\n  "
+    assert source.slice(start, start + len("trivial")) == "trivial"
+    assert source.newline == "\r\n"
+    assert SourceBytes("a\nb").newline == "\n"
+
+
+def test_flags_come_from_the_declaration_and_the_step(module_output):
+    module_output.events[2]["hasError"] = True  # the example
+    module_output.events[3]["inStatement"] = True  # its `intro n`
+
+    assert [(r.hasError, r.inStatement) for r in tactic_records(module_output)] == [
+        (False, False), (True, True), (True, False)]
+    assert [r.hasError for r in full_proof_records(module_output)] == [False, True]
 
 
 def test_source_bytes_rejects_offsets_inside_a_character():

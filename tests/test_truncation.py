@@ -67,8 +67,8 @@ def big_file_record(line: int) -> TacticRecord:
     """A tactic step of a long file, at ``line``."""
     return TacticRecord(
         state="⊢ True", nextTactic="trivial", srcUpToTactic=LEMMAS, declUpToTactic="", decl="",
-        declId=f"Big:lemma_{line}", stateAfter="no goals", module="Big", file="Big.lean",
-        line=line, column=2, hasSorry=False, project="big",
+        declId=f"Big:lemma_{line}", stateAfter="", goals=["⊢ True"], goalsAfter=[], module="Big", file="Big.lean",
+        line=line, column=2, hasSorry=False, hasError=False, inStatement=False, project="big",
     )  # fmt: skip
 
 

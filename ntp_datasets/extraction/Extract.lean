@@ -14,6 +14,11 @@ prints cannot pass for one): `start` when it begins a module (the caller's time 
 there), then `done`, or `failed` (`stage`: `import` when its imports could not be loaded,
 with their `messages`; `elab` when the extractor itself failed). Message events carry the
 `phase` they come from: `parse`, `import` or `elab`.
+
+Byte offsets in events (`start`, `end`, `sigEnd`, `declStart`) are offsets into the file as
+written: Lean parses the text without a leading UTF-8 byte-order mark and with CRLF line
+endings turned into LF, and the extractor maps its positions back (`SourceMap`). Lines and
+columns are Lean's (the same in both texts, the mark not counted).
 -/
 import Lean
 
@@ -37,45 +42,95 @@ structure Job where
   token : String := ""
   deriving FromJson, Inhabited
 
-/-- Tactic syntax kinds whose children are the steps a user wrote. -/
-def seqKinds : List Name :=
-  [``Lean.Parser.Tactic.tacticSeq1Indented, ``Lean.Parser.Tactic.tacticSeqBracketed]
-
-/-- Tactic syntax kinds that only group steps and are never a step themselves. -/
-def structuralKinds : List Name :=
-  [``Lean.Parser.Tactic.tacticSeq, ``Lean.Parser.Term.byTactic, nullKind] ++ seqKinds
-
 /-- Whether `stx` contains `sorry` or `admit`, as a tactic or a term. -/
 def hasSorry (stx : Syntax) : Bool :=
   (stx.find? fun s =>
     s.isOfKind ``Lean.Parser.Tactic.tacticSorry || s.isOfKind ``Lean.Parser.Term.sorry ||
     s.isOfKind ``Lean.Parser.Tactic.tacticAdmit).isSome
 
-/-- Byte offset, line (1-based) and column (0-based, codepoints) of a position. -/
-def posFields (fileMap : FileMap) (pfx : String) (pos : String.Pos.Raw) : List (String × Json) :=
+/-- How positions in the text Lean parses map to byte offsets of the file as written. Lean
+is given the file without a leading UTF-8 byte-order mark (which its parser rejects) and with
+each CRLF line ending turned into LF (as `Parser.mkInputContext` would do anyway, but here the
+extractor does it, so that it knows where). -/
+structure SourceMap where
+  /-- Bytes of the byte-order mark at the start of the file: 0 or 3. -/
+  bom : Nat := 0
+  /-- Byte offsets, in the parsed text, of the line feeds that were CRLF in the file, ascending. -/
+  crlf : Array Nat := #[]
+  deriving Inhabited
+
+/-- The text Lean parses for a file's bytes and the `SourceMap` back to them; `none` when the
+bytes are not UTF-8. -/
+def SourceMap.ofBytes (bytes : ByteArray) : Option (String × SourceMap) := Id.run do
+  let bom := if bytes.size ≥ 3 && bytes[0]! == 0xEF && bytes[1]! == 0xBB && bytes[2]! == 0xBF then 3 else 0
+  let mut out := ByteArray.emptyWithCapacity bytes.size
+  let mut crlf := #[]
+  for i in [bom:bytes.size] do
+    if bytes[i]! == 13 && i + 1 < bytes.size && bytes[i + 1]! == 10 then
+      crlf := crlf.push out.size  -- where the LF of this line ending lands in the parsed text
+    else
+      out := out.push bytes[i]!
+  return (String.fromUTF8? out).map (·, { bom, crlf })
+
+/-- The byte offset in the file of position `pos` of the parsed text: the mark and the CR of
+every CRLF before `pos` are added back. A position at a line end maps to the line's CR. -/
+def SourceMap.toFile (m : SourceMap) (pos : String.Pos.Raw) : Nat := Id.run do
+  let n := pos.byteIdx
+  -- Binary search: the number of CRLF line feeds strictly before `n`.
+  let mut lo := 0
+  let mut hi := m.crlf.size
+  while lo < hi do
+    let mid := (lo + hi) / 2
+    if m.crlf[mid]! < n then lo := mid + 1 else hi := mid
+  return m.bom + n + lo
+
+/-- Byte offset in the file (see `SourceMap`), line (1-based) and column (0-based, codepoints)
+of a position of the parsed text. -/
+def posFields (fileMap : FileMap) (srcMap : SourceMap) (pfx : String) (pos : String.Pos.Raw) :
+    List (String × Json) :=
   let p := fileMap.toPosition pos
-  [(pfx, toJson pos.byteIdx)] ++
+  [(pfx, toJson (srcMap.toFile pos))] ++
     (if pfx == "start" then [("line", toJson p.line), ("column", toJson p.column)]
      else [("endLine", toJson p.line), ("endColumn", toJson p.column)])
 
-/-- The tactic steps of an info tree with the context each one runs in. A node is a step when
-the nearest enclosing tactic node is a tactic sequence written in the source (not one made by a
-macro such as `t <;> s`) and its own syntax comes from the source. -/
-partial def collectSteps (ctx? : Option ContextInfo) (inSeq : Bool) (tree : InfoTree)
+/-- Tactic syntax kinds that only structure a proof and are never rows themselves, as in
+ntp-toolkit: a bullet `· tacs`, `t <;> s` and `(tacs)` (the tactics inside them are rows). -/
+def structuringKinds : List Name :=
+  [``Lean.cdot, ``Lean.Parser.Tactic.«tactic_<;>_», ``Lean.Parser.Tactic.paren]
+
+/-- Whether `stx` comes from the source text itself rather than from a macro expansion. -/
+def isOriginal (stx : Syntax) : Bool :=
+  stx.getHeadInfo matches .original ..
+
+/-- Whether syntax kind `k` belongs to parser category `cat` (`tactic`, `conv`). -/
+def inCategory (env : Environment) (cat k : Name) : Bool :=
+  match Parser.getCategory (Parser.parserExtension.getState env).categories cat with
+  | some c => c.kinds.contains k
+  | none => false
+
+/-- Whether a tactic info node is a row: its syntax is a node written in the source (not an
+atom such as the `;` separator, not made by a macro) of the `tactic` or `conv` category, and
+not one of the `structuringKinds`. Sequences, `by` blocks, calc step lists and other
+non-tactic nodes that carry tactic info are not rows either. -/
+def isRow (env : Environment) (stx : Syntax) : Bool :=
+  match stx with
+  | .node _ k _ => isOriginal stx && !structuringKinds.contains k &&
+      (inCategory env `tactic k || inCategory env `conv k)
+  | _ => false
+
+/-- The tactic nodes of an info tree that are rows (`isRow`), in tree order, with the context
+each runs in and its children. -/
+partial def collectSteps (env : Environment) (ctx? : Option ContextInfo) (tree : InfoTree)
     (acc : Array (ContextInfo × TacticInfo × PersistentArray InfoTree)) :
     Array (ContextInfo × TacticInfo × PersistentArray InfoTree) :=
   match tree with
-  | .context pci t => collectSteps (pci.mergeIntoOuter? ctx?) inSeq t acc
+  | .context pci t => collectSteps env (pci.mergeIntoOuter? ctx?) t acc
   | .node (.ofTacticInfo ti) children =>
-    let kind := ti.stx.getKind
-    let isStep := inSeq && !structuralKinds.contains kind &&
-      (ti.stx.getRange? (canonicalOnly := true)).isSome
-    let acc := match ctx?, isStep with
-      | some ctx, true => acc.push (ctx, ti, children)
-      | _, _ => acc
-    let opensSeq := seqKinds.contains kind && ti.stx.getHeadInfo matches .original ..
-    children.foldl (init := acc) fun acc c => collectSteps ctx? opensSeq c acc
-  | .node _ children => children.foldl (init := acc) fun acc c => collectSteps ctx? inSeq c acc
+    let acc := match ctx? with
+      | some ctx => if isRow env ti.stx then acc.push (ctx, ti, children) else acc
+      | none => acc
+    children.foldl (init := acc) fun acc c => collectSteps env ctx? c acc
+  | .node _ children => children.foldl (init := acc) fun acc c => collectSteps env ctx? c acc
   | .hole _ => acc
 
 /-- Term nodes written as identifiers in the source, under the given trees: what the
@@ -89,16 +144,17 @@ partial def identTerms (trees : PersistentArray InfoTree) (acc : Array TermInfo 
     | .node _ cs => identTerms cs acc
     | .hole _ => acc
 
-/-- The first command node of an info tree, with its context. -/
-partial def findCommand? (ctx? : Option ContextInfo) : InfoTree → Option (ContextInfo × Syntax)
-  | .context pci t => findCommand? (pci.mergeIntoOuter? ctx?) t
-  | .node (.ofCommandInfo ci) _ => ctx?.map (·, ci.stx)
-  | _ => none
+/-- The pretty-printer options ntp-toolkit sets for proof states: full names, binder types
+of `fun`, types of numerals, of coercions and of `let` variables. -/
+def withStateOptions (opts : Options) : Options :=
+  opts.setBool `pp.fullNames true |>.setBool `pp.funBinderTypes true |>.setBool `pp.numericTypes true
+    |>.setBool `pp.coercions.types true |>.setBool `pp.letVarTypes true
 
-/-- Pretty-printed goals, one string per goal. -/
+/-- Pretty-printed goals, one string per goal, with ntp-toolkit's options (`withStateOptions`)
+and its width (`Format.pretty`'s default). -/
 def ppGoals (ctx : ContextInfo) (mctx : MetavarContext) (goals : List MVarId) : IO (Array String) :=
   goals.toArray.mapM fun g => do
-    let fmt ← { ctx with mctx }.runMetaM {} (Meta.ppGoal g)
+    let fmt ← { ctx with mctx }.runMetaM {} (withOptions withStateOptions (Meta.ppGoal g))
     return fmt.pretty
 
 /-- A constant as a premise record: its name, whether its type is a proposition (a theorem
@@ -149,9 +205,16 @@ def explicitRefs (ctx : ContextInfo) (terms : Array TermInfo) : IO (Array Name �
     | _ => pure ()
   return (consts, hyps)
 
-/-- The JSON event of one tactic step. -/
-def tacticEvent (fileMap : FileMap) (declStart : Nat) (ctx : ContextInfo) (ti : TacticInfo)
-    (children : PersistentArray InfoTree) : IO (Option Json) := do
+/-- Where a module's positions go: Lean's `FileMap` (lines, columns) and the `SourceMap`
+back to the file's bytes. -/
+structure Positions where
+  fileMap : FileMap
+  srcMap : SourceMap
+
+/-- The JSON event of one tactic step of the declaration starting at file offset `declStart`;
+`inStatement` when it lies in the declaration's statement (a `by` in its type or binders). -/
+def tacticEvent (pos : Positions) (declStart : Nat) (inStatement : Bool) (ctx : ContextInfo)
+    (ti : TacticInfo) (children : PersistentArray InfoTree) : IO (Option Json) := do
   let some range := ti.stx.getRange? (canonicalOnly := true) | return none
   let before ← ppGoals ctx ti.mctxBefore ti.goalsBefore
   let after ← ppGoals ctx ti.mctxAfter ti.goalsAfter
@@ -160,9 +223,10 @@ def tacticEvent (fileMap : FileMap) (declStart : Nat) (ctx : ContextInfo) (ti : 
     return (← constantsJson (← termConstants ti), ← constantsJson explicitConsts)
   return some <| Json.mkObj <|
     [("kind", Json.str "tactic"), ("declStart", toJson declStart)] ++
-    posFields fileMap "start" range.start ++ posFields fileMap "end" range.stop ++
+    posFields pos.fileMap pos.srcMap "start" range.start ++ posFields pos.fileMap pos.srcMap "end" range.stop ++
     [("syntaxKind", toJson ti.stx.getKind.toString), ("goalsBefore", toJson before),
      ("goalsAfter", toJson after), ("hasSorry", toJson (hasSorry ti.stx)),
+     ("inStatement", toJson inStatement),
      ("goalIdsBefore", toJson (ti.goalsBefore.map (·.name.toString))),
      ("goalIdsAfter", toJson (ti.goalsAfter.map (·.name.toString))),
      ("termConstants", toJson termPremises), ("explicitConstants", toJson explicit),
@@ -200,7 +264,8 @@ def fullDeclName (ctx : ContextInfo) (id : Name) : Name :=
 
 /-- Facts about a declared constant in the module's final environment: type (whole, its
 binders, its body), signature, doc string, whether it is a proposition, the constants its
-value uses, and the namespace it was declared in. -/
+value uses, the namespace it was declared in, and whether its type or value holds a sorry
+that Lean put in place of a part that failed to elaborate (`elabFailed`). -/
 def constantDetails (ctx : ContextInfo) (name : Name) : IO (List (String × Json)) := do
   let env := ctx.env
   let some info := env.find? name <|> env.find? (mkPrivateName env name) | return []
@@ -215,41 +280,158 @@ def constantDetails (ctx : ContextInfo) (name : Name) : IO (List (String × Json
     let doc ← findDocString? env info.name
     let isProp ← Meta.isProp info.type
     let used ← constantsJson (info.value?.map (·.getUsedConstants) |>.getD #[])
+    let elabFailed := info.type.hasSyntheticSorry || info.value?.any (·.hasSyntheticSorry)
     return [("type", toJson type.pretty), ("typeArgs", toJson args), ("typeBody", toJson body),
       ("signature", toJson signature), ("doc", toJson doc), ("isProp", toJson isProp),
-      ("constants", toJson used), ("scope", toJson ctx.currNamespace.toString)]
+      ("constants", toJson used), ("scope", toJson ctx.currNamespace.toString),
+      ("elabFailed", toJson elabFailed)]
 
-/-- The JSON event of a declaration command, or `none` for other commands. `finalEnv` is the
-module's environment after its last command. -/
-def declarationEvent (fileMap : FileMap) (ctx : ContextInfo) (finalEnv : Environment) (cmd : Syntax) :
-    IO (Option Json) := do
-  unless cmd.isOfKind ``Lean.Parser.Command.declaration do return none
-  let body := cmd[1]
-  let some range := cmd.getRange? (canonicalOnly := true) | return none
-  let sigEnd := (body.getArgs.find? fun a => declValKinds.any a.isOfKind).bind (·.getPos?)
-    |>.getD range.stop
-  let name := (body.find? (·.isOfKind ``Lean.Parser.Command.declId)).map fun d =>
-    fullDeclName { ctx with env := finalEnv } d[0].getId
-  let details ← match name with
-    | some n => constantDetails { ctx with env := finalEnv } n
+/-- A declaration written in the source, found in a command's info trees. -/
+structure DeclSite where
+  ctx : ContextInfo
+  /-- The `declaration` syntax (for a `mutual` block: the member's own). -/
+  stx : Syntax
+  /-- Its range in the parsed text: its own, or, when a macro wrote it, the macro call's. -/
+  start : String.Pos.Raw
+  stop : String.Pos.Raw
+  /-- Where its value or proof begins (`:=`, `|`, `where`); `stop` when it has none. -/
+  sigEnd : String.Pos.Raw
+
+/-- The part of a declaration's body that holds its value or proof, if any. -/
+def declVal? (body : Syntax) : Option Syntax :=
+  body.getArgs.find? fun a => declValKinds.any a.isOfKind
+
+/-- Whether a `declaration` syntax was written by the user: its keyword (`theorem`, `def`,
+...) is in the source, or a macro (a project's `lemma` command) put a value or proof written
+in the source into it. Declarations that commands such as `syntax`, `macro_rules` or
+`deriving` make up are not. -/
+def isWritten (decl : Syntax) : Bool :=
+  isOriginal decl[1] || (declVal? decl[1]).any isOriginal
+
+/-- The declarations of a command's info trees, however the command wraps them: every
+`declaration` command node (inside `… in`, `#guard_msgs in`, macro expansions) and every
+member of a `mutual` block, when written by the user (`isWritten`). A declaration node below
+one already found is Lean's rewrite of it (`theorem A.b` is elaborated as `theorem b` inside
+`namespace A`) and is skipped. `origin?` is the innermost command written in the source
+around the node: the range of a declaration a macro made is the macro call's. -/
+partial def collectDecls (ctx? : Option ContextInfo) (origin? : Option Syntax) (inDecl : Bool)
+    (tree : InfoTree) (acc : Array DeclSite) : Array DeclSite :=
+  match tree with
+  | .context pci t => collectDecls (pci.mergeIntoOuter? ctx?) origin? inDecl t acc
+  | .hole _ => acc
+  | .node info children =>
+    let stx? := match info with
+      | .ofCommandInfo ci => some ci.stx
+      | .ofMacroExpansionInfo mi => some mi.stx
+      | _ => none
+    let origin? := match stx? with
+      | some stx => if (stx.getRange? (canonicalOnly := true)).isSome then some stx else origin?
+      | none => origin?
+    let members := match info, inDecl with
+      | .ofCommandInfo ci, false =>
+        if ci.stx.isOfKind ``Lean.Parser.Command.declaration then #[ci.stx]
+        else if ci.stx.isOfKind ``Lean.Parser.Command.mutual then
+          ci.stx[1].getArgs.filter (·.isOfKind ``Lean.Parser.Command.declaration)
+        else #[]
+      | _, _ => #[]
+    let sites := match ctx? with
+      | some ctx => members.filterMap fun d =>
+        let range? := (d.getRange? (canonicalOnly := true)).orElse fun _ =>
+          origin?.bind (·.getRange? (canonicalOnly := true))
+        match isWritten d, range? with
+        | true, some r =>
+          let sigEnd := ((declVal? d[1]).bind (·.getPos?)).filter (fun p => r.start ≤ p && p ≤ r.stop)
+          some { ctx, stx := d, start := r.start, stop := r.stop, sigEnd := sigEnd.getD r.stop }
+        | _, _ => none
+      | none => #[]
+    let inDecl := inDecl || !sites.isEmpty
+    children.foldl (init := acc ++ sites) fun acc c => collectDecls ctx? origin? inDecl c acc
+
+/-- The constants that a command's info trees declare (term nodes marked as binders of a
+constant), with the position of the syntax that declares them. -/
+partial def collectBinders (tree : InfoTree) (acc : Array (String.Pos.Raw × Name)) :
+    Array (String.Pos.Raw × Name) :=
+  match tree with
+  | .context _ t => collectBinders t acc
+  | .hole _ => acc
+  | .node info children =>
+    let acc := match info with
+      | .ofTermInfo ti =>
+        match ti.isBinder, ti.expr, ti.stx.getPos? with
+        | true, .const n _, some p => acc.push (p, n)
+        | _, _, _ => acc
+      | _ => acc
+    children.foldl (init := acc) fun acc c => collectBinders c acc
+
+/-- The constant a declaration declares, as the environment names it (private names
+included): the one declared at its `declId`, or, for an anonymous instance, the one declared
+in its statement (the name Lean made up, e.g. `instInhabitedBox`). An `example` has none. -/
+def declaredConstant? (binders : Array (String.Pos.Raw × Name)) (site : DeclSite) : Option Name :=
+  match site.stx[1].find? (·.isOfKind ``Lean.Parser.Command.declId) with
+  | some declId => declId.getPos?.bind fun p => (binders.find? (·.1 == p)).map (·.2)
+  | none =>
+    if site.stx[1].isOfKind ``Lean.Parser.Command.instance then
+      (binders.find? fun (p, _) => site.start ≤ p && p < site.sigEnd).map (·.2)
+    else none
+
+/-- Whether position `p` lies between `a` and `b` (inclusive). -/
+def posWithin (p a b : Position) : Bool :=
+  le (a.line, a.column) (p.line, p.column) && le (p.line, p.column) (b.line, b.column)
+where
+  le (x y : Nat × Nat) : Bool := x.1 < y.1 || (x.1 == y.1 && x.2 ≤ y.2)
+
+/-- The JSON event of a declaration. `finalEnv` is the module's environment after its last
+command. `hasError`: Lean reported an error inside the declaration (an error message of its
+command lying in its range, or any when the command holds no other declaration), or a part
+of it failed to elaborate (`elabFailed`: also when `#guard_msgs` caught the error). -/
+def declarationEvent (pos : Positions) (finalEnv : Environment) (binders : Array (String.Pos.Raw × Name))
+    (errors : Array Position) (alone : Bool) (site : DeclSite) : IO Json := do
+  let body := site.stx[1]
+  let ctx := { site.ctx with env := finalEnv }
+  let declared := declaredConstant? binders site
+  let name := declared.map (fun n => (privateToUserName? n).getD n) |>.orElse fun _ =>
+    (body.find? (·.isOfKind ``Lean.Parser.Command.declId)).map fun d => fullDeclName ctx d[0].getId
+  let details ← match declared.orElse fun _ => name with
+    | some n => constantDetails ctx n
     | none => pure []
-  return some <| Json.mkObj <|
+  let startPos := pos.fileMap.toPosition site.start
+  let stopPos := pos.fileMap.toPosition site.stop
+  let reported := errors.any fun p => alone || posWithin p startPos stopPos
+  let elabFailed := details.any fun (k, v) => k == "elabFailed" && v == toJson true
+  return Json.mkObj <|
     [("kind", Json.str "declaration"), ("name", toJson (name.map toString)),
-     ("declKind", toJson (declKindName body.getKind)), ("sigEnd", toJson sigEnd.byteIdx)] ++
-    posFields fileMap "start" range.start ++ posFields fileMap "end" range.stop ++
-    [("hasSorry", toJson (hasSorry cmd))] ++ details
+     ("declKind", toJson (declKindName body.getKind)), ("sigEnd", toJson (pos.srcMap.toFile site.sigEnd))] ++
+    posFields pos.fileMap pos.srcMap "start" site.start ++ posFields pos.fileMap pos.srcMap "end" site.stop ++
+    [("hasSorry", toJson (hasSorry site.stx)), ("hasError", toJson (reported || elabFailed))] ++ details
 
-/-- Events of one top-level command: its declaration (if any), then its tactic steps. -/
-def commandEvents (fileMap : FileMap) (finalEnv : Environment) (tree : InfoTree) : IO (Array Json) := do
-  let some (ctx, cmd) := findCommand? none tree | return #[]
+/-- What elaborating one command left: its info trees and its messages with their phase. -/
+structure CommandOutput where
+  trees : Array InfoTree
+  msgs : Array (String × Message)
+
+/-- Events of one command: its declarations (however wrapped), then the tactic steps inside
+them in source order, each with the declaration it lies in (the innermost). Steps outside
+every declaration (e.g. in `#eval`) are left out. -/
+def commandEvents (pos : Positions) (finalEnv : Environment) (cmd : CommandOutput) : IO (Array Json) := do
+  let sites := cmd.trees.foldl (init := #[]) fun acc t => collectDecls none none false t acc
+  let sites := sites.qsort fun a b => a.start < b.start
+  let binders := cmd.trees.foldl (init := #[]) fun acc t => collectBinders t acc
+  let errors := cmd.msgs.filterMap fun (_, m) => if m.severity == .error then some m.pos else none
   let mut events := #[]
-  if let some ev ← declarationEvent fileMap ctx finalEnv cmd then events := events.push ev
-  let declStart := (cmd.getPos?.getD 0).byteIdx
-  let steps := collectSteps none false tree #[]
-  let steps := steps.qsort fun a b =>
-    (a.2.1.stx.getPos?.getD 0).byteIdx < (b.2.1.stx.getPos?.getD 0).byteIdx
-  for (c, ti, children) in steps do
-    if let some ev ← tacticEvent fileMap declStart c ti children then events := events.push ev
+  for site in sites do
+    events := events.push (← declarationEvent pos finalEnv binders errors (sites.size == 1) site)
+  let steps := cmd.trees.foldl (init := #[]) fun acc t => collectSteps finalEnv none t acc
+  -- Source order; steps at one position (the tactic after `<;>`, run once per goal) keep
+  -- the order Lean ran them in.
+  let keyed := (steps.mapIdx fun i s => ((s.2.1.stx.getPos?.getD 0).byteIdx, i, s))
+  let keyed := keyed.qsort fun a b => a.1 < b.1 || (a.1 == b.1 && a.2.1 < b.2.1)
+  for (p, _, (c, ti, children)) in keyed do
+    let inside := sites.filter fun s => s.start.byteIdx ≤ p && p < s.stop.byteIdx
+    -- The innermost declaration: the one that starts last.
+    let some site := inside.back? | continue
+    let declStart := pos.srcMap.toFile site.start
+    if let some ev ← tacticEvent pos declStart (p < site.sigEnd.byteIdx) c ti children then
+      events := events.push ev
   return events
 
 /-- The module's imports: the ones its header names (not the implicit `Init`), and every
@@ -286,22 +468,22 @@ def parseMessages (ctx : Frontend.Context) (s : Frontend.State) : Array Message 
   let (_, _, parseMsgs) := Parser.parseCommand ctx.inputCtx pmctx s.parserState {}
   parseMsgs.toArray
 
-/-- Elaborates the remaining commands one by one, collecting each command's info trees (the
-elaborator clears them, and its messages, at the start of every command). Each message comes
-with its phase (`parse` or `elab`). -/
-partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (trees : Array InfoTree)
-    (msgs : Array (String × Message)) : IO (Frontend.State × Array InfoTree × Array (String × Message)) := do
+/-- Elaborates the remaining commands one by one, collecting each command's info trees and
+messages (the elaborator clears both at the start of every command). Each message comes with
+its phase (`parse` or `elab`); the parser's messages go with the command they cut short. -/
+partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (done : Array CommandOutput) :
+    IO (Frontend.State × Array CommandOutput) := do
   let parsed := parseMessages ctx s
-  let (done, s) ← (Frontend.processCommand.run ctx).run s
-  let trees := trees ++ s.commandState.infoState.trees.toArray
+  let (finished, s) ← (Frontend.processCommand.run ctx).run s
+  let trees := s.commandState.infoState.trees.toArray
   let new := s.commandState.messages.toArray
   -- If the log holds the parser's messages after all, they come first: drop them there.
   let repeated := parsed.size ≤ new.size &&
     (parsed.zip (new.extract 0 parsed.size)).all fun (a, b) => a.pos == b.pos && a.severity == b.severity
   let elabMsgs := if repeated then new.extract parsed.size new.size else new
-  let msgs := msgs ++ parsed.map ("parse", ·) ++ elabMsgs.map ("elab", ·)
+  let done := done.push { trees, msgs := parsed.map ("parse", ·) ++ elabMsgs.map ("elab", ·) }
   let s := { s with commandState.infoState.trees := {}, commandState.messages := {} }
-  if done then return (s, trees, msgs) else processCommands ctx s trees msgs
+  if finished then return (s, done) else processCommands ctx s done
 
 /-- What a toolchain-specific repair remembers within one process, per imported module: the
 positions of the extension entries it had to add for that module. -/
@@ -392,7 +574,8 @@ def timed (phase : String) (times : IO.Ref PhaseTimes) (act : IO α) : IO α := 
 its imports when they fail (nothing is elaborated then: every command would fail). -/
 def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times : IO.Ref PhaseTimes) :
     IO (Except (Array Json) (Array Json × Environment × Bool)) := do
-  let input ← IO.FS.readFile job.file
+  let some (input, srcMap) := SourceMap.ofBytes (← IO.FS.readBinFile job.file)
+    | throw <| IO.userError s!"{job.file} is not UTF-8"
   let inputCtx := Parser.mkInputContext input job.file
   let (header, parserState, messages) ← Parser.parseHeader inputCtx
   let headerParsed := messages.toArray.size
@@ -404,14 +587,15 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
     return .error (← importMsgs.mapM (messageEvent "import"))
   let env ← timed "repair" times <| repairImportedEnv shared.repairMemo (env.setMainModule mainModule)
   let commandState := { Command.mkState env {} opts with infoState.enabled := true }
-  let (s, trees, msgs) ← timed "elaborate" times <| processCommands { inputCtx }
-    { commandState, parserState, cmdPos := parserState.pos } #[] #[]
-  let msgs := (headerMsgs.extract 0 headerParsed).map ("parse", ·) ++ importMsgs.map ("import", ·) ++ msgs
-  let fileMap := inputCtx.fileMap
+  let (s, commands) ← timed "elaborate" times <| processCommands { inputCtx }
+    { commandState, parserState, cmdPos := parserState.pos } #[]
+  let msgs := (headerMsgs.extract 0 headerParsed).map ("parse", ·) ++ importMsgs.map ("import", ·) ++
+    commands.flatMap (·.msgs)
+  let pos : Positions := { fileMap := inputCtx.fileMap, srcMap }
   timed "events" times do
     let mut events := #[importsEvent header env]
-    for tree in trees do
-      events := events ++ (← commandEvents fileMap s.commandState.env tree)
+    for cmd in commands do
+      events := events ++ (← commandEvents pos s.commandState.env cmd)
     for (phase, msg) in msgs do
       events := events.push (← messageEvent phase msg)
     let hasErrors := msgs.any (·.2.severity == .error)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ntp_datasets.errors import ExtractorError
 from ntp_datasets.toolchain import Toolchain
 
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 """Bumped whenever the events or cache entries change shape: old cache entries are not read."""
 
 LEAN_DIR = Path(__file__).resolve().parent

@@ -111,7 +111,8 @@ class LeanProject:
                     f"{rel.as_posix()} leads outside the project (to {target}); it is not read"))
                 continue
             data = path.read_bytes()
-            text = data.decode("utf-8", errors="replace")
+            # A byte-order mark is not text: the header starts after it (Lean never sees it).
+            text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
             modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text), is_module_file(text),
                                        utf8_error(rel.as_posix(), data))
         return modules

@@ -6,8 +6,11 @@ their fields), and the builder writes those records, or prompts rendered from th
 Field names follow ntp-toolkit where it has one. Every record has a ``project`` field: the
 name of the project its module belongs to (``ModuleOutput.project``).
 
-Sorry policy: record configs keep rows whose tactic or declaration contains ``sorry`` and
-mark them ``hasSorry=True``; prompt configs drop them (``ntp_datasets.rows.prompting``).
+Sorry and error policy: record configs keep rows whose tactic or declaration contains
+``sorry`` (``hasSorry=True``), rows of declarations in which Lean reported an error
+(``hasError=True``) and tactic rows inside a declaration's statement (``inStatement=True``),
+flagged so users can filter them; prompt configs leave them out
+(``ntp_datasets.rows.prompting.drop_reason``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Iterator
 import datasets
 
 from ntp_datasets.extraction import ModuleOutput
-from ntp_datasets.records.base import NO_GOALS, Constant, SourceBytes, as_row, decl_id, features_of, goals_text
+from ntp_datasets.records.base import NO_GOALS, Constant, SourceBytes, as_row, decl_id, features_of, state_text
 from ntp_datasets.records.declarations import (
     DeclarationRecord,
     ImportRecord,
@@ -79,7 +82,7 @@ __all__ = [
     "Constant", "DeclarationRecord", "ERROR_KINDS", "ErrorRecord", "FullProofRecord", "ImportRecord", "ModuleRecord",
     "NO_GOALS", "PremisesRecord", "RECORD_KINDS", "SourceBytes", "StateCommentsRecord", "TACTIC_WITH_PREMISES_FEATURES",
     "TacticRecord", "TacticWithPremisesRecord", "as_row", "decl_id", "declaration_records", "error_records",
-    "features_of", "features_of_kind", "full_proof_records", "full_proof_with_states_records", "goals_text",
+    "features_of", "features_of_kind", "full_proof_records", "full_proof_with_states_records", "state_text",
     "import_records", "is_simp_or_rw", "module_records", "premises_records", "records_of_kind",
     "state_comments_records", "tactic_records", "tactic_with_premises_records",
 ]

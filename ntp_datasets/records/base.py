@@ -1,6 +1,10 @@
 """What every record kind shares: slicing a module's source by the extractor's byte offsets,
 declaration ids, goal text, and the ``datasets.Features`` of a record class, derived from its
-dataclass fields (:func:`record`)."""
+dataclass fields (:func:`record`).
+
+Source text: the extractor's byte offsets are offsets into the file as written (CRLF line
+endings and all), so every text field is a slice of the file's own text; a leading UTF-8
+byte-order mark is not part of any field."""
 
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ import datasets
 from ntp_datasets.extraction import ModuleOutput
 
 NO_GOALS = "no goals"
-"""The ``state`` text of a proof with no goals left (as Lean prints it)."""
+"""What a state comment says when no goals are left (as Lean prints it); ``state`` is "" then."""
+
+BOM = "\ufeff".encode("utf-8")
+"""The UTF-8 byte-order mark, which a file may start with; it is not part of any text field."""
 
 DECL_KINDS_WITHOUT_PROOF = frozenset({"structure", "class", "inductive", "class inductive", "axiom"})
 """Declaration kinds whose body is not a proof or value (``full_proof`` skips them)."""
@@ -62,13 +69,21 @@ def as_row(record_value) -> dict:
 
 
 class SourceBytes:
-    """A module's source encoded once as UTF-8, sliced by the extractor's byte offsets."""
+    """A module's source encoded once as UTF-8, sliced by the extractor's byte offsets (offsets
+    into the file as written, see ``ntp_datasets/extraction/Extract.lean``)."""
 
     def __init__(self, source: str):
         self.data = source.encode("utf-8")
+        self.text_start = len(BOM) if self.data.startswith(BOM) else 0
+        """Where the text begins: after a byte-order mark, if the file has one."""
+        self.newline = "\r\n" if b"\r\n" in self.data else "\n"
+        """The file's line ending (CRLF if it uses any), for text inserted into it."""
 
     def slice(self, start: int | None = None, end: int | None = None) -> str:
-        """Return the source text between byte offsets ``start`` and ``end``."""
+        """Return the source text between byte offsets ``start`` (default: where the text
+        begins, after a byte-order mark) and ``end`` (default: the end of the file)."""
+        if start is None:
+            start = self.text_start
         try:
             return self.data[start:end].decode("utf-8")
         except UnicodeDecodeError as error:
@@ -90,9 +105,10 @@ def decl_id(module: str, declaration: dict) -> str:
     return f"{module}:_example_{declaration['line']}_{declaration['column']}"
 
 
-def goals_text(goals: list[str]) -> str:
-    """Join pretty-printed goals with a blank line; ``no goals`` when there are none."""
-    return "\n\n".join(goals) if goals else NO_GOALS
+def state_text(goals: list[str]) -> str:
+    """Join pretty-printed goals the way ntp-toolkit does: one newline between goals, ""
+    when there are none."""
+    return "\n".join(goals)
 
 
 def statement(source: SourceBytes, declaration: dict) -> str:

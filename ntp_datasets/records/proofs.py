@@ -6,12 +6,22 @@ import dataclasses
 from collections.abc import Iterator
 
 from ntp_datasets.extraction import ModuleOutput
-from ntp_datasets.records.base import SourceBytes, decl_id, events_of, goals_text, has_proof, record, statement
+from ntp_datasets.records.base import (
+    NO_GOALS,
+    SourceBytes,
+    decl_id,
+    events_of,
+    has_proof,
+    record,
+    state_text,
+    statement,
+)
 
 
 @record
 class FullProofRecord:
-    """One declaration with a proof or value: its statement and the whole proof."""
+    """One declaration with a proof or value: its statement and the whole proof.
+    ``hasError``: Lean reported an error inside the declaration."""
 
     srcUpToDecl: str
     decl: str
@@ -21,6 +31,7 @@ class FullProofRecord:
     file: str
     line: int
     hasSorry: bool
+    hasError: bool
     project: str
 
 
@@ -37,6 +48,7 @@ def full_proof_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]
             file=module_output.file,
             line=declaration["line"],
             hasSorry=bool(declaration["hasSorry"]),
+            hasError=bool(declaration["hasError"]),
             project=module_output.project,
         )
 
@@ -71,30 +83,43 @@ def state_comments_records(module_output: ModuleOutput) -> Iterator[StateComment
         return
     source = SourceBytes(module_output.source)
     tactics = list(events_of(module_output, "tactic"))
-    text = _insert_state_comments(source, tactics, 0, len(source.data))
+    text = _insert_state_comments(source, tactics, None, len(source.data))
     yield StateCommentsRecord(module_output.module, module_output.file, text, module_output.project)
 
 
-def _state_comment(state: str, column: int) -> str:
-    """A block comment holding a proof state, indented to the tactic's column. `-/` inside a
-    state would end the comment early, so it is broken up."""
+def _state_comment(goals: list[str], column: int, newline: str) -> str:
+    """A block comment holding a proof state (``NO_GOALS`` when none are left), on its own
+    line, indented to the tactic's column. `-/` inside a state would end the comment early,
+    so it is broken up."""
     indent = " " * column
-    body = state.replace("-/", "- /").replace("\n", "\n" + indent + "   ")
-    return f"\n{indent}/- {body} -/"
+    state = state_text(goals) or NO_GOALS
+    body = state.replace("-/", "- /").replace("\n", newline + indent + "   ")
+    return f"{newline}{indent}/- {body} -/"
 
 
-def _insert_state_comments(source: SourceBytes, tactics: list[dict], start: int, end: int) -> str:
-    """Source bytes ``start:end`` with the state after each tactic ending inside the range
-    inserted as a comment right after the tactic. Tactics ending at the same place (a
-    step and the last step nested in it) get their comments innermost first."""
-    inserts = sorted(
-        (t for t in tactics if start < t["end"] <= end),
-        key=lambda t: (t["end"], -t["start"]),
-    )
+def _ends_line(source: SourceBytes, offset: int) -> bool:
+    """Whether only spaces, or a line comment, follow byte ``offset`` up to the end of its line."""
+    rest = source.data[offset:].split(b"\n", 1)[0].strip(b" \t\r")
+    return not rest or rest.startswith(b"--")
+
+
+def _insert_state_comments(source: SourceBytes, tactics: list[dict], start: int | None, end: int) -> str:
+    """Source bytes ``start:end`` (``start`` None: where the text begins) with the state after
+    each tactic that ends a line inside the range inserted as a comment right after the tactic
+    (tactics ending mid-line, such as ``t`` in ``t <;> s`` or ``t; s``, get none). Tactics
+    ending at the same place (a step and the last step nested in it) get their comments
+    innermost first; runs of one tactic on several goals (``s`` in ``t <;> s``) share one
+    comment with the goals all runs left."""
+    start = source.text_start if start is None else start
+    runs: dict[tuple[int, int], list[dict]] = {}
+    for t in tactics:
+        if start < t["end"] <= end and _ends_line(source, t["end"]):
+            runs.setdefault((t["start"], t["end"]), []).append(t)
     pieces, cursor = [], start
-    for tactic in inserts:
-        pieces.append(source.slice(cursor, tactic["end"]))
-        pieces.append(_state_comment(goals_text(tactic["goalsAfter"]), tactic["column"]))
-        cursor = tactic["end"]
+    for (_, tactic_end), group in sorted(runs.items(), key=lambda item: (item[0][1], -item[0][0])):
+        goals = [goal for t in group for goal in t["goalsAfter"]]
+        pieces.append(source.slice(cursor, tactic_end))
+        pieces.append(_state_comment(goals, group[0]["column"], source.newline))
+        cursor = tactic_end
     pieces.append(source.slice(cursor, end))
     return "".join(pieces)

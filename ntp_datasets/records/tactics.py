@@ -12,9 +12,9 @@ from ntp_datasets.records.base import (
     as_row,
     decl_id,
     events_of,
-    goals_text,
     names_of,
     record,
+    state_text,
     statement,
     union,
 )
@@ -24,7 +24,13 @@ logger = logging.getLogger(__name__)
 
 @record
 class TacticRecord:
-    """One tactic step: the proof state before it and the tactic a user wrote."""
+    """One tactic step: the proof state before it and the tactic a user wrote.
+
+    ``state``/``stateAfter``: the goals before/after the step as ntp-toolkit renders them
+    (joined by newlines, "" when there are none); ``goals``/``goalsAfter``: the same goals,
+    one string each. ``hasError``: Lean reported an error inside the declaration.
+    ``inStatement``: the step is in the declaration's statement (a ``by`` in its type or
+    binders), so ``decl`` already holds it."""
 
     state: str
     nextTactic: str
@@ -33,11 +39,15 @@ class TacticRecord:
     decl: str
     declId: str
     stateAfter: str
+    goals: list[str]
+    goalsAfter: list[str]
     module: str
     file: str
     line: int
     column: int
     hasSorry: bool
+    hasError: bool
+    inStatement: bool
     project: str
 
 
@@ -55,18 +65,22 @@ def tactic_records(module_output: ModuleOutput) -> Iterator[TacticRecord]:
             )
             continue
         yield TacticRecord(
-            state=goals_text(tactic["goalsBefore"]),
+            state=state_text(tactic["goalsBefore"]),
             nextTactic=source.slice(tactic["start"], tactic["end"]),
             srcUpToTactic=source.slice(None, tactic["start"]),
             declUpToTactic=source.slice(tactic["declStart"], tactic["start"]),
             decl=statement(source, declaration),
             declId=decl_id(module_output.module, declaration),
-            stateAfter=goals_text(tactic["goalsAfter"]),
+            stateAfter=state_text(tactic["goalsAfter"]),
+            goals=list(tactic["goalsBefore"]),
+            goalsAfter=list(tactic["goalsAfter"]),
             module=module_output.module,
             file=module_output.file,
             line=tactic["line"],
             column=tactic["column"],
             hasSorry=bool(tactic["hasSorry"]),
+            hasError=bool(declaration["hasError"]),
+            inStatement=bool(tactic["inStatement"]),
             project=module_output.project,
         )
 

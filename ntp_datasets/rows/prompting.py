@@ -36,9 +36,11 @@ Templates render in Jinja's immutable sandbox with ``StrictUndefined``: a variab
 the record lacks, or an attempt to reach Python internals, raises
 ``PromptRenderError`` naming the template.
 
-Rows whose record has ``hasSorry=True`` (``has_sorry``) are dropped: a
-model should not learn to answer ``sorry``. ``instruction_rows`` returns the number dropped; the
-builder logs it.
+Records are left out (``drop_reason``) when their tactic or proof contains ``sorry``
+(``hasSorry``: a model should not learn to answer ``sorry``), when Lean reported an error in
+their declaration (``hasError``; kept with ``keep_error_rows=True``), and when a tactic lies in
+its declaration's statement (``inStatement``: the prompt's ``decl`` already holds the answer).
+``instruction_rows`` returns the number left out; the builder logs them by reason.
 """
 
 from __future__ import annotations
@@ -282,6 +284,28 @@ def has_sorry(record) -> bool:
     return bool(getattr(record, "hasSorry", False))
 
 
+DROP_REASONS = {
+    "sorry": "containing sorry",
+    "error": "of declarations with Lean errors",
+    "statement": "inside a declaration's statement",
+}
+"""Why a prompt config leaves a record out (``drop_reason``) -> how the log says it."""
+
+
+def drop_reason(record, keep_error_rows: bool = False) -> str | None:
+    """Why prompt configs leave ``record`` out, a key of ``DROP_REASONS``, or None to keep it:
+    ``sorry`` (``has_sorry``), ``error`` (Lean reported an error inside its declaration,
+    ``hasError``; None with ``keep_error_rows``), ``statement`` (a tactic inside its
+    declaration's statement, ``inStatement``, which the prompt's ``decl`` already shows)."""
+    if has_sorry(record):
+        return "sorry"
+    if getattr(record, "hasError", False) and not keep_error_rows:
+        return "error"
+    if getattr(record, "inStatement", False):
+        return "statement"
+    return None
+
+
 def instruction_row(
     prompt_type: PromptType,
     record,
@@ -309,13 +333,14 @@ def instruction_row(
 
 
 def instruction_rows(
-    prompt, records: Iterable, *, project: str = "", split: str = "train", truncator: ContextTruncator | None = None
+    prompt, records: Iterable, *, project: str = "", split: str = "train", truncator: ContextTruncator | None = None,
+    keep_error_rows: bool = False,
 ) -> tuple[list[dict], int]:
-    """Render ``records`` as rows of one split; return (rows, number dropped for sorry)."""
+    """Render ``records`` as rows of one split; return (rows, number left out: ``drop_reason``)."""
     prompt_type = _as_prompt_type(prompt)
     rows, dropped = [], 0
     for record in records:
-        if has_sorry(record):
+        if drop_reason(record, keep_error_rows):
             dropped += 1
             continue
         rows.append(instruction_row(prompt_type, record, project=project, split=split, truncator=truncator))
