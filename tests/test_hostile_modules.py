@@ -191,7 +191,7 @@ import json, os, sys
 job = json.load(open(sys.argv[-1]))
 first = job["modules"][0]["name"]
 print(f"@@ntp {job['token']} " + json.dumps({"event": "start", "module": first}), flush=True)
-sys.stderr.write(f"RangeError: out of memory in process {os.getpid()} on {first}\n")
+sys.stderr.write(f"Error: lost the connection in process {os.getpid()} on {first}\n")
 sys.exit(7)
 '''
 
@@ -204,5 +204,5 @@ def test_a_module_whose_process_dies_twice_keeps_both_stderr_tails_in_its_crash_
     fake = Toolchain(kind="native", version="fake", command=[sys.executable, str(script)], location="-")
     (output,) = Extractor(fake, progress=False).extract_project(root)
     assert output.error_kind == "crash"
-    first, second = re.findall(r"--- process (\d) ---\nRangeError: out of memory in process (\d+) on D.A", output.error)
+    first, second = re.findall(r"--- process (\d) ---\nError: lost the connection in process (\d+) on D.A", output.error)
     assert (first[0], second[0]) == ("1", "2") and first[1] != second[1]  # two processes, each its own log

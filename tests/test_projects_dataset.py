@@ -182,6 +182,6 @@ def test_real_extraction_of_a_config_file_with_two_projects(toolchain, empty_hom
 
     rows = [(row["project"], row["declId"], row["nextTactic"], row["state"]) for row in dataset["train"]]
     assert rows == [
-        ("tiny", "Tiny.A:Tiny.a", "rfl", "⊢ 1 + 1 = 2"),  # Tiny.B is not in the first commit
+        ("tiny", "Tiny.A:Tiny.a", "rfl", "⊢ (1 : Nat) + (1 : Nat) = (2 : Nat)"),  # Tiny.B is not in the first commit
         ("local", "Loc.Hyp:Loc.hyp", "exact h", "p : Prop\nh : p\n⊢ p"),
     ]
