@@ -6,9 +6,13 @@ WebAssembly Lean's limits rather than from the project are `toolchain_limit` row
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from ntp_datasets import records
+from ntp_datasets.extraction.runner import _import_failure
+from ntp_datasets.records.errors import message_kind
 
 SYNTAX_FILES = {
     "Pkg/Syntax.lean": """import Lean
@@ -151,3 +155,39 @@ def test_a_core_definition_out_of_reach_is_a_toolchain_limit(limit_outputs):
     steps = [(r.declId, r.nextTactic, r.stateAfter) for r in records.tactic_records(output)]
     assert steps[-1] == ("Lim.Core:after", "simp", "")
     assert {"Lim.Core:before", "Lim.Core:after"} <= {r.declId for r in records.full_proof_records(output)}
+
+
+def test_message_kinds_tell_the_toolchain_from_the_project():
+    hidden = ("Type mismatch\n  x\nNote: The following definitions were not unfolded because their definition is "
+              "not exposed:\n  StateT.orElse ↦ 4")
+    # An ordinary file sees every body natively: only this build hides core ones.
+    assert message_kind("elab", hidden, "theorem t : True := trivial\n") == "toolchain_limit"
+    # A `module` file: natively the same unless it imports the core module with `import all`.
+    assert message_kind("elab", hidden, "module\n\npublic import Pkg.A\n") == "elaboration"
+    assert message_kind("elab", hidden, "module\n\nimport all Init.Control.State\n") == "toolchain_limit"
+    native = ("Could not find native implementation of external declaration 'Float.toRatParts' "
+              "(symbols 'l_Float_toRatParts___boxed' or 'l_Float_toRatParts').")
+    assert message_kind("elab", native, "module\n") == "toolchain_limit"
+    assert message_kind("elab", "unknown identifier 'x'", "") == "elaboration"
+    assert message_kind("parse", "unexpected token ')'", "") == "parse"
+
+
+def test_an_import_that_exists_but_cannot_be_loaded_is_not_missing():
+    project = SimpleNamespace(modules={"Pkg.Macros": None})
+    module = SimpleNamespace(imports=("Pkg.Macros", "Lean"))
+
+    def failure(text):
+        return _import_failure(module, project, set(), [{"text": text}])
+
+    kind, message = failure("(interpreter) unknown declaration 'Pkg.command_Lemma___._closed_23'")
+    assert kind == "toolchain_limit"
+    assert "the interpreter found no code for `Pkg.command_Lemma___._closed_23`" in message
+    assert "not a module of the project" not in message
+    kind, message = failure("import Pkg.Macros failed, environment already contains 'foo' from Pkg.Other")
+    assert (kind, message.splitlines()[0]) == ("import_failed", "not extracted: its imports exist but could not be loaded")
+    module = SimpleNamespace(imports=("Pkg.Macros", "Nowhere.Lemmas"))
+    kind, message = _import_failure(module, project, set(), [{"text": "unknown module prefix 'Nowhere'\n\nNo directory "
+                                                                      "'Nowhere' or file 'Nowhere.olean' in the search path"}])
+    assert kind == "missing_import"
+    assert "import Nowhere.Lemmas: not a module of the project nor of the toolchain's library" in message
+    assert _import_failure(module, project, {"Pkg.Macros"}, [])[0] == "dependency"

@@ -508,8 +508,14 @@ structure SharedImports where
   /-- The memory of `repairImportedEnv`, shared by every module of the process. -/
   repairMemo : RepairMemo
   /-- Regions never to free: those of every import that ran `initialize` declarations (see
-  `importHeader`). -/
-  pinned : IO.Ref (Std.HashSet USize)
+  `importHeader`), and their size in bytes. -/
+  pinned : IO.Ref (Std.HashSet USize × Nat)
+
+/-- Bytes of pinned imports (see `SharedImports.pinned`) past which the process takes no more
+modules, so that the WebAssembly build stays below its 2 GB memory cap: each import that runs
+a project's initializers for the first time keeps its whole environment (~300 MB for one that
+imports `Lean`). -/
+def pinnedLimit : Nat := 600 * 1024 * 1024
 
 /-- Reads `Init` for sharing (see `SharedImports`). -/
 def loadSharedImports (opts : Options) : IO SharedImports := do
@@ -518,7 +524,7 @@ def loadSharedImports (opts : Options) : IO SharedImports := do
   let env ← withImporting <|
     finalizeImport state imports opts (leakEnv := false) (loadExts := false) (level := .private)
   let regions := env.header.regions.foldl (init := {}) fun set r => set.insert (show USize from r)
-  return { state, regions, repairMemo := ← IO.mkRef {}, pinned := ← IO.mkRef {} }
+  return { state, regions, repairMemo := ← IO.mkRef {}, pinned := ← IO.mkRef ({}, 0) }
 
 /-- Imports `imports` at the private level, starting from the shared `Init` when they include it. -/
 def importOrdinary (shared : SharedImports) (imports : Array Import) (opts : Options) : IO Environment :=
@@ -530,7 +536,7 @@ def importOrdinary (shared : SharedImports) (imports : Array Import) (opts : Opt
 /-- Frees the memory regions of a finished module's imports, except the shared ones. `regions`
 must come from an environment that nothing refers to any more. -/
 def freeImportRegions (shared : SharedImports) (regions : Array CompactedRegion) : IO Unit := do
-  let pinned ← shared.pinned.get
+  let (pinned, _) ← shared.pinned.get
   for r in regions do
     unless shared.regions.contains (show USize from r) || pinned.contains (show USize from r) do
       unsafe r.free
@@ -557,8 +563,36 @@ def importHeader (shared : SharedImports) (header : Elab.HeaderSyntax) (opts : O
       let pos := inputCtx.fileMap.toPosition header.startPos
       pure (← mkEmptyEnvironment, messages.add { fileName := inputCtx.fileName, data := toString e, pos })
   if (← interpretedModInits.get).size != initialized then
-    shared.pinned.modify fun set => env.header.regions.foldl (init := set) fun set r => set.insert r
+    shared.pinned.modify fun pinned => env.header.regions.foldl (init := pinned) fun (set, bytes) region =>
+      let r : USize := region
+      if set.contains r || shared.regions.contains r then (set, bytes)
+      else (set.insert r, bytes + (CompactedRegion.size region).toNat)
   return (env, messages)
+
+/-- `entries` with the entries of extension `name` replaced by `es`. -/
+def replaceEntries (entries : Array (Name × Array EnvExtensionEntry)) (name : Name)
+    (es : Array EnvExtensionEntry) : Array (Name × Array EnvExtensionEntry) :=
+  entries.map fun (n, old) => if n == name then (n, es) else (n, old)
+
+/-- Writes the `.olean` of `env` for the later modules of the project. An ordinary file's is
+Lean's. For a `module` file Lean keeps the code of its non-`meta` definitions and its
+non-`meta` `initialize` declarations out of the `.olean` parts (they go to an `.ir` file),
+but this Lean never finds what an `.ir` file holds, so an importer could neither run them
+(`#eval` of the project's functions, initializers calling them: "Could not find native
+implementation of external declaration") nor run its `initialize`s. Here every part carries
+the module's whole IR and all of its `[init]` declarations, as an ordinary file's does. -/
+def writeModuleWithCode (env : Environment) (olean : System.FilePath) : IO Unit := do
+  unless env.header.isModule do return ← writeModule env olean
+  let irName := IR.declMapExt.name
+  let code := (IR.declMapExt.getEntries env).toArray.qsort (fun a b => Name.quickLt a.name b.name)
+  let code : Array EnvExtensionEntry := unsafe unsafeCast code
+  let priv ← mkModuleData env .private
+  let inits := (priv.entries.find? (·.1 == regularInitAttr.ext.name)).map (·.2) |>.getD #[]
+  let withCode (data : ModuleData) : ModuleData :=
+    { data with entries := replaceEntries (replaceEntries data.entries irName code) regularInitAttr.ext.name inits }
+  let part (level : OLeanLevel) : IO (System.FilePath × ModuleData) :=
+    return (level.adjustFileName olean, withCode (← mkModuleData env level))
+  saveModuleDataParts env.mainModule #[← part .exported, ← part .server, (OLeanLevel.private.adjustFileName olean, withCode priv)]
 
 /-- Milliseconds spent in each phase of a module's extraction, for the progress line. -/
 abbrev PhaseTimes := Array (String × Nat)
@@ -620,7 +654,7 @@ def runModule (token : String) (shared : SharedImports) (job : ModuleJob) (opts 
   | .ok (events, env, hasErrors) =>
     if let some olean := job.olean then
       if let some dir := (olean : System.FilePath).parent then IO.FS.createDirAll dir
-      timed "olean" times <| writeModule env olean
+      timed "olean" times <| writeModuleWithCode env olean
     timed "write" times <| writeLinesAtomically job.out events
     -- Imported `.olean`s live in memory regions that are never freed otherwise: the process
     -- would reach the WebAssembly build's 2 GB cap after a few dozen modules.
@@ -650,6 +684,9 @@ public def main (args : List String) : IO UInt32 := do
       catch e =>
         progress job.token [("event", Json.str "failed"), ("module", Json.str m.name), ("stage", Json.str "elab"),
           ("error", Json.str (toString e))]
+      -- Memory that initializers pinned is never given back: past `pinnedLimit` the process
+      -- stops here, and ntp-datasets starts a fresh one for the modules left.
+      if (← shared.pinned.get).2 > pinnedLimit then break
   if let .error e ← IO.wait work then throw e
   progress job.token [("event", Json.str "finished")]
   return 0

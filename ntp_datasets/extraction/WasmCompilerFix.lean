@@ -183,24 +183,12 @@ unsafe def addAllImported (addEntryFn : EnvExtensionState → EnvExtensionEntry 
     else addAllImported addEntryFn ess (i + 1) 0 s
   else s
 
-/-- `acc` and the IR entries, from module `i` on, that `env` loaded from `.ir` files: the full
-code of a `module` file's definitions, of which its `.olean` has stubs only. Skipped where they
-are the `.olean`'s entries (`ess`), as for an ordinary file. -/
-unsafe def irFileEntries (ir : RawPExt) (env : Environment) (ess : Array (Array EnvExtensionEntry))
-    (i : Nat) (acc : Array (Array EnvExtensionEntry)) : Array (Array EnvExtensionEntry) :=
-  if h : i < ess.size then
-    let es := ir.getModuleIREntries env (show ModuleIdx from i)
-    irFileEntries ir env ess (i + 1) (if ptrAddrUnsafe es == ptrAddrUnsafe (ess[i]'h) then acc else acc.push es)
-  else acc
-
 /-- The state the IR table starts with in an importing environment: every IR declaration of
-every imported module (from `.ir` files last, so that their code replaces an `.olean`'s
-stubs), with no entries of the current module (so the `.olean` written for it exports only its
-own). -/
+every imported module, with no entries of the current module (so the `.olean` written for it
+exports only its own). -/
 unsafe def importedIRState (ir : RawPExt) (ess : Array (Array EnvExtensionEntry)) :
     ImportM EnvExtensionState := do
   let s := addAllImported ir.addEntryFn ess 0 0 (← ir.addImportedFn ess)
-  let s := addAllImported ir.addEntryFn (irFileEntries ir (← read).env ess 0 #[]) 0 0 s
   let (_, decls) : List IR.Decl × IR.DeclMap := unsafeCast s
   return unsafeCast (([] : List IR.Decl), decls)
 

@@ -65,11 +65,11 @@ def olean_path(root: Path, module_name: str) -> Path:
 
 
 def olean_parts(olean: Path) -> list[Path]:
-    """The files of a module's compiled data, its `.olean` first. Lean writes the others for a
+    """The files of a module's compiled data, its `.olean` first. The others exist for a
     `module` file only: `.olean.server` and `.olean.private` (read together with the
     `.olean`, whose objects they point into, by an importer that sees private declarations:
-    an ordinary file, or `import all`) and `.ir` (the code of its non-`meta` definitions, which
-    the interpreter runs for `#eval` and friends)."""
+    an ordinary file, or `import all`) and `.ir` (the code of its definitions, which Lean's own
+    `writeModule` writes; the extractor puts that code in the `.olean` parts instead)."""
     return [olean, olean.with_name(olean.name + ".server"), olean.with_name(olean.name + ".private"),
             olean.with_suffix(".ir")]
 
