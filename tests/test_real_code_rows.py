@@ -87,6 +87,11 @@ theorem calc_proof (a b c : Nat) (h₁ : a = b) (h₂ : b = c) : a = c := by
     _ = c := h₂
 
 theorem term_mode (p q : Prop) (hp : p) (hq : q) : p ∧ q := ⟨by exact hp, (fun h => by exact h) hq⟩
+
+theorem bracketed (p : Prop) (hp : p) : p ∧ p := by
+  constructor
+  { exact hp }
+  (exact hp)
 """
 
 FAILED = """\
@@ -194,14 +199,15 @@ def test_a_tactic_in_the_statement_is_marked_and_left_out_of_prompts(outputs):
 
 
 def test_rows_are_tactics_as_ntp_toolkit_chooses_them(outputs):
-    # No row for the `;` separator, a bullet, `t <;> s` or a calc step list; `s` of `t <;> s` is
-    # a row per goal it runs on; conv steps are rows.
+    # No row for the `;` separator, a bullet, `t <;> s`, `{ … }`, `( … )` or a calc step list;
+    # `s` of `t <;> s` is a row per goal it runs on; conv steps are rows.
     assert _steps(outputs["Real.Tactics"]) == {
         "semis": ["constructor", "exact hp", "constructor", "exact hq", "exact hp"],
         "comb": ["constructor", "simp [h]", "simp [h]"],
         "conv_block": ["conv => lhs; rw [Nat.add_comm]", "lhs", "rw [Nat.add_comm]"],
         "calc_proof": ["calc a = b := by rw [h₁]\n    _ = c := h₂", "rw [h₁]"],
         "term_mode": ["exact hp", "exact h"],
+        "bracketed": ["constructor", "exact hp", "exact hp"],
     }
 
 

@@ -93,10 +93,14 @@ def posFields (fileMap : FileMap) (srcMap : SourceMap) (pfx : String) (pos : Str
     (if pfx == "start" then [("line", toJson p.line), ("column", toJson p.column)]
      else [("endLine", toJson p.line), ("endColumn", toJson p.column)])
 
-/-- Tactic syntax kinds that only structure a proof and are never rows themselves, as in
-ntp-toolkit: a bullet `· tacs`, `t <;> s` and `(tacs)` (the tactics inside them are rows). -/
+/-- Tactic syntax kinds that only structure a proof and are never rows themselves (the
+tactics inside them are): as in ntp-toolkit, a bullet `· tacs`, `t <;> s` and `(tacs)`; and
+the bracketed sequences `{ tacs }` and their conv twins, which ntp-toolkit's filter lets
+through. -/
 def structuringKinds : List Name :=
-  [``Lean.cdot, ``Lean.Parser.Tactic.«tactic_<;>_», ``Lean.Parser.Tactic.paren]
+  [``Lean.cdot, ``Lean.Parser.Tactic.«tactic_<;>_», ``Lean.Parser.Tactic.paren,
+   ``Lean.Parser.Tactic.tacticSeqBracketed, `Lean.Parser.Tactic.Conv.nestedConv,
+   `Lean.Parser.Tactic.Conv.convSeqBracketed, `Lean.Parser.Tactic.Conv.paren]
 
 /-- Whether `stx` comes from the source text itself rather than from a macro expansion. -/
 def isOriginal (stx : Syntax) : Bool :=
