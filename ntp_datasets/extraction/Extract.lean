@@ -501,6 +501,30 @@ def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment :
 Nothing here; ntp-datasets substitutes the WebAssembly build's (`loadImportedIRAtImport`). -/
 def prepareImports : IO Unit := pure ()
 
+/-- `x` run on `env` alone (no file, default options), or `none` if it throws. -/
+unsafe def runMetaOn (env : Environment) (x : MetaM α) : Option α :=
+  match unsafeEIO (((withoutExporting x).run' {} {}).run' { fileName := "<export>", fileMap := default } { env }) with
+  | .ok a => some a
+  | .error _ => none
+
+/-- Makes the exports of Lean's premise-selection extensions depend on the module being written
+only. Lean computes them from process-wide caches filled on first use (`symbolFrequency`: the
+module's own symbol frequencies; `sineQueNon`: triggers weighted by the imported frequencies),
+meant for a process that writes one module. Here every later module would get the first one's
+data, and those caches point into the first module's imports, whose memory is freed when it is
+done: writing a later `.olean` read freed memory (the process died with "memory access out of
+bounds"). `symbolFrequency` is computed afresh from each module's environment; `sineQueNon`,
+whose computation only Lean's private cache can feed, exports nothing (project modules then
+give no triggers to Lean's premise selection). -/
+unsafe def isolateModuleExports : IO Unit :=
+  persistentEnvExtensionsRef.modify fun exts => exts.map fun ext =>
+    if ext.name == `symbolFrequency then
+      { ext with exportEntriesFn := fun env _ _ =>
+          #[unsafeCast ((runMetaOn env LibrarySuggestions.localSymbolFrequencyMap).getD {})] }
+    else if ext.name == `sineQueNon then
+      { ext with exportEntriesFn := fun _ _ _ => #[] }
+    else ext
+
 /-- `Init` and every module it imports, read once per process and shared by the environments
 of all ordinary modules, which all import `Init`. On the WebAssembly build `.olean` files are
 read into memory rather than mapped, and reading `Init` again for every module was most of a
@@ -681,6 +705,7 @@ public def main (args : List String) : IO UInt32 := do
   -- A dedicated thread gets Lean's full thread stack; the process's main thread may have a
   -- much smaller one (the WebAssembly build's does), and writing an `.olean` recurses deeply.
   let work ← IO.asTask (prio := .dedicated) do
+    unsafe isolateModuleExports
     prepareImports
     let shared ← loadSharedImports opts
     for m in job.modules do

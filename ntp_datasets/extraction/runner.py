@@ -265,7 +265,7 @@ class Extractor:
                     watch.failed.add(module.name)
                     stderr = "\n".join(f"--- process {n} ---\n{tail}" for n, tail in enumerate(tails, 1))
                     # Dying at the WebAssembly memory cap is the toolchain's limit, not the module's.
-                    kind = TOOLCHAIN_LIMIT if all(MEMORY_CAP.search(t) for t in tails) else CRASH
+                    kind = TOOLCHAIN_LIMIT if toolchain.is_wasm and all(MEMORY_CAP.search(t) for t in tails) else CRASH
                     yield failed_output(module, kind, "the Lean process died twice while elaborating this "
                                         f"module (killed, out of memory, or the module exits Lean); the end of "
                                         f"each process's stderr:\n{stderr}")
