@@ -413,6 +413,15 @@ structure CommandOutput where
   trees : Array InfoTree
   msgs : Array (String × Message)
 
+/-- The message event (phase `extract`) of an exception the extractor met while turning the
+declaration or step at `p` into an event (e.g. "unknown metavariable" while printing a goal,
+seen on a real library): that one event is lost, not the module. -/
+def extractorErrorEvent (pos : Positions) (p : String.Pos.Raw) (what : String) (e : IO.Error) : Json :=
+  let position := pos.fileMap.toPosition p
+  Json.mkObj [("kind", Json.str "message"), ("severity", Json.str "error"), ("line", toJson position.line),
+    ("column", toJson position.column), ("text", Json.str s!"ntp-datasets could not extract this {what}: {e}"),
+    ("phase", Json.str "extract")]
+
 /-- Events of one command: its declarations (however wrapped), then the tactic steps inside
 them in source order, each with the declaration it lies in (the innermost). Steps outside
 every declaration (e.g. in `#eval`) are left out. -/
@@ -423,7 +432,9 @@ def commandEvents (pos : Positions) (finalEnv : Environment) (cmd : CommandOutpu
   let errors := cmd.msgs.filterMap fun (_, m) => if m.severity == .error then some m.pos else none
   let mut events := #[]
   for site in sites do
-    events := events.push (← declarationEvent pos finalEnv binders errors (sites.size == 1) site)
+    match ← (declarationEvent pos finalEnv binders errors (sites.size == 1) site).toBaseIO with
+    | .ok ev => events := events.push ev
+    | .error e => events := events.push (extractorErrorEvent pos site.start "declaration" e)
   let steps := cmd.trees.foldl (init := #[]) fun acc t => collectSteps finalEnv none t acc
   -- Source order; steps at one position (the tactic after `<;>`, run once per goal) keep
   -- the order Lean ran them in.
@@ -434,8 +445,10 @@ def commandEvents (pos : Positions) (finalEnv : Environment) (cmd : CommandOutpu
     -- The innermost declaration: the one that starts last.
     let some site := inside.back? | continue
     let declStart := pos.srcMap.toFile site.start
-    if let some ev ← tacticEvent pos declStart (p < site.sigEnd.byteIdx) c ti children then
-      events := events.push ev
+    match ← (tacticEvent pos declStart (p < site.sigEnd.byteIdx) c ti children).toBaseIO with
+    | .ok (some ev) => events := events.push ev
+    | .ok none => pure ()
+    | .error e => events := events.push (extractorErrorEvent pos ⟨p⟩ "step" e)
   return events
 
 /-- The module's imports: the ones its header names (not the implicit `Init`), and every
