@@ -218,6 +218,112 @@ def explicitRefs (ctx : ContextInfo) (terms : Array TermInfo) : IO (Array Name �
     | _ => pure ()
   return (consts, hyps)
 
+/-- ntp-toolkit's `kind` of a constant (its `declarations` script): the kind of constant,
+`instance` for a definition registered as an instance, `class` or `structure` for an
+inductive type registered as one, and `def` for constructors, recursors and quotients. -/
+def constKindName (env : Environment) (ci : ConstantInfo) : String :=
+  match ci with
+  | .axiomInfo _ => "axiom"
+  | .thmInfo _ => "theorem"
+  | .opaqueInfo _ => "opaque"
+  | .defnInfo i => if Meta.isInstanceCore env i.name then "instance" else "def"
+  | .inductInfo i =>
+    if isClass env i.name then "class" else if isStructure env i.name then "structure" else "inductive"
+  | _ => "def"
+
+/-- A width no line reaches: types and binders on one line, as ntp-toolkit prints them. -/
+def oneLine : Nat := 1000000000
+
+/-- The binders of a constant's signature as `#check` shows them (`{α : Type u}`, `[Monoid M]`,
+`(x : T)`) and the type after them. Lean's signature delaborator stops taking binders at the
+first one whose name is inaccessible (the `a✝` of `def f : Nat → Nat | …`) or already used, so
+the rest stay in the type and no hygienic name is ever printed. -/
+def signatureParts (name : Name) : MetaM (Array String × String) := do
+  let ci ← getConstInfo name
+  let e := Expr.const name (ci.levelParams.map mkLevelParam)
+  let (stx, _) ← PrettyPrinter.delabCore e (delab := PrettyPrinter.Delaborator.delabConstWithSignature)
+  let stx := (sanitizeSyntax stx).run' { options := (← getOptions) }
+  let stx ← PrettyPrinter.parenthesize PrettyPrinter.Delaborator.declSigWithId.parenthesizer stx
+  -- `declSigWithId` is the name, then `declSig`: the binders, then `: type`.
+  let sig := stx[1]
+  let args ← sig[0].getArgs.mapM fun b => do
+    return (← PrettyPrinter.format Parser.Term.bracketedBinder.formatter b).pretty oneLine
+  let body ← PrettyPrinter.formatTerm sig[1][1]
+  return (args, body.pretty oneLine)
+
+/-- Whether `n` is an auxiliary lemma the simplifier made, which premise lists replace by the
+constants it uses: `M._auxLemma.3`, the pattern ntp-toolkit unfolds, and `decl._simp_1`, the
+name this Lean gives the lemmas it makes for simp arguments such as `← foo`. -/
+def isAuxLemma : Name → Bool
+  | .num (.str _ "_auxLemma") _ => true
+  | .str _ s => s.startsWith "_simp_" && s.length > 6 && (s.toList.drop 6).all Char.isDigit
+  | _ => false
+
+/-- A constant's name as users write it: without the `_private.M.0.` prefix of private names. -/
+def userName (n : Name) : String :=
+  ((privateToUserName? n).getD n).toString
+
+/-- The constants of `e` outside implicit and instance arguments, as ntp-toolkit's `premises`
+computes its `explicit` flag: an argument counts when the type of the function it is applied
+to is syntactically a `∀` with a default binder; binders are opened with fresh metavariables. -/
+partial def explicitConstants (e : Expr) : MetaM NameSet := do
+  match e with
+  | .app f x =>
+    let fs ← explicitConstants f
+    match ← tryCatch (some <$> Meta.inferType f) (fun _ => pure none) with
+    | some (.forallE _ _ _ .default) => return fs.append (← explicitConstants x)
+    | _ => return fs
+  | .lam _ t b _ | .forallE _ t b _ => explicitConstants (b.instantiate1 (← Meta.mkFreshExprMVar t))
+  | .letE n t v b _ =>
+    let vs ← explicitConstants v
+    return vs.append (← Meta.withLetDecl n t v fun x => explicitConstants (b.instantiate1 x))
+  | .const n _ => return ({} : NameSet).insert n
+  | .mdata _ b => explicitConstants b
+  | _ => return {}
+
+/-- Names of a set, sorted by their text. -/
+def sortedNames (s : NameSet) : Array Name := Id.run do
+  let mut out := #[]
+  for n in s do out := out.push n
+  return out.qsort (·.toString < ·.toString)
+
+/-- The constants `names` stand for, auxiliary lemmas replaced by the constants their type and
+value use (one level, as ntp-toolkit does): `(direct, unfolded)`. -/
+def unfoldAuxLemmas (env : Environment) (names : NameSet) : NameSet × NameSet := Id.run do
+  let mut direct : NameSet := {}
+  let mut unfolded : NameSet := {}
+  for n in names do
+    if isAuxLemma n then
+      if let some c := env.find? n then unfolded := unfolded.append c.getUsedConstantsAsSet
+    else direct := direct.insert n
+  return (direct, unfolded)
+
+/-- ntp-toolkit's `dependents` of a constant: every constant its type and value use, auxiliary
+lemmas unfolded; `explicit` when it occurs in the value outside implicit arguments
+(`explicitConstants`), `direct` when the constant uses it itself rather than through an
+auxiliary lemma. Sorted by name. -/
+def dependentsJson (ci : ConstantInfo) : MetaM (Array Json) := do
+  let env ← getEnv
+  let explicit ← match ci.value? with
+    | some v => explicitConstants v
+    | none => pure {}
+  let (direct, unfolded) := unfoldAuxLemmas env ci.getUsedConstantsAsSet
+  return (sortedNames (direct.append unfolded)).map fun n => Json.mkObj
+    [("name", toJson (userName n)), ("explicit", toJson (explicit.contains n)), ("direct", toJson (direct.contains n))]
+
+/-- Whether `n` is a theorem or an axiom: what ntp-toolkit's hammer recommendations keep of a
+proof term's constants. -/
+def isTheoremOrAxiom (env : Environment) (n : Name) : Bool :=
+  match env.find? n with
+  | some (.thmInfo _) | some (.axiomInfo _) => true
+  | _ => false
+
+/-- The theorems and axioms of a proof term, auxiliary lemmas unfolded, sorted by name: the
+term part of ntp-toolkit's hammer recommendations (its blacklist is applied by ntp-datasets). -/
+def hammerTermNames (env : Environment) (e : Expr) : Array String :=
+  let (direct, unfolded) := unfoldAuxLemmas env e.getUsedConstantsAsSet
+  (sortedNames (direct.append unfolded)).filter (isTheoremOrAxiom env) |>.map userName
+
 /-- The global constant a simp or rw argument names, unless it is not an identifier of one or
 names a simproc (both are left out of ntp-toolkit's hammer recommendations). -/
 def hintConstant? (term : Syntax) : CoreM (Option Name) := do
@@ -240,29 +346,51 @@ def simpArgHint? (arg : Syntax) : CoreM (Option (Name × String)) := do
     else (if backward then "simpPreAndBackward" else "simpPreOnly")
   return (← hintConstant? arg[2]).map (·, hint)
 
-/-- The lemmas a tactic's syntax hands to simp or rw, with ntp-toolkit's hints, for exactly the
-forms its hammer recommendations read: the simp family written with a lemma list and nothing
-else but `only` (no configuration, discharger or location), and `rw [rules]` with no
-configuration or location (its lemmas get `notInSimpAll`). -/
-def hammerSyntaxHints (stx : Syntax) : CoreM (Array (Name × String)) := do
+/-- The lemma list of a simp-family tactic in exactly the forms ntp-toolkit's hammer
+recommendations read: written with a lemma list and nothing else but `only` (no configuration,
+discharger or location). -/
+def simpFormArgs? (stx : Syntax) : Option (Array Syntax) :=
   match stx with
-  | `(tactic| simp [$args,*]) | `(tactic| simp? [$args,*]) | `(tactic| simp?! [$args,*])
-  | `(tactic| simp_all [$args,*]) | `(tactic| simp_all? [$args,*]) | `(tactic| simp_all! [$args,*])
-  | `(tactic| simp_all?! [$args,*]) | `(tactic| simp_arith [$args,*]) | `(tactic| simp_arith! [$args,*])
-  | `(tactic| simpa [$args,*]) | `(tactic| simpa? [$args,*]) | `(tactic| simpa! [$args,*])
-  | `(tactic| simpa?! [$args,*]) | `(tactic| dsimp [$args,*]) | `(tactic| dsimp? [$args,*])
-  | `(tactic| dsimp?! [$args,*])
-  | `(tactic| simp only [$args,*]) | `(tactic| simp? only [$args,*]) | `(tactic| simp?! only [$args,*])
-  | `(tactic| simp_all only [$args,*]) | `(tactic| simp_all? only [$args,*])
-  | `(tactic| simp_all! only [$args,*]) | `(tactic| simp_all?! only [$args,*])
-  | `(tactic| simp_arith only [$args,*]) | `(tactic| simp_arith! only [$args,*])
-  | `(tactic| simpa only [$args,*]) | `(tactic| simpa? only [$args,*]) | `(tactic| simpa! only [$args,*])
-  | `(tactic| simpa?! only [$args,*]) | `(tactic| dsimp only [$args,*]) | `(tactic| dsimp? only [$args,*])
-  | `(tactic| dsimp?! only [$args,*]) =>
-    args.getElems.filterMapM fun a => simpArgHint? a.raw
+  | `(tactic| simp [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp? [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp? only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp?! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp?! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all? [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all? only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all?! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all?! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa? [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa? only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa?! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa?! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp? [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp? only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp?! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp?! only [$args,*]) => some (args.getElems.map (·.raw))
+  | _ => none
+
+/-- The lemmas a tactic's syntax hands to simp or rw, with ntp-toolkit's hints: the lemma list
+of the simp forms `simpFormArgs?` reads, and the rules of `rw [rules]` written with no
+configuration or location (they get `notInSimpAll`). -/
+def hammerSyntaxHints (stx : Syntax) : CoreM (Array (Name × String)) := do
+  if let some args := simpFormArgs? stx then
+    return ← args.filterMapM simpArgHint?
+  match stx with
   | `(tactic| rw $rules:rwRuleSeq) =>
     let rules := rules.raw[1].getArgs
-    (List.range ((rules.size + 1) / 2)).toArray.filterMapM fun i => do
+    (List.range ((rules.size + 1) / 2)).toArray.filterMapM fun i =>
       return (← hintConstant? rules[2 * i]![1]).map (·, "notInSimpAll")
   | _ => return #[]
 
@@ -274,7 +402,7 @@ def hammerJson (ctx : ContextInfo) (ti : TacticInfo) : IO (List (String × Json)
     let some g := ti.goalsBefore.head? | return #[]
     return hammerTermNames (← getEnv) (← instantiateMVars (mkMVar g)).headBeta
   return [("hammerTerm", toJson term),
-    ("hammerSyntax", toJson (hints.map fun (n, h) => Json.mkObj [("name", toJson n.toString), ("hint", toJson h)]))]
+    ("hammerSyntax", toJson (hints.map fun (n, h) => Json.mkObj [("name", toJson (userName n)), ("hint", toJson h)]))]
 
 /-- Where a module's positions go: Lean's `FileMap` (lines, columns) and the `SourceMap`
 back to the file's bytes. -/
@@ -286,7 +414,7 @@ structure Positions where
 and the byte range in the file (LeanDojo's annotated tactic marks these spans). -/
 def constantRefs (pos : Positions) (trees : PersistentArray InfoTree) : Array Json :=
   (identTerms trees).filterMap fun t => match t.expr, t.stx.getRange? (canonicalOnly := true) with
-    | .const n _, some r => some <| Json.mkObj [("name", toJson n.toString),
+    | .const n _, some r => some <| Json.mkObj [("name", toJson (userName n)),
         ("start", toJson (pos.srcMap.toFile r.start)), ("end", toJson (pos.srcMap.toFile r.stop))]
     | _, _ => none
 
@@ -342,105 +470,15 @@ def fullDeclName (ctx : ContextInfo) (id : Name) : Name :=
   | some found => (privateToUserName? found).getD found
   | none => n
 
-/-- ntp-toolkit's `kind` of a constant (its `declarations` script): the kind of constant,
-`instance` for a definition registered as an instance, `class` or `structure` for an
-inductive type registered as one, and `def` for constructors, recursors and quotients. -/
-def constKindName (env : Environment) (ci : ConstantInfo) : String :=
-  match ci with
-  | .axiomInfo _ => "axiom"
-  | .thmInfo _ => "theorem"
-  | .opaqueInfo _ => "opaque"
-  | .defnInfo i => if Meta.isInstanceCore env i.name then "instance" else "def"
-  | .inductInfo i =>
-    if isClass env i.name then "class" else if isStructure env i.name then "structure" else "inductive"
-  | _ => "def"
-
-/-- A width no line reaches: types and binders on one line, as ntp-toolkit prints them. -/
-def oneLine : Nat := 1000000000
-
-/-- The binders of a constant's signature as `#check` shows them (`{α : Type u}`, `[Monoid M]`,
-`(x : T)`) and the type after them. Lean's signature delaborator stops taking binders at the
-first one whose name is inaccessible (the `a✝` of `def f : Nat → Nat | …`) or already used, so
-the rest stay in the type and no hygienic name is ever printed. -/
-def signatureParts (name : Name) : MetaM (Array String × String) := do
-  let ci ← getConstInfo name
-  let e := Expr.const name (ci.levelParams.map mkLevelParam)
-  let (stx, _) ← PrettyPrinter.delabCore e (delab := PrettyPrinter.Delaborator.delabConstWithSignature)
-  let stx := (sanitizeSyntax stx).run' { options := (← getOptions) }
-  let stx ← PrettyPrinter.parenthesize PrettyPrinter.Delaborator.declSigWithId.parenthesizer stx
-  -- `declSigWithId` is the name, then `declSig`: the binders, then `: type`.
-  let sig := stx[1]
-  let args ← sig[0].getArgs.mapM fun b => do
-    return (← PrettyPrinter.format Parser.Term.bracketedBinder.formatter b).pretty oneLine
-  let body ← PrettyPrinter.formatTerm ⟨sig[1][1]⟩
-  return (args, body.pretty oneLine)
-
-/-- Whether `n` is an auxiliary lemma the simplifier made (`M._auxLemma.3`), which premise
-lists replace by the constants it uses. -/
-def isAuxLemma : Name → Bool
-  | .num (.str _ "_auxLemma") _ => true
-  | _ => false
-
-/-- The constants of `e` outside implicit and instance arguments, as ntp-toolkit's `premises`
-computes its `explicit` flag: an argument counts when the type of the function it is applied
-to is syntactically a `∀` with a default binder; binders are opened with fresh metavariables. -/
-partial def explicitConstants (e : Expr) : MetaM NameSet := do
-  match e with
-  | .app f x =>
-    let fs ← explicitConstants f
-    match ← (try some <$> Meta.inferType f catch _ => pure none) with
-    | some (.forallE _ _ _ .default) => return fs.append (← explicitConstants x)
-    | _ => return fs
-  | .lam _ t b _ | .forallE _ t b _ => explicitConstants (b.instantiate1 (← Meta.mkFreshExprMVar t))
-  | .letE n t v b _ =>
-    let vs ← explicitConstants v
-    return vs.append (← Meta.withLetDecl n t v fun x => explicitConstants (b.instantiate1 x))
-  | .const n _ => return ({} : NameSet).insert n
-  | .mdata _ b => explicitConstants b
-  | _ => return {}
-
-/-- Names of a set, sorted by their text. -/
-def sortedNames (s : NameSet) : Array Name := Id.run do
-  let mut out := #[]
-  for n in s do out := out.push n
-  return out.qsort (·.toString < ·.toString)
-
-/-- The constants `names` stand for, auxiliary lemmas replaced by the constants their type and
-value use (one level, as ntp-toolkit does): `(direct, unfolded)`. -/
-def unfoldAuxLemmas (env : Environment) (names : NameSet) : NameSet × NameSet := Id.run do
-  let mut direct : NameSet := {}
-  let mut unfolded : NameSet := {}
-  for n in names do
-    if isAuxLemma n then
-      if let some c := env.find? n then unfolded := unfolded.append c.getUsedConstantsAsSet
-    else direct := direct.insert n
-  return (direct, unfolded)
-
-/-- ntp-toolkit's `dependents` of a constant: every constant its type and value use, auxiliary
-lemmas unfolded; `explicit` when it occurs in the value outside implicit arguments
-(`explicitConstants`), `direct` when the constant uses it itself rather than through an
-auxiliary lemma. Sorted by name. -/
-def dependentsJson (ci : ConstantInfo) : MetaM (Array Json) := do
-  let env ← getEnv
-  let explicit ← match ci.value? with
-    | some v => explicitConstants v
-    | none => pure {}
-  let (direct, unfolded) := unfoldAuxLemmas env ci.getUsedConstantsAsSet
-  return (sortedNames (direct.append unfolded)).map fun n => Json.mkObj
-    [("name", toJson n.toString), ("explicit", toJson (explicit.contains n)), ("direct", toJson (direct.contains n))]
-
-/-- Whether `n` is a theorem or an axiom: what ntp-toolkit's hammer recommendations keep of a
-proof term's constants. -/
-def isTheoremOrAxiom (env : Environment) (n : Name) : Bool :=
-  match env.find? n with
-  | some (.thmInfo _) | some (.axiomInfo _) => true
-  | _ => false
-
-/-- The theorems and axioms of a proof term, auxiliary lemmas unfolded, sorted by name: the
-term part of ntp-toolkit's hammer recommendations (its blacklist is applied by ntp-datasets). -/
-def hammerTermNames (env : Environment) (e : Expr) : Array String :=
-  let (direct, unfolded) := unfoldAuxLemmas env e.getUsedConstantsAsSet
-  (sortedNames (direct.append unfolded)).filter (isTheoremOrAxiom env) |>.map (·.toString)
+/-- The goal of a theorem of type `type` with `n` variables introduced (ntp-toolkit introduces
+as many as the signature has binder groups), printed with the state's options; `none` when
+they cannot be introduced. -/
+def theoremGoal (type : Expr) (n : Nat) : MetaM (Option String) := do
+  try
+    let goal ← Meta.mkFreshExprMVar type
+    let (_, g) ← goal.mvarId!.introNP n
+    return some (← withOptions withStateOptions (Meta.ppGoal g)).pretty
+  catch _ => return none
 
 /-- Facts about a declared constant in the module's final environment: type (whole, its
 binders, its body), signature, doc string, whether it is a proposition, the constants its
@@ -462,11 +500,7 @@ def constantDetails (ctx : ContextInfo) (name : Name) : IO (List (String × Json
     -- variables as the signature has binder groups, and the value's theorems.
     let termRow ← match info with
       | .thmInfo v => do
-        let state ← try
-            let goal ← Meta.mkFreshExprMVar v.type
-            let (_, g) ← goal.mvarId!.introNP numArgs
-            pure (some (← withOptions withStateOptions (Meta.ppGoal g)).pretty)
-          catch _ => pure none
+        let state ← theoremGoal v.type numArgs
         pure [("termState", toJson state), ("valueHammer", toJson (hammerTermNames env v.value))]
       | _ => pure []
     return [("type", toJson type), ("typeArgs", toJson args), ("typeBody", toJson body),
@@ -647,8 +681,8 @@ def constantEvents (env : Environment) : IO (Array Json) := runMeta env do
   let mut names := #[]
   for (n, _) in env.constants.map₂.toList do
     if !isAuxLemma n then names := names.push n
-  let names := names.qsort (·.toString < ·.toString)
-  names.filterMapM fun n => do
+  let sorted := names.qsort (·.toString < ·.toString)
+  sorted.filterMapM fun n => do
     let some ci := env.find? n | return none
     let isProp ← try Meta.isProp ci.type catch _ => pure false
     let deps ← try dependentsJson ci catch _ => pure #[]
@@ -938,8 +972,8 @@ def writeCorpus (shared : SharedImports) (job : CorpusJob) (opts : Options) : IO
       if isCorpusCandidate env n then
         let module := (env.getModuleIdxFor? n).bind fun i => env.header.moduleNames[i.toNat]?
         found := found.push ((module.map toString).getD "", n.toString, n, ci, module)
-    let found := found.qsort fun a b => a.1 < b.1 || (a.1 == b.1 && a.2.1 < b.2.1)
-    found.mapM fun (_, _, n, ci, module) => corpusEntry n ci module
+    let sorted := found.qsort fun a b => a.1 < b.1 || (a.1 == b.1 && a.2.1 < b.2.1)
+    sorted.mapM fun (_, _, n, ci, module) => corpusEntry n ci module
   writeLinesAtomically job.out lines
 
 /-- Prints one progress line `@@ntp TOKEN {...}` and flushes stdout. -/
