@@ -133,7 +133,7 @@ def test_tactic_rows_carry_hammer_recommendations_and_premise_spans(fixture_outp
     assert simp["annotatedTactic"] == "simp [<a>dbl_eq</a>, ← <a>Nat.two_mul</a>]"
     # Used only inside a term: one row, the whole proof, with the goal after the binders.
     (two,) = [r for r in rows if r["declName"] == "Fx.dbl_two"]
-    assert (two["nextTactic"], two["state"], two["nextTacticHammerRecommendation"], two["srcUpToTactic"][-9:]) == (
+    assert (two["nextTactic"], two["state"], two["nextTacticHammerRecommendation"], two["srcUpToTactic"][-10:]) == (
         None, "α : Type u\ninst✝ : Inhabited α\nx : α\n⊢ Fx.dbl (2 : Nat) = (4 : Nat)",
         ["(Fx.dbl_eq, notInSimpAll)"], ".trans rfl")
     # ntp-toolkit's blacklist: `Eq.trans` is in dbl_two's term (see the premises test) but never recommended.
@@ -152,7 +152,7 @@ def test_premise_corpus_holds_the_project_and_its_library(tmp_path, toolchain):
     by_name = {r["name"]: r for r in rows}
     assert by_name["Tiny.same"] == {
         "name": "Tiny.same", "kind": "theorem", "type": "∀ (n : Nat), n = n", "module": "Tiny.Same",
-        "file": "Tiny/Same.lean", "line": 4, "column": 0, "endLine": 5, "endColumn": 44,
+        "file": "Tiny/Same.lean", "line": 4, "column": 0, "endLine": 5, "endColumn": 42,
         "src": "/-- Reflexivity. -/\ntheorem Tiny.same (n : Nat) : n = n := rfl", "project": "tiny"}
     assert by_name["Nat.succ"] == {"name": "Nat.succ", "kind": "def", "type": "Nat → Nat", "module": "Init.Prelude",
                                    "file": "Init/Prelude.lean", "line": 0, "column": 0, "endLine": 0, "endColumn": 0,

@@ -59,7 +59,7 @@ def test_declarations(sample_outputs):
     assert (double["kind"], double["type"], double["typeArgs"], double["typeBody"]) == ("def", "Nat → Nat", ["(n : Nat)"], "Nat")
     assert double["doc"] == "Twice a natural number. " and not double["isProp"] and not double["isHumanTheorem"]
     assert double["signature"] == "/-- Twice a natural number. -/\ndef Sample.double (n : Nat) : Nat"
-    assert double["scope"] == "Sample"
+    assert double["namespace"] == "Sample"
     thm = decls["Sample.double_eq_two_mul"]
     assert thm["isProp"] and thm["isHumanTheorem"] and thm["src"].startswith("theorem double_eq_two_mul")
     assert thm["signature"] == "theorem Sample.double_eq_two_mul (n : Nat) : Sample.double n = (2 : Nat) * n"

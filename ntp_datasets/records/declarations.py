@@ -29,7 +29,7 @@ class DeclarationRecord:
     line: int
     column: int
     isProp: bool
-    scope: str
+    namespace: str
     src: str
     isHumanTheorem: bool
     project: str
@@ -55,7 +55,7 @@ def declaration_records(module_output: ModuleOutput) -> Iterator[DeclarationReco
             type=d["type"], typeArgs=d["typeArgs"], typeBody=d["typeBody"], doc=d.get("doc"),
             signature=signature(kind, d["name"], d["typeArgs"], d["typeBody"], d.get("doc")),
             module=module_output.module, file=module_output.file, line=d["line"], column=d["column"],
-            isProp=d["isProp"], scope=d["scope"], src=source.slice(d["start"], d["end"]),
+            isProp=d["isProp"], namespace=d["scope"], src=source.slice(d["start"], d["end"]),
             isHumanTheorem=kind == "theorem",
             project=module_output.project,
         )
