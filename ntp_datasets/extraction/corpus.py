@@ -41,7 +41,7 @@ def library_corpus(toolchain: Toolchain, imports: list[str]) -> list[dict]:
             out = work / "corpus.jsonl"
             token = new_token()
             job = work / "job.json"
-            job.write_text(json.dumps({"modules": [], "token": token,
+            job.write_text(json.dumps({"modules": [], "searchPath": [], "token": token,
                                        "corpus": {"imports": sorted(set(imports)), "out": str(out)}}))
             extractor = work / "Extract.lean"
             extractor.write_text(extractor_source(toolchain), encoding="utf-8")
