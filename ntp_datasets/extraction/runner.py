@@ -24,12 +24,14 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ntp_datasets.extraction.cache import (
+    MalformedEvents,
     cache_root,
     copy_verified,
     is_complete,
     module_cache_keys,
     olean_parts,
     olean_path,
+    parse_events,
     read_entry,
     remove_stale_temporaries,
     store_entry,
@@ -371,6 +373,15 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
             elif isinstance(event, ModuleFailed):
                 yield failed_output(module, CRASH, f"the extractor failed on this module: {event.error}")
             elif isinstance(event, ModuleDone):
+                # Lean's output is checked before it is cached: a process whose memory was
+                # corrupted has written lines that are not JSON. That is this module's failure,
+                # and the process is not trusted with more modules: a fresh one takes the rest.
+                try:
+                    parse_events(Path(job["out"]).read_bytes())
+                except (OSError, MalformedEvents) as e:
+                    yield failed_output(module, CRASH, f"the extractor's output for this module is unreadable "
+                                        f"({e}); it was not cached")
+                    return
                 entry = entries[module.name]
                 store_entry(entry, Path(job["out"]), None if lake else (olean_path(work, module.name), module.name))
                 logger.info("elaborated %s in %.1f s", module.name, event.ms / 1000)
