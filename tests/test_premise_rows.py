@@ -145,15 +145,15 @@ def test_premise_corpus_holds_the_project_and_its_library(tmp_path, toolchain):
     project = tmp_path / "tiny"
     (project / "Tiny").mkdir(parents=True)
     (project / "Tiny" / "Same.lean").write_text("prelude\nimport Init.Prelude\n\n"
-                                                "/-- Reflexivity. -/\ntheorem Tiny.same (n : Nat) : n = n := rfl\n")
+                                                "/-- Reflexivity. -/\ntheorem Tiny.same (n : Nat) : Eq n n := rfl\n")
     extractor = Extractor(toolchain, progress=False)
     rows = ntp_datasets.load_dataset("premise_corpus", project=str(project), cache_dir=str(tmp_path / "cache"),
                                      extractor=extractor, progress=False)["train"].to_list()
     by_name = {r["name"]: r for r in rows}
     assert by_name["Tiny.same"] == {
-        "name": "Tiny.same", "kind": "theorem", "type": "∀ (n : Nat), n = n", "module": "Tiny.Same",
-        "file": "Tiny/Same.lean", "line": 4, "column": 0, "endLine": 5, "endColumn": 42,
-        "src": "/-- Reflexivity. -/\ntheorem Tiny.same (n : Nat) : n = n := rfl", "project": "tiny"}
+        "name": "Tiny.same", "kind": "theorem", "type": "∀ (n : Nat), Eq n n", "module": "Tiny.Same",
+        "file": "Tiny/Same.lean", "line": 4, "column": 0, "endLine": 5, "endColumn": 43,
+        "src": "/-- Reflexivity. -/\ntheorem Tiny.same (n : Nat) : Eq n n := rfl", "project": "tiny"}
     assert by_name["Nat.succ"] == {"name": "Nat.succ", "kind": "def", "type": "Nat → Nat", "module": "Init.Prelude",
                                    "file": "Init/Prelude.lean", "line": 0, "column": 0, "endLine": 0, "endColumn": 0,
                                    "src": "", "project": "tiny"}
