@@ -43,10 +43,10 @@ from ntp_datasets.extraction.outputs import (
     DEPENDENCY,
     IMPORT_FAILED,
     LEAN_FAILURES,
-    MEMORY_CAP,
     MISSING_IMPORT,
     TIMEOUT,
     TOOLCHAIN_LIMIT,
+    WASM_PROCESS_LIMITS,
     ModuleOutput,
     failed_output,
     toolchain_limit,
@@ -272,8 +272,10 @@ class Extractor:
                     done.add(module.name)
                     watch.failed.add(module.name)
                     stderr = "\n".join(f"--- process {n} ---\n{tail}" for n, tail in enumerate(tails, 1))
-                    # Dying at the WebAssembly memory cap is the toolchain's limit, not the module's.
-                    kind = TOOLCHAIN_LIMIT if toolchain.is_wasm and all(MEMORY_CAP.search(t) for t in tails) else CRASH
+                    # Dying at the WebAssembly memory cap or out of a Node thread's stack, twice, is
+                    # the toolchain's limit, not the module's (a native Lean has neither).
+                    limit = toolchain.is_wasm and all(any(p.search(t) for p in WASM_PROCESS_LIMITS) for t in tails)
+                    kind = TOOLCHAIN_LIMIT if limit else CRASH
                     yield failed_output(module, kind, "the Lean process died twice while elaborating this "
                                         f"module (killed, out of memory, or the module exits Lean); the end of "
                                         f"each process's stderr:\n{stderr}")
