@@ -37,6 +37,7 @@ from ntp_datasets.extraction.cache import (
     store_entry,
     work_dir_for,
 )
+from ntp_datasets.extraction.corpus import library_corpus
 from ntp_datasets.extraction.outputs import (
     CRASH,
     DEPENDENCY,
@@ -206,6 +207,11 @@ class Extractor:
             bar.update(1)
             yield output
         bar.close()
+
+    def library_corpus(self, imports: list[str]) -> list[dict]:
+        """The premise corpus of the toolchain library modules ``imports`` (see
+        :func:`corpus.library_corpus`): cached, else one Lean run."""
+        return library_corpus(self.toolchain, imports)
 
     def _bar_events(self, bar) -> Callable[[ProtocolEvent], None]:
         """The progress-event handler of one extraction: the bar names the module Lean is on,
