@@ -111,7 +111,12 @@ def test_premises_have_a_row_per_constant_with_dependents_and_sites(fixture_outp
     assert {d["name"]: d["explicit"] for d in rows["Fx.dbl_add"]["dependents"]}["Fx.dbl_eq"] is True
 
 
-def test_tactic_rows_carry_hammer_recommendations_and_premise_spans(fixture_output):
+def test_tactic_rows_carry_hammer_recommendations_and_premise_spans(fixture_output, tmp_path, monkeypatch):
+    # A blacklist of our own (ntp-toolkit's is not shipped): a name it holds is never recommended.
+    (tmp_path / "blacklist.txt").write_text("Eq.trans\nEq.symm\nEq.mpr\ncongrArg\ncongrFun\ncongr\nid\nof_eq_true\neq_self\n")
+    assert any("(Eq.trans, notInSimpAll)" in r["declHammerRecommendation"]
+               for r in _rows("tactic_prediction_with_premises", fixture_output))
+    monkeypatch.setenv("NTP_HAMMER_BLACKLIST", str(tmp_path / "blacklist.txt"))
     rows = _rows("tactic_prediction_with_premises", fixture_output)
     fields = ("declName", "nextTactic", "nextTacticHammerRecommendation", "annotatedTactic")
     by_add = [tuple(r[f] for f in fields) for r in rows if r["declName"] == "Fx.dbl_add"]
@@ -136,7 +141,7 @@ def test_tactic_rows_carry_hammer_recommendations_and_premise_spans(fixture_outp
     assert (two["nextTactic"], two["state"], two["nextTacticHammerRecommendation"], two["srcUpToTactic"][-10:]) == (
         None, "α : Type u\ninst✝ : Inhabited α\nx : α\n⊢ Fx.dbl (2 : Nat) = (4 : Nat)",
         ["(Fx.dbl_eq, notInSimpAll)"], ".trans rfl")
-    # ntp-toolkit's blacklist: `Eq.trans` is in dbl_two's term (see the premises test) but never recommended.
+    # The blacklist: `Eq.trans` is in dbl_two's term (see the premises test) but not recommended.
     assert all("Eq.trans" not in rec for r in rows for rec in r["declHammerRecommendation"])
     assert not [r for r in rows if r["declName"] in ("Fx.dbl", "Fx.Pt", "Fx.instInhabitedPt")]
 

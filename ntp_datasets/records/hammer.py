@@ -4,18 +4,27 @@ each with a hint saying how its ``simp_all`` preprocessing should take it.
 The extractor reports, per tactic, the theorems and axioms of the proof term it assigned to its
 main goal (``hammerTerm``) and the lemmas its ``simp [...]``/``rw [...]`` syntax names with their
 hints (``hammerSyntax``); per theorem, the theorems and axioms of its value (``valueHammer``).
-This module applies ntp-toolkit's blacklist and merges hints as its
+This module applies a blacklist (``BLACKLIST_ENV``) and merges hints as its
 ``training_data_with_premises`` does."""
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 from pathlib import Path
 from typing import TypedDict
 
-BLACKLIST_FILE = Path(__file__).resolve().parent / "hammer_blacklist.txt"
-"""The constants ntp-toolkit never recommends (basic logic a prover knows already), one name a
-line: the names of ntp-toolkit's ``hammerRecommendationBlackList`` (at commit e5ff982)."""
+from ntp_datasets.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+BLACKLIST_ENV = "NTP_HAMMER_BLACKLIST"
+"""Names a file of the constants never to recommend, one name a line. ntp-toolkit leaves out
+the names of its ``hammerRecommendationBlackList`` (basic logic a prover knows already); that
+list is ntp-toolkit's, so ntp-datasets does not ship it: for ntp-toolkit's exact
+recommendations, write its names into a file and name the file here. Unset: nothing is left
+out (and :func:`blacklist` logs a warning once)."""
 
 HINT_PRIORITY = ("simpErase", "unmodified", "backwardOnly", "simpPreOnly", "simpPostOnly",
                  "simpPreAndBackward", "simpPostAndBackward", "notInSimpAll")
@@ -32,10 +41,28 @@ class HammerHint(TypedDict):
     hint: str
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=None)
+def _read_blacklist(path: str) -> frozenset[str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{BLACKLIST_ENV}={path}: cannot read the hammer blacklist: {e.strerror or e}") from None
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
 def blacklist() -> frozenset[str]:
-    """ntp-toolkit's hammer blacklist (``BLACKLIST_FILE``)."""
-    return frozenset(line.strip() for line in BLACKLIST_FILE.read_text(encoding="utf-8").splitlines() if line.strip())
+    """The hammer blacklist named by ``$NTP_HAMMER_BLACKLIST`` (see ``BLACKLIST_ENV``), or none."""
+    path = os.environ.get(BLACKLIST_ENV)
+    if not path:
+        _warn_no_blacklist()
+        return frozenset()
+    return _read_blacklist(path)
+
+
+@functools.lru_cache(maxsize=1)
+def _warn_no_blacklist() -> None:
+    logger.warning("%s is not set: hammer recommendations leave out no names (ntp-toolkit leaves out those of its "
+                   "blacklist; see the README, 'Premise fields')", BLACKLIST_ENV)
 
 
 Recommendation = dict[str, str]
