@@ -644,7 +644,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", type=int, default=30, help="modules of the generated corpus (default 30)")
-    parser.add_argument("--wide", type=int, default=24, help="modules of the wide corpus (default 24)")
+    parser.add_argument("--wide", type=int, default=32, help="modules of the wide corpus (default 32)")
     parser.add_argument("--quick", action="store_true",
                         help="under ~5 minutes: the sample project and a wide corpus of 8 modules only")
     parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
@@ -669,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     wide_modules = 8 if args.quick else args.wide
     with tempfile.TemporaryDirectory(prefix="ntp-bench-corpus-") as tmp:
         generated = generate_corpus(Path(tmp) / "chain", modules)
-        wide = generate_wide_corpus(Path(tmp) / "wide", wide_modules)
+        wide = generate_wide_corpus(Path(tmp) / "wide", wide_modules, proofs=6 if args.quick else 10)
         try:
             corpora = [("sample", sample)] + ([] if args.quick else [(f"generated-{modules}", generated)])
             for label, project in corpora:

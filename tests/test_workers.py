@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ntp_datasets.builders.ntp_toolkit import NtpToolkitConfig
+from ntp_datasets.cli import build_parser, make_extractor
 from ntp_datasets.errors import ConfigError
 from ntp_datasets.extraction import Extractor, default_workers, worker_count
 from ntp_datasets.extraction.workers import WORKER_MEMORY, ImportPlan
@@ -157,3 +159,23 @@ def test_a_local_pool_stops_its_processes(tmp_path, monkeypatch):
     assert len(pids) == 2
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_workers_and_executor_from_the_command_line_and_the_config():
+    args = build_parser().parse_args(["build", "proj", "--out", "o", "--workers", "2", "--executor", "ray",
+                                      "--ray-address", "10.0.0.1:6379"])
+    extractor = make_extractor(args)
+    assert (extractor.workers, extractor.executor) == (2, "ray")
+    assert make_extractor(build_parser().parse_args(["preview", "--workers", "3"])).executor == "local"
+    with pytest.raises(ConfigError, match="workers must be a whole number >= 1, got 0"):
+        NtpToolkitConfig(name="full_proof", workers=0)
+    with pytest.raises(ConfigError, match="executor must be one of local, ray, got 'spark'"):
+        NtpToolkitConfig(name="full_proof", executor="spark")
+
+
+def test_workers_do_not_change_the_cache_id(tmp_path):
+    def config_id(**options):
+        return NtpToolkitConfig(name="full_proof", record_kind="full_proof").create_config_id(
+            {"project": str(wide(tmp_path / "ids", n=2)), **options})
+
+    assert config_id(workers=2, executor="ray", ray_address="h:1") == config_id()

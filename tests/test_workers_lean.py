@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.slow  # five Lean processes and a Ray cluster
-
 from ntp_datasets import records
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.extraction.cache import work_dir_for
 from ntp_datasets.project import LeanProject
+
+pytestmark = pytest.mark.slow  # five Lean processes and a Ray cluster
 
 WIDTH = 6
 BASE = """def double (n : Nat) : Nat := n + n

@@ -204,7 +204,7 @@ class Extractor:
                    disable=not self.progress)
         watch = _Watch(self.timeout, failed=set(blocked), on_event=self._bar_events(bar))
         count = self.workers_for(todo)
-        if count > 1 or self.executor != "local":
+        if todo and (count > 1 or self.executor != "local"):
             elaborated = self._elaborate_in_workers(project, toolchain, todo, entries, watch, count, bar)
         else:
             elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch, bar)
