@@ -29,8 +29,11 @@ gets a ``--setup`` file (the JSON Lake passes) that lists the module's header im
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
+import math
 import os
+import random
 import resource
 import shutil
 import subprocess
@@ -497,8 +500,6 @@ def library_dag(modules: int, seed: int = 0) -> list[list[int]]:
     """A generated import graph shaped like a large library (a model, not Mathlib's graph):
     module ``k`` imports 1-4 earlier modules, three quarters of them among the 60 just before
     it (a topic's files import each other) and the rest anywhere earlier (foundations)."""
-    import random
-
     rng = random.Random(seed)
     dag: list[list[int]] = [[]]
     for k in range(1, modules):
@@ -512,8 +513,6 @@ def library_dag(modules: int, seed: int = 0) -> list[list[int]]:
 def simulate(dag: list[list[int]], cost: list[float], workers: int, startup: float) -> float:
     """Makespan of ``workers`` long-lived workers (each paying ``startup`` once) taking ready
     modules longest chain of importers first, as the Extractor schedules them."""
-    import heapq
-
     importers: list[list[int]] = [[] for _ in dag]
     for k, deps in enumerate(dag):
         for d in deps:
@@ -548,9 +547,6 @@ def library_projection(per_module_s: float, startup_s: float, modules: int = 750
     log-normal distribution (sigma 1) with mean ``per_module_s``, :func:`simulate`'s
     schedule. A model: Mathlib's modules are heavier than the generated ones, so the hours
     scale with the real per-module time; the speed-ups are what the graph's shape allows."""
-    import math
-    import random
-
     rng = random.Random(1)
     dag = library_dag(modules)
     mu = math.log(per_module_s) - 0.5
