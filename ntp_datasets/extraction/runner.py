@@ -264,11 +264,15 @@ class Extractor:
         pool = self._start_pool(spec, count)
         running: dict = {}
         idle = list(range(pool.size))
+        outputs: list[ModuleOutput] = []
         try:
             while True:
                 while idle and (name := plan.next_ready()) is not None:
                     index = idle.pop(0)
                     running[pool.submit(index, jobs[name])] = (index, name)
+                # Given out only now: the workers are busy while the caller turns them into rows.
+                yield from outputs
+                outputs.clear()
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -298,12 +302,13 @@ class Extractor:
                             continue
                         output = _died_twice(module, toolchain, tails)
                     idle.append(index)
-                    yield output
+                    outputs.append(output)
                     if output.error:
                         watch.failed.add(name)
                         for importer in plan.fail(name):
                             watch.failed.add(importer)
-                            yield failed_output(by_name[importer], *_dependency_failure(by_name[importer], watch.failed))
+                            outputs.append(failed_output(by_name[importer],
+                                                         *_dependency_failure(by_name[importer], watch.failed)))
                     else:
                         plan.finish(name)
         finally:
