@@ -7,7 +7,8 @@ the job's search path (an importer started too early fails at import, as Lean's 
 writes one event `{"kind": "fake", "module": NAME, "imports": [...]}` and an `.olean`.
 A line `-- fake: die` in a module makes the process exit once it started it; `-- fake:
 die-once` only the first time (a file beside the module remembers); `-- fake: hang` makes it
-wait forever. Every process appends `PID START|MODULE NAME` lines to `$FAKE_LEAN_LOG`.
+wait forever. Every process appends `PID START|MODULE NAME` lines to `$FAKE_LEAN_LOG` (and
+`PID NO-OLEAN NAME` for a module whose job asks for no `.olean`, as under `lake env`).
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ def run_module(token: str, job: dict, search_path: list[str]) -> None:
         os._exit(3)
     imports = IMPORT.findall(source)
     project = Path(job["file"]).parent
-    missing = [i for i in imports if project.joinpath(*i.split(".")).with_suffix(".lean").exists()
-               and not any(Path(d).joinpath(*i.split(".")).with_suffix(".olean").exists() for d in search_path)]
+    if "olean" in job:
+        missing = [i for i in imports if project.joinpath(*i.split(".")).with_suffix(".lean").exists()
+                   and not any(Path(d).joinpath(*i.split(".")).with_suffix(".olean").exists() for d in search_path)]
+    else:  # under `lake env`: Lake built the project's `.olean`s
+        log(f"NO-OLEAN {name}")
+        missing = []
     library = ("Init", "Std", "Lean")
     missing += [i for i in imports if i.split(".")[0] not in library
                 and not project.joinpath(*i.split(".")).with_suffix(".lean").exists()]

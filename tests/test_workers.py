@@ -5,6 +5,7 @@ default number of workers, and the scheduler with real worker processes of a sta
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -179,3 +180,20 @@ def test_workers_do_not_change_the_cache_id(tmp_path):
             {"project": str(wide(tmp_path / "ids", n=2)), **options})
 
     assert config_id(workers=2, executor="ray", ray_address="h:1") == config_id()
+
+
+def test_natively_a_lake_project_is_built_once_and_workers_write_no_olean(tmp_path, monkeypatch):
+    root = wide(tmp_path / "lakeproj", n=3)
+    (root / "lakefile.toml").write_text('name = "lakeproj"\n')
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    lake_log = tmp_path / "lake.log"
+    (bin_dir / "lake").write_text(f'#!/bin/sh\necho "$1" >> {lake_log}\n'
+                                  'if [ "$1" = env ]; then shift; exec "$@"; fi\n')
+    (bin_dir / "lake").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    outputs, log = _extract(root, tmp_path, monkeypatch, workers=2)
+    assert not any(o.error for o in outputs.values())
+    assert lake_log.read_text().split() == ["build", "env", "env"]  # one build, then two workers
+    assert sorted(line.split()[-1] for line in log if " NO-OLEAN " in line) == sorted(outputs)
+    assert not list((tmp_path / "home-2-lakeproj").rglob("*.olean"))
