@@ -197,3 +197,19 @@ def test_natively_a_lake_project_is_built_once_and_workers_write_no_olean(tmp_pa
     assert lake_log.read_text().split() == ["build", "env", "env"]  # one build, then two workers
     assert sorted(line.split()[-1] for line in log if " NO-OLEAN " in line) == sorted(outputs)
     assert not list((tmp_path / "home-2-lakeproj").rglob("*.olean"))
+
+
+def test_ray_actors_as_workers_on_a_two_node_cluster(tmp_path, monkeypatch):
+    cluster_utils = pytest.importorskip("ray.cluster_utils")
+    root = wide(tmp_path / "rayproj")
+    local, _ = _extract(root, tmp_path, monkeypatch, workers=1)
+    # Ray's processes inherit the environment of the cluster's start (the stand-in Lean's log).
+    monkeypatch.setenv("FAKE_LEAN_LOG", str(tmp_path / f"lean-2-{root.name}.log"))
+    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        remote, log = _extract(root, tmp_path, monkeypatch, workers=2, executor="ray", ray_address=cluster.address)
+    finally:
+        cluster.shutdown()
+    assert _summary(remote) == _summary(local)
+    assert len({line.split()[0] for line in log if line.endswith("START")}) == 2  # one process per actor

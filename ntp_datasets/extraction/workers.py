@@ -316,9 +316,9 @@ class RayPool:
         self._ray = ray
         self._own_ray = not ray.is_initialized()
         if self._own_ray:
-            ray.init(address=address, runtime_env={"env_vars": ray_worker_env()}, include_dashboard=False,
-                     log_to_driver=False)
-        actor = ray.remote(num_cpus=1, memory=WORKER_MEMORY)(LeanWorker)
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        actor = ray.remote(num_cpus=1, memory=WORKER_MEMORY)(LeanWorker).options(
+            runtime_env={"env_vars": ray_worker_env()})
         self.workers = [actor.remote(spec, f"ray{os.getpid()}-{i + 1}") for i in range(count)]
         for worker in self.workers:
             worker.start.remote()
