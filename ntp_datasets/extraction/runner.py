@@ -1,7 +1,8 @@
 """Running the extractor over a project: Lean project -> one :class:`ModuleOutput` per module.
 
 One Lean process elaborates every module of the project once, in import order (see
-``Extract.lean``). On the WebAssembly toolchain, and natively for projects without a
+``Extract.lean``); or, with several workers, long-lived Lean processes take the modules one by
+one as their imports are done (``workers.py``; :meth:`Extractor._elaborate_in_workers`). On the WebAssembly toolchain, and natively for projects without a
 lakefile, the same process writes each module's ``.olean`` so that later modules can import
 it; a Lake project is built with ``lake build`` first and run under ``lake env``.
 
