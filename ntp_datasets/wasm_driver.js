@@ -31,21 +31,57 @@ const Module = {
   printErr: (s) => { if (!isNoise(s)) process.stderr.write(s + '\n'); },
 };
 
+// Emscripten's pthread mailbox (lean.js) waits on the first word of the thread's own pthread
+// struct with `Atomics.waitAsync` and calls `.then` on the result. When that word no longer
+// holds the thread's address (a "checkMailbox" message reaching a worker whose thread has
+// exited and whose struct was freed), `waitAsync` answers at once with the string "not-equal",
+// and `.then` threw "TypeError: wait.value.then is not a function at
+// __emscripten_thread_mailbox_await", killing the whole process. A thread that is gone has
+// no mailbox to read: the guarded wait ends that callback quietly ("unwind" is Emscripten's
+// own "stop here, no error").
+const MAILBOX_WAIT = 'wait.value.then(checkMailbox);';
+const MAILBOX_WAIT_GUARDED = 'if(!wait.async)throw"unwind";wait.value.then(checkMailbox);';
+function guardMailboxWait(source) {
+  const parts = source.split(MAILBOX_WAIT);
+  if (parts.length !== 2) {
+    process.stderr.write(`ntp-datasets driver: lean.js has ${parts.length - 1} mailbox waits, not 1; left as it is\n`);
+    return source;
+  }
+  return parts.join(MAILBOX_WAIT_GUARDED);
+}
+
+// lean.js ignores a global Module; it takes one when evaluated as a function body.
+function runLean(source, module, req, file) {
+  new Function('Module', 'require', '__filename', '__dirname', 'process', source)(
+    module, req, file, path.dirname(file), process);
+}
+
 // Lean's threads (the extractor works in one) are Node workers, whose stack is 4 MB by default:
 // deep but legitimate recursion (a module of 10,000 theorems) ran out of it ("Maximum call
 // stack size exceeded"). lean.js creates them through the `require` it is given, so it gets
-// a Worker with a larger stack. NTP_WORKER_STACK_MB overrides the size.
+// a Worker with a larger stack, which runs the same guarded lean.js as this thread.
+// NTP_WORKER_STACK_MB overrides the size.
 const workerThreads = require('worker_threads');
 const stackSizeMb = Number(process.env.NTP_WORKER_STACK_MB) || 256;
+const pthreadWorkerCode = `
+  const fs = require('fs'), path = require('path');
+  ${guardMailboxWait.toString()}
+  ${runLean.toString()}
+  const MAILBOX_WAIT = ${JSON.stringify(MAILBOX_WAIT)}, MAILBOX_WAIT_GUARDED = ${JSON.stringify(MAILBOX_WAIT_GUARDED)};
+  const leanJs = ${JSON.stringify(leanJs)};
+  runLean(guardMailboxWait(fs.readFileSync(leanJs, 'utf8')), {}, require, leanJs);
+`;
 class LargeStackWorker extends workerThreads.Worker {
   constructor(file, options = {}) {
-    super(file, { ...options, resourceLimits: { stackSizeMb, ...(options.resourceLimits || {}) } });
+    const resourceLimits = { stackSizeMb, ...(options.resourceLimits || {}) };
+    if (options.workerData === 'em-pthread') {
+      super(pthreadWorkerCode, { ...options, eval: true, resourceLimits });
+    } else {
+      super(file, { ...options, resourceLimits });
+    }
   }
 }
 const leanRequire = (name) =>
   (name === 'worker_threads' ? { ...workerThreads, Worker: LargeStackWorker } : require(name));
 
-// lean.js ignores a global Module; it takes one when evaluated as a function body.
-const source = fs.readFileSync(leanJs, 'utf8');
-new Function('Module', 'require', '__filename', '__dirname', 'process', source)(
-  Module, leanRequire, leanJs, path.dirname(leanJs), process);
+runLean(guardMailboxWait(fs.readFileSync(leanJs, 'utf8')), Module, leanRequire, leanJs);

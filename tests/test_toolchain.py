@@ -52,22 +52,35 @@ def test_installed_wasm_build_is_complete(toolchain):
     root = Path(toolchain.location)
     assert (root / "lib" / "lean" / "Init.olean").is_file()
     assert not list((root / "lib" / "lean").glob("._*"))
-    assert tc._DLSYM_FAST in (root / "bin" / "lean.js").read_text()
+    lean_js = (root / "bin" / "lean.js").read_text()
+    assert tc._DLSYM_FAST in lean_js
+    # The driver guards this one wait (test_lean_threads_..._survive_a_late_mailbox_message).
+    assert lean_js.count("wait.value.then(checkMailbox);") == 1
 
 
-def test_lean_threads_get_a_large_stack(tmp_path):
+def test_lean_threads_get_a_large_stack_and_survive_a_late_mailbox_message(tmp_path):
     """Lean's threads are Node workers; the driver gives them a 256 MB stack (a module of
-    10,000 theorems overflowed the default 4 MB). A stand-in for lean.js reports its worker's."""
+    10,000 theorems overflowed the default 4 MB) and runs them on lean.js with its pthread
+    mailbox wait guarded: a "checkMailbox" reaching a worker whose thread has exited found the
+    wait word changed, and `wait.value.then` threw a TypeError that killed the process. A
+    stand-in for lean.js starts a worker the way lean.js does and does that wait there."""
     fake_lean_js = tmp_path / "lean.js"
     fake_lean_js.write_text(
         "const wt = require('worker_threads');\n"
-        "const w = new wt.Worker('setTimeout(() => {}, 1000)', { eval: true, workerData: 'em-pthread' });\n"
-        "w.on('online', () => { console.log(JSON.stringify(w.resourceLimits)); w.terminate(); });\n"
+        "if (wt.isMainThread) {\n"
+        "  new wt.Worker(__filename, { workerData: 'em-pthread' }).on('message', (m) => console.log(m));\n"
+        "} else {\n"
+        "  const HEAP32 = new Int32Array(new SharedArrayBuffer(8)), checkMailbox = () => {};\n"
+        "  let outcome = 'waited';\n"
+        "  try { const wait = Atomics.waitAsync(HEAP32, 0, 1); wait.value.then(checkMailbox); }\n"
+        "  catch (e) { outcome = e === 'unwind' ? 'unwound' : String(e); }\n"
+        "  wt.parentPort.postMessage(JSON.stringify({ stackSizeMb: wt.resourceLimits.stackSizeMb, outcome }));\n"
+        "}\n"
     )
     driver = Path(tc.__file__).with_name("wasm_driver.js")
     done = subprocess.run([str(tc.node_executable()), str(driver), str(fake_lean_js)], capture_output=True, text=True,
                           timeout=60, check=True)
-    assert json.loads(done.stdout)["stackSizeMb"] == 256
+    assert json.loads(done.stdout) == {"stackSizeMb": 256, "outcome": "unwound"}
 
 
 def _integrity(data: bytes) -> str:
