@@ -138,11 +138,6 @@ class ExtractorProcess:
             self._stderr.close()
             raise
 
-    @property
-    def pid(self) -> int | None:
-        """The Lean process's id once started."""
-        return self._proc.pid if self._proc is not None else None
-
     def stop(self) -> None:
         """Stop the process if it still runs (a worker's, between modules) and release its files."""
         if self._proc is None:
