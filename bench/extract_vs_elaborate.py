@@ -52,6 +52,7 @@ from ntp_datasets.extraction import Extractor  # noqa: E402
 from ntp_datasets.extraction.cache import cache_root, module_cache_keys, work_dir_for  # noqa: E402
 from ntp_datasets.extraction.process import ModuleDone, ModuleStarted  # noqa: E402
 from ntp_datasets.project import LeanProject  # noqa: E402
+from ntp_datasets.resources import sample_project_dir  # noqa: E402
 
 _CHILD_FLAG = "--child-extract"
 _RATIO_GOAL = 1.25
@@ -657,8 +658,6 @@ def main(argv: list[str] | None = None) -> int:
     modules = 4 if args.quick else args.modules
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     tc = find_or_install_toolchain()
-    from ntp_datasets.builders.ntp_toolkit import sample_project_dir
-
     sample = LeanProject(sample_project_dir())
     startup = startup_seconds(tc, sample.root)
     results = {"toolchain": tc.version, "kind": tc.kind, "lean_version_s": startup, "corpora": {}}
