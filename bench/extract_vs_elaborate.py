@@ -642,8 +642,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", type=int, default=30, help="modules of the generated corpus (default 30)")
     parser.add_argument("--wide", type=int, default=32, help="modules of the wide corpus (default 32)")
+    parser.add_argument("--only-wide", action="store_true",
+                        help="the wide corpus only (its 1- and 2-worker extractions and the projection)")
     parser.add_argument("--quick", action="store_true",
-                        help="under ~5 minutes: the sample project and a wide corpus of 8 modules only")
+                        help="about 5 minutes: the sample project and a wide corpus of 6 small modules only")
     parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
     return parser.parse_args(argv)
 
@@ -661,19 +663,20 @@ def main(argv: list[str] | None = None) -> int:
     sample = LeanProject(sample_project_dir())
     startup = startup_seconds(tc, sample.root)
     results = {"toolchain": tc.version, "kind": tc.kind, "lean_version_s": startup, "corpora": {}}
-    wide_modules = 8 if args.quick else args.wide
+    wide_modules = 6 if args.quick else args.wide
     with tempfile.TemporaryDirectory(prefix="ntp-bench-corpus-") as tmp:
         generated = generate_corpus(Path(tmp) / "chain", modules)
-        wide = generate_wide_corpus(Path(tmp) / "wide", wide_modules, proofs=6 if args.quick else 10)
+        wide = generate_wide_corpus(Path(tmp) / "wide", wide_modules, proofs=4 if args.quick else 10)
         try:
-            corpora = [("sample", sample)] + ([] if args.quick else [(f"generated-{modules}", generated)])
+            corpora = [] if args.only_wide else \
+                [("sample", sample)] + ([] if args.quick else [(f"generated-{modules}", generated)])
             for label, project in corpora:
                 results["corpora"][label] = bench_corpus(label, project, tc, startup, not args.quick, log)
             results["wide"] = bench_wide(f"wide-{wide_modules}", wide, tc, log)
         finally:
             clear_extraction_cache(generated, tc)
             clear_extraction_cache(wide, tc)
-    results["ratio"] = results["corpora"][corpora[-1][0]]["ratio"]
+    results["ratio"] = results["corpora"][corpora[-1][0]]["ratio"] if corpora else None
     results["parallel_speedup"] = results["wide"]["parallel_speedup"]
     results["worker_peak_rss_mib"] = results["wide"]["worker_peak_rss_mib"]
     results["projection"] = library_projection(results["wide"]["per_module_s"], results["wide"]["startup_s"] or startup)
