@@ -7,7 +7,7 @@ the job's search path (an importer started too early fails at import, as Lean's 
 writes one event `{"kind": "fake", "module": NAME, "imports": [...]}` and an `.olean`.
 A line `-- fake: die` in a module makes the process exit once it started it; `-- fake:
 die-once` only the first time (a file beside the module remembers); `-- fake: hang` makes it
-wait forever. Every process appends `PID START|MODULE NAME` lines to `$FAKE_LEAN_LOG` (and
+wait forever; `-- fake: garbage` makes it write events that are not JSON. Every process appends `PID START|MODULE NAME` lines to `$FAKE_LEAN_LOG` (and
 `PID NO-OLEAN NAME` for a module whose job asks for no `.olean`, as under `lake env`).
 """
 
@@ -62,7 +62,10 @@ def run_module(token: str, job: dict, search_path: list[str]) -> None:
         return
     out = Path(job["out"])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"kind": "fake", "module": name, "imports": imports}) + "\n")
+    if "-- fake: garbage" in source:  # as a process whose memory is corrupted
+        out.write_bytes(b"\xff not JSON\n")
+    else:
+        out.write_text(json.dumps({"kind": "fake", "module": name, "imports": imports}) + "\n")
     if job.get("olean"):
         Path(job["olean"]).parent.mkdir(parents=True, exist_ok=True)
         Path(job["olean"]).write_text(f"olean of {name}\n")

@@ -206,3 +206,40 @@ def test_a_module_whose_process_dies_twice_keeps_both_stderr_tails_in_its_crash_
     assert output.error_kind == "crash"
     first, second = re.findall(r"--- process (\d) ---\nError: lost the connection in process (\d+) on D.A", output.error)
     assert (first[0], second[0]) == ("1", "2") and first[1] != second[1]  # two processes, each its own log
+
+
+# A stand-in for a Lean process whose memory was corrupted while it worked on B: B's events
+# hold bytes that are not UTF-8 and an escape that is not JSON (both seen on a real library).
+GARBLING_LEAN = r'''
+import json, os, sys
+job = json.load(open(sys.argv[-1]))
+for m in job["modules"]:
+    print(f"@@ntp {job['token']} " + json.dumps({"event": "start", "module": m["name"]}), flush=True)
+    event = json.dumps({"kind": "message", "severity": "error", "line": 1, "column": 0, "phase": "elab",
+                        "text": "unknown module prefix 'X'"}).encode()
+    if m["name"] == "G.B":
+        event = event.replace(b"X", b"\xf0\x28\x8c\xbc") + b'\n{"text": "\\u\xf0\xb0\x80\x98"}'
+    for path, data in ((m["out"], event + b"\n"), (m["olean"], b"olean")):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").write(data)
+    print(f"@@ntp {job['token']} " + json.dumps({"event": "done", "module": m["name"]}), flush=True)
+print(f"@@ntp {job['token']} " + json.dumps({"event": "finished"}), flush=True)
+'''
+
+
+def test_a_module_whose_lean_output_holds_arbitrary_bytes_fails_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    script = tmp_path / "garbling_lean.py"
+    script.write_text(GARBLING_LEAN)
+    root = write_project(tmp_path / "garbled", {"G/A.lean": "def G.a : Nat := 1\n", "G/B.lean": "def G.b : Nat := 2\n",
+                                                "G/C.lean": "import G.B\ndef G.c : Nat := 3\n"})
+    fake = Toolchain(kind="native", version="fake", command=[sys.executable, str(script)], location="-")
+    outputs = {o.module: o for o in Extractor(fake, progress=False).extract_project(root)}
+    assert {name: o.error_kind for name, o in outputs.items()} == {"G.A": "", "G.B": "crash", "G.C": "dependency"}
+    assert outputs["G.A"].events[0]["text"] == "unknown module prefix 'X'"
+    assert outputs["G.B"].error.startswith("the extractor's output for this module is unreadable (line 1: 'utf-8' "
+                                           "codec can't decode byte 0xf0")
+    assert outputs["G.C"].error == "not extracted: it imports G.B, which could not be built"
+    # Nothing of B was cached: the next build elaborates it again.
+    entries = list(cache_root().rglob("events.jsonl"))
+    assert len(entries) == 1

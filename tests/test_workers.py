@@ -213,3 +213,15 @@ def test_ray_actors_as_workers_on_a_two_node_cluster(tmp_path, monkeypatch):
         cluster.shutdown()
     assert _summary(remote) == _summary(local)
     assert len({line.split()[0] for line in log if line.endswith("START")}) == 2  # one process per actor
+
+
+def test_unreadable_events_are_that_modules_crash_and_its_worker_gets_a_fresh_process(tmp_path, monkeypatch):
+    root = wide(tmp_path / "garbage", n=2, extra={"W1.lean": "import Base\n-- fake: garbage\n"})
+    outputs, log = _extract(root, tmp_path, monkeypatch, workers=2)
+    assert {name: o.error_kind for name, o in outputs.items()} == {"Base": "", "W1": "crash", "W2": "",
+                                                                   "Top": "dependency"}
+    assert outputs["W1"].error == ("the extractor's output for this module is unreadable (line 1: 'utf-8' codec "
+                                   "can't decode byte 0xff in position 0: invalid start byte: b'\\xff not JSON'); "
+                                   "it was not cached")
+    pid_of_w1 = next(line.split()[0] for line in log if line.endswith("MODULE W1"))
+    assert not any(line.startswith(pid_of_w1) for line in log[log.index(f"{pid_of_w1} MODULE W1") + 1:])

@@ -143,8 +143,28 @@ def read_entry(module, entry: Path, cached: bool = False) -> ModuleOutput:
         discard_entry(entry, f"{EVENTS_FILE} does not match its checksum")
         raise CacheEntryError(f"the cache entry of {module.name} changed while it was read ({entry}); "
                               "it was discarded: build again")
-    events = [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
-    return ModuleOutput(module.name, module.relpath, read_source(module.path), events, cached=cached)
+    return ModuleOutput(module.name, module.relpath, read_source(module.path), parse_events(data), cached=cached)
+
+
+class MalformedEvents(ValueError):
+    """An events file with a line that is not a JSON object in UTF-8."""
+
+
+def parse_events(data: bytes) -> list[dict]:
+    """The events of an events file (one JSON object per line). Raises
+    :class:`MalformedEvents` naming the first bad line."""
+    events = []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if not line:
+            continue
+        try:
+            event = json.loads(line.decode("utf-8"))
+        except ValueError as e:  # UnicodeDecodeError and JSONDecodeError both are
+            raise MalformedEvents(f"line {number}: {e}: {line[:200]!r}") from None
+        if not isinstance(event, dict):
+            raise MalformedEvents(f"line {number}: not a JSON object: {line[:200]!r}")
+        events.append(event)
+    return events
 
 
 def copy_verified(entry: Path, module_name: str, dest: Path) -> bool:

@@ -27,12 +27,14 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ntp_datasets.extraction.cache import (
+    MalformedEvents,
     cache_root,
     copy_verified,
     is_complete,
     module_cache_keys,
     olean_parts,
     olean_path,
+    parse_events,
     read_entry,
     remove_stale_temporaries,
     store_entry,
@@ -453,6 +455,8 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
             output = output_of_event(event, module, job, project, entries, watch, work, lake)
             if output is not None:
                 yield output
+            if isinstance(event, ModuleDone) and output.error:
+                return  # its events were unreadable: a fresh process takes the rest
     finally:
         watch.in_progress = process.unfinished
 
@@ -508,8 +512,8 @@ def write_extractor(work: Path, toolchain: Toolchain) -> Path:
 def output_of_event(event: ProtocolEvent, module: LeanModule, job: dict, project: LeanProject,
                     entries: dict[str, Path], watch: _Watch, work: Path, lake: bool) -> ModuleOutput | None:
     """The output of ``module`` given the event that ended it (done, failed, timed out); a
-    finished module's events and `.olean` are moved into its cache entry first. None for
-    other events."""
+    finished module's events and `.olean` are moved into its cache entry first, unless its
+    events are unreadable (then it is a `crash`). None for other events."""
     if isinstance(event, ModuleTimedOut):
         return failed_output(module, TIMEOUT, f"elaboration did not finish within {watch.timeout:g} s "
                              f"(module_timeout); its Lean process was stopped")
@@ -518,6 +522,14 @@ def output_of_event(event: ProtocolEvent, module: LeanModule, job: dict, project
     if isinstance(event, ModuleFailed):
         return failed_output(module, CRASH, f"the extractor failed on this module: {event.error}")
     if isinstance(event, ModuleDone):
+        # Lean's output is checked before it is cached: a process whose memory was corrupted
+        # has written lines that are not JSON. That is this module's failure, and the process
+        # is not trusted with more modules (the callers start a fresh one for the rest).
+        try:
+            parse_events(Path(job["out"]).read_bytes())
+        except (OSError, MalformedEvents) as e:
+            return failed_output(module, CRASH, f"the extractor's output for this module is unreadable ({e}); "
+                                 "it was not cached")
         entry = entries[module.name]
         store_entry(entry, Path(job["out"]), None if lake else (olean_path(work, module.name), module.name))
         logger.info("elaborated %s in %.1f s", module.name, event.ms / 1000)

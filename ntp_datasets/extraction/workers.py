@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ntp_datasets.errors import ConfigError
+from ntp_datasets.extraction.cache import MalformedEvents, parse_events
 from ntp_datasets.extraction.process import (
     ExtractorProcess,
     ModuleDone,
@@ -239,6 +240,10 @@ class LeanWorker:
                 elif isinstance(event, (ModuleDone, ModuleFailed, ModuleTimedOut)) and event.module == job["name"]:
                     if isinstance(event, ModuleTimedOut):  # the process was stopped
                         self._end()
+                    elif isinstance(event, ModuleDone) and not _readable(Path(job["out"])):
+                        # Its memory is corrupted (the caller records the module as a crash):
+                        # the next module gets a fresh process.
+                        self._end()
                     return WorkerResult(job["name"], tuple(events), event, True, self._log(), "")
             self._end()
             if started or fresh or self._closed:
@@ -273,6 +278,15 @@ class LeanWorker:
         path = Path(self._log())
         text = path.read_text(errors="replace") if path.is_file() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _readable(events: Path) -> bool:
+    """Whether an events file the extractor wrote is JSON objects in UTF-8, line by line."""
+    try:
+        parse_events(events.read_bytes())
+    except (OSError, MalformedEvents):
+        return False
+    return True
 
 
 class LocalPool:
