@@ -62,7 +62,7 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=None, help="datasets cache directory")
     parser.add_argument("--workers", type=int, default=None, metavar="K",
                         help="Lean processes extracting side by side over the import graph (default: "
-                             "$NTP_DATASETS_WORKERS, else as many as the cores and the memory allow, ~4 GB each)")
+                             "$NTP_DATASETS_WORKERS, else as many as the cores and the memory allow, 4.5 GiB each)")
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
                         help="where the workers run: local processes, or Ray actors (pip install \"ntp-datasets[ray]\")")
     parser.add_argument("--ray-address", default=None, metavar="ADDRESS",

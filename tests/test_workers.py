@@ -62,7 +62,7 @@ def test_failing_a_module_fails_its_importers_transitively_in_import_order(tmp_p
 
 
 def test_default_workers_one_per_core_within_memory():
-    assert WORKER_MEMORY == 4 * 1024 ** 3
+    assert WORKER_MEMORY == 4.5 * 1024 ** 3
     assert default_workers(cpus=2, available=24 * 1024 ** 3) == 2
     assert default_workers(cpus=16, available=18 * 1024 ** 3) == 4  # memory allows four
     assert default_workers(cpus=8, available=1024 ** 3) == 1  # never fewer than one

@@ -39,8 +39,8 @@ from ntp_datasets.extraction.process import (
 from ntp_datasets.toolchain import Toolchain
 
 WORKERS_ENV = "NTP_DATASETS_WORKERS"
-WORKER_MEMORY = 4 * 1024 ** 3
-"""Memory one WebAssembly Lean worker may reach: measured peak resident ~3.6 GB on the
+WORKER_MEMORY = 9 * 1024 ** 3 // 2
+"""Memory one WebAssembly Lean worker may reach: measured peak resident 3.3-4.1 GiB on the
 benchmark's corpora (see README, "Scale"); the build's own memory is capped at 2 GB, the
 rest is Node and its compiled code."""
 EXECUTORS = ("local", "ray")
