@@ -54,9 +54,28 @@ from ntp_datasets.extraction import Extractor, check_executor, worker_count
 from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.progress import say
 from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
-from ntp_datasets.records import RECORD_KINDS, as_row, error_records, features_of_kind, records_of_kind
+from ntp_datasets.records import (
+    RECORD_KINDS,
+    as_row,
+    error_records,
+    features_of_kind,
+    library_corpus_records,
+    library_imports,
+    records_of_kind,
+)
 from ntp_datasets.rows import prompting, truncation
-from ntp_datasets.rows.splits import SPLIT_NAMES, TRAIN, SplitFractions, split_of
+from ntp_datasets.records.premises import declaration_premises
+from ntp_datasets.rows.splits import (
+    DEV,
+    SPLIT_NAMES,
+    SPLIT_STRATEGIES,
+    TEST,
+    TRAIN,
+    SplitFractions,
+    file_split,
+    novel_premises_splits,
+    split_of,
+)
 from ntp_datasets.summary import BuildSummary
 from ntp_datasets.toolchain import ntp_home
 from ntp_datasets.version import __version__
@@ -89,6 +108,22 @@ def templates_fingerprint(template_dir) -> str:
 
 
 GENERIC_INSTRUCT_CONFIG = "instruct"
+
+CORPUS_CONFIG = "premise_corpus"
+"""The record config whose rows also come from the toolchain library (``LibraryCorpus``)."""
+
+
+@dataclass(frozen=True)
+class LibraryCorpus:
+    """The toolchain library's part of one project's premise corpus: the extractor's corpus
+    lines for the library modules the project imports. It travels with the module outputs."""
+
+    project: str
+    entries: list
+
+
+SPLIT_RECORD_KINDS = ("tactic_prediction", "tactic_prediction_with_premises", "full_proof", "full_proof_with_states")
+"""Record configs that ``split_strategy="novel_premises"`` splits into ``train``/``dev``/``test``."""
 """Config name for prompt types of a user's templates (``template_dir=`` or ``template=``)."""
 
 
@@ -122,6 +157,11 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``dev_fraction``/``test_fraction``: expected share of declarations in dev/test.
     ``file_dev_fraction``/``file_test_fraction``: expected share of files held
     out whole as ``file_split_dev``/``file_split_test``.
+
+    ``split_strategy``: ``"random"`` (each declaration's split by its own seeded hash) or
+    ``"novel_premises"`` (dev and test declarations each use a premise no train declaration
+    uses, ``splits.novel_premises_splits``); with ``"novel_premises"`` the record configs of
+    ``SPLIT_RECORD_KINDS`` get ``train``/``dev``/``test`` splits too. Not with streaming.
 
     ``import_closure``: ``imports`` rows for every module of each module's environment
     (``Init``'s closure included), not only its direct and project imports.
@@ -157,6 +197,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     workers: int | None = None
     executor: str = "local"
     ray_address: str | None = None
+    split_strategy: str = "random"
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -174,9 +215,21 @@ class NtpToolkitConfig(datasets.BuilderConfig):
         if self.workers is not None:
             worker_count(self.workers)
         check_executor(self.executor)
+        if self.split_strategy not in SPLIT_STRATEGIES:
+            raise ConfigError(f"split_strategy must be one of {list(SPLIT_STRATEGIES)}, got {self.split_strategy!r}")
         if not isinstance(self.import_closure, bool):
             raise ConfigError(f"import_closure must be True or False, got {self.import_closure!r}")
         self.split_fractions()
+
+    @property
+    def novel_premises(self) -> bool:
+        """Whether splits follow the ``novel_premises`` strategy."""
+        return self.split_strategy == "novel_premises"
+
+    @property
+    def splits_records(self) -> bool:
+        """Whether this record config writes ``train``/``dev``/``test`` (``novel_premises`` only)."""
+        return self.novel_premises and not self.is_instruct and self.record_kind in SPLIT_RECORD_KINDS
 
     def resolved_projects(self) -> list[ResolvedProject]:
         """The Lean projects ``project`` names (git repositories cloned on first use). Resolved
@@ -320,14 +373,17 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         projects = self.config.resolved_projects()
-        splits = SPLIT_NAMES if self.config.is_instruct else (TRAIN,)
+        splits = SPLIT_NAMES if self.config.is_instruct else (TRAIN, DEV, TEST) if self.config.splits_records else (TRAIN,)
         if getattr(dl_manager, "is_streaming", False):
+            if self.config.novel_premises:
+                raise ConfigError('split_strategy="novel_premises" needs every module before the first row: '
+                                  "it does not stream")
             # Rows come as modules are extracted; a split without rows is merely empty.
             return [
                 datasets.SplitGenerator(name=split, gen_kwargs={"projects": projects, "split": split})
                 for split in splits
             ]
-        module_files, rows_per_split = self._extract_to_files(projects)
+        module_files, rows_per_split, assignment = self._extract_to_files(projects)
         say(f"{self.config.name}: writing rows ...", self.config.progress)
         if self.config.is_instruct:
             if self.summary.dropped_rows:
@@ -338,37 +394,87 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         # datasets cannot read back a split without rows, so only train is
         # declared whatever its size; the held-out splits only when they have rows.
         return [
-            datasets.SplitGenerator(name=split, gen_kwargs={"module_files": module_files, "split": split})
+            datasets.SplitGenerator(name=split, gen_kwargs={"module_files": module_files, "split": split,
+                                                             "assignment": assignment})
             for split in splits
             if split == TRAIN or rows_per_split[split]
         ]
 
-    def _extract_to_files(self, projects) -> tuple[list[str], Counter]:
+    def _extract_to_files(self, projects) -> tuple[list[str], Counter, dict | None]:
         """Extract every project, writing each module's output to its own file; return the
-        files (in project and import order) and, for instruction configs, the rows per split."""
-        module_files, rows_per_split = [], Counter()
-        for module_output in self._extract(projects):
+        files (in project and import order), for split configs the rows per split, and for
+        ``novel_premises`` the split of every held-out declaration (``{declId: split}``)."""
+        module_files, rows_per_split, declarations = [], Counter(), []
+        for module_output in self._with_library_corpus(self._extract(projects)):
             path = self._outputs_dir / f"{len(module_files):07d}.pickle"
             path.write_bytes(pickle.dumps(module_output, protocol=pickle.HIGHEST_PROTOCOL))
             module_files.append(str(path))
-            if self.config.is_instruct:
-                counts, dropped = self._count_rows(module_output)
-                rows_per_split.update(counts)
-                self.summary.dropped_by_reason.update(dropped)
-                self.summary.dropped_rows += dropped.total()
-        return module_files, rows_per_split
+            if isinstance(module_output, LibraryCorpus):
+                continue
+            if self.config.novel_premises:
+                declarations.extend(declaration_premises(module_output))
+            elif self.config.is_instruct:
+                self._add_counts(module_output, None, rows_per_split)
+        if not self.config.novel_premises:
+            return module_files, rows_per_split, None
+        assignment = novel_premises_splits(self.config.split_fractions(), declarations)
+        if self.config.is_instruct or self.config.splits_records:
+            for path in module_files:  # counted now that every declaration's split is known
+                module_output = pickle.loads(Path(path).read_bytes())
+                if not isinstance(module_output, LibraryCorpus):
+                    self._add_counts(module_output, assignment, rows_per_split)
+        return module_files, rows_per_split, assignment
 
-    def _count_rows(self, module_output) -> tuple[Counter, Counter]:
-        """The number of prompt rows a module gives each split, and the number it drops by reason."""
-        record_kind = self.config.prompt_type().record_kind
+    def _with_library_corpus(self, outputs):
+        """``outputs``, and for ``premise_corpus`` after each project's modules its
+        ``LibraryCorpus`` (from the extractor's ``library_corpus``, when it has one)."""
+        if self.config.is_instruct or self.config.record_kind != CORPUS_CONFIG:
+            yield from outputs
+            return
+        project, seen = None, []
+        for module_output in outputs:
+            if project is not None and module_output.project != project:
+                yield self._library_corpus(project, seen)
+                seen = []
+            project = module_output.project
+            seen.append(module_output)
+            yield module_output
+        if project is not None:
+            yield self._library_corpus(project, seen)
+
+    def _library_corpus(self, project: str, module_outputs: list) -> LibraryCorpus:
+        """The library part of ``project``'s corpus, given its module outputs."""
+        corpus = getattr(self.extractor, "library_corpus", None)
+        imports = library_imports(o for o in module_outputs if not o.error)
+        say(f"{self.config.name}: the library's premises ({len(imports)} modules) ...", self.config.progress)
+        return LibraryCorpus(project, corpus(imports) if corpus is not None else [])
+
+    def _add_counts(self, module_output, assignment, rows_per_split: Counter) -> None:
+        """Add a module's rows per split to ``rows_per_split`` and its dropped prompt rows to the summary."""
+        counts, dropped = self._count_rows(module_output, assignment)
+        rows_per_split.update(counts)
+        self.summary.dropped_by_reason.update(dropped)
+        self.summary.dropped_rows += dropped.total()
+
+    def _split_of(self, record, assignment: dict | None) -> str:
+        """A row's split: by ``split_of`` (random), or, for ``novel_premises``, its file's if held
+        out whole, else its declaration's in ``assignment`` (train when absent)."""
         fractions = self.config.split_fractions()
+        if assignment is None:
+            return split_of(fractions, record.file, record.declId)
+        return file_split(fractions, record.file) or assignment.get(record.declId, TRAIN)
+
+    def _count_rows(self, module_output, assignment: dict | None = None) -> tuple[Counter, Counter]:
+        """The number of rows a module gives each split, and the number of prompt rows it drops by reason."""
+        instruct = self.config.is_instruct
+        record_kind = self.config.prompt_type().record_kind if instruct else self.config.record_kind
         rows_per_split, dropped = Counter(), Counter()
         for record in records_of_kind(record_kind, module_output):
-            reason = prompting.drop_reason(record, self.config.keep_error_rows)
+            reason = prompting.drop_reason(record, self.config.keep_error_rows) if instruct else None
             if reason:
                 dropped[reason] += 1
             else:
-                rows_per_split[split_of(fractions, record.file, record.declId)] += 1
+                rows_per_split[self._split_of(record, assignment)] += 1
         return rows_per_split, dropped
 
     def _extract(self, projects):
@@ -390,12 +496,13 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 summary.add_module(module_output)
                 yield module_output
 
-    def _generate_examples(self, split, module_files=None, projects=None):
+    def _generate_examples(self, split, module_files=None, projects=None, assignment=None):
         if module_files is not None:
             outputs = (pickle.loads(Path(path).read_bytes()) for path in module_files)
         else:
-            outputs = self._extract(projects)
-        rows = self._instruction_examples(outputs, split) if self.config.is_instruct else self._record_examples(outputs)
+            outputs = self._with_library_corpus(self._extract(projects))
+        rows = (self._instruction_examples(outputs, split, assignment) if self.config.is_instruct
+                else self._record_examples(outputs, split, assignment))
         if module_files is not None:
             yield from rows  # datasets counts the rows it writes
             return
@@ -404,24 +511,30 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 yield key, row
                 bar.update(1)
 
-    def _record_examples(self, outputs):
-        """Every record of this config's kind, module by module."""
+    def _record_examples(self, outputs, split=TRAIN, assignment=None):
+        """Every record of this config's kind, module by module (of ``split`` only when the
+        config splits records)."""
         for shard, module_output in enumerate(outputs):
+            if isinstance(module_output, LibraryCorpus):
+                for index, record in enumerate(library_corpus_records(module_output.entries, module_output.project)):
+                    yield Key(shard, index), as_row(record)
+                continue
             records = records_of_kind(self.config.record_kind, module_output, import_closure=self.config.import_closure)
+            if self.config.splits_records:
+                records = (r for r in records if self._split_of(r, assignment) == split)
             for index, record in enumerate(records):
                 yield Key(shard, index), as_row(record)
 
-    def _instruction_examples(self, outputs, split):
+    def _instruction_examples(self, outputs, split, assignment=None):
         """The prompt rows of ``split``: records not dropped (``prompting.drop_reason``) whose file or
         declaration falls in it."""
         prompt_type = self.config.prompt_type()
-        fractions = self.config.split_fractions()
         truncator = self.config.context_truncator()
         for shard, module_output in enumerate(outputs):
             index = 0
             for record in records_of_kind(prompt_type.record_kind, module_output):
                 if (prompting.drop_reason(record, self.config.keep_error_rows)
-                        or split_of(fractions, record.file, record.declId) != split):
+                        or self._split_of(record, assignment) != split):
                     continue
                 row = prompting.instruction_row(
                     prompt_type, record, project=module_output.project, split=split, truncator=truncator

@@ -191,7 +191,7 @@ import json, os, sys
 job = json.load(open(sys.argv[-1]))
 first = job["modules"][0]["name"]
 print(f"@@ntp {job['token']} " + json.dumps({"event": "start", "module": first}), flush=True)
-sys.stderr.write(f"Error: lost the connection in process {os.getpid()} on {first}\n")
+sys.stderr.write(os.environ.get("LAST_WORDS", "Error: lost the connection") + f" in process {os.getpid()} on {first}\n")
 sys.exit(7)
 '''
 
@@ -243,3 +243,25 @@ def test_a_module_whose_lean_output_holds_arbitrary_bytes_fails_alone(tmp_path, 
     # Nothing of B was cached: the next build elaborates it again.
     entries = list(cache_root().rglob("events.jsonl"))
     assert len(entries) == 1
+
+
+@pytest.mark.parametrize("kind, last_words, expected", [
+    ("wasm", "RangeError: Maximum call stack size exceeded", "toolchain_limit"),
+    ("wasm", "Aborted(OOM)", "toolchain_limit"),
+    ("wasm", "Error: lost the connection", "crash"),
+    ("native", "RangeError: Maximum call stack size exceeded", "crash"),
+])
+def test_a_webassembly_lean_dying_at_its_limits_twice_is_a_toolchain_limit(tmp_path, monkeypatch, kind, last_words,
+                                                                           expected):
+    """Out of stack or memory on the WebAssembly Lean is the build's limit (seen on a real
+    library: Batteries.CodeAction.Match, deterministic, with 256 MB and 1 GB of stack); the
+    same words from a native Lean, or another death, are a crash."""
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LAST_WORDS", last_words)
+    script = tmp_path / "dying_lean.py"
+    script.write_text(DYING_LEAN)
+    root = write_project(tmp_path / "dying", {"D/A.lean": "theorem D.a : True := trivial\n"})
+    fake = Toolchain(kind=kind, version="fake", command=[sys.executable, str(script)], location="-")
+    (output,) = Extractor(fake, progress=False).extract_project(root)
+    assert output.error_kind == expected
+    assert output.error.count(f"{last_words} in process") == 2

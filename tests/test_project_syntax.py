@@ -170,6 +170,9 @@ def test_message_kinds_tell_the_toolchain_from_the_project():
     assert message_kind("elab", native, "module\n") == "toolchain_limit"
     assert message_kind("elab", "unknown identifier 'x'", "") == "elaboration"
     assert message_kind("parse", "unexpected token ')'", "") == "parse"
+    # The extractor's own failure on one step (seen on Batteries.Data.Fin.Lemmas).
+    assert message_kind("extract", "ntp-datasets could not extract this step: unknown metavariable '?_uniq.26439'",
+                        "") == "extractor"
 
 
 def test_an_import_that_exists_but_cannot_be_loaded_is_not_missing():

@@ -32,6 +32,10 @@ def complete_module_output(module="Sample.Basic", file="Sample/Basic.lean"):
         elif event["kind"] == "tactic":
             event.update(goalIdsBefore=[f"g{event['start']}"], goalIdsAfter=[])
     output.events.append({"kind": "imports", "direct": ["Init"], "all": ["Init"]})
+    output.events.append({"kind": "constant", "name": "Sample.add_zero'", "private": False, "constKind": "theorem",
+                          "type": "T", "isProp": True, "candidate": True, "line": 3, "column": 0, "endLine": 5,
+                          "endColumn": 6, "dependents": [{"name": "Nat.add_zero", "explicit": True, "direct": True}]})
+    output.events.append({"kind": "premiseSites", "sites": [{"name": "Nat.add_zero", "module": "Init.Core"}]})
     return output
 
 

@@ -19,24 +19,34 @@ def _by_decl(rows, decl_id):
     return [r for r in rows if r["declId"] == decl_id]
 
 
-def test_premises_include_the_lemma_a_rewrite_uses(sample_outputs):
-    (row,) = _by_decl(_rows("premises", sample_outputs["Sample.Basic"]), "Sample.Basic:Sample.double_add")
-    assert {"name": "Sample.double_eq_two_mul", "module": "Sample.Basic"} in row["premises"]
-    assert {"name": "Sample.double", "module": "Sample.Basic"} in row["constants"]
-    assert all(p["name"] != "Sample.double" for p in row["premises"])
+def test_premises_list_what_each_constant_uses(sample_outputs):
+    rows = {r["name"]: r for r in _rows("premises", sample_outputs["Sample.Basic"])}
+    deps = {d["name"]: d for d in rows["Sample.double_add"]["dependents"]}
+    assert deps["Sample.double_eq_two_mul"] | {"explicit": None} == {
+        "name": "Sample.double_eq_two_mul", "explicit": None, "direct": True, "module": "Sample.Basic",
+        "file": "Sample/Basic.lean", "line": 8, "column": 0, "endLine": 10, "endColumn": 7}
+    assert not rows["Sample.double_add"]["isGenerated"] and rows["Sample.double_add"]["kind"] == "theorem"
+    lists = {r["name"]: r for r in _rows("premises", sample_outputs["Sample.Lists"])}
+    uses_basic = {d["name"]: d for d in lists["Sample.sum_double"]["dependents"]}["Sample.double_add"]
+    assert (uses_basic["module"], uses_basic["file"], uses_basic["line"]) == ("Sample.Basic", "Sample/Basic.lean", 12)
 
 
 def test_tactic_premise_fields(sample_outputs):
     rows = _by_decl(_rows("tactic_prediction_with_premises", sample_outputs["Sample.Lists"]),
                     "Sample.Lists:Sample.sum_double")
-    have = next(r for r in rows if r["nextTactic"].startswith("have h"))
+    assert rows[0]["nextTactic"] is None and rows[0]["declName"] == "Sample.sum_double"  # the whole term first
+    have = next(r for r in rows if (r["nextTactic"] or "").startswith("have h"))
     assert have["nextTacticExplicitPremises"] == ["Sample.double_add"]
     assert "Sample.double_add" in have["nextTacticTermPremises"]
     assert not have["nextTacticIsSimpOrRwVariant"]
     rw = next(r for r in rows if r["nextTactic"] == "rw [h]")
     assert rw["nextTacticIsSimpOrRwVariant"] and rw["nextTacticExplicitLocalHypotheses"] == ["h"]
-    simp = next(r for r in rows if r["nextTactic"].startswith("simp only"))
-    assert simp["nextTacticHammerRecommendation"] == ["List.map", "Sample.sum"]
+    simp = next(r for r in rows if (r["nextTactic"] or "").startswith("simp only"))
+    hints = {h["name"]: h["hint"] for h in simp["nextTacticHammerHints"]}
+    assert hints["List.map"] == hints["Sample.sum"] == "unmodified" and "ih" not in hints
+    assert simp["nextTacticHammerRecommendation"] == [f"({n}, {h})" for n, h in sorted(hints.items())]
+    assert set(simp["nextTacticHammerRecommendation"]) <= set(simp["declHammerRecommendation"])
+    assert simp["annotatedTactic"] == "simp only [<a>List.map</a>, <a>sum</a>, ih]"
     # The `have` step's goal is closed by the two steps after it, which add their premises.
     assert set(have["termPremisesToEndOfGoal"]) >= set(have["nextTacticTermPremises"])
     assert "Sample.double_add" in rw["declAllPremises"] and "Sample.double_add" not in rw["allPremisesToEndOfGoal"]
@@ -47,12 +57,14 @@ def test_declarations(sample_outputs):
     decls = {r["name"]: r for r in _rows("declarations", sample_outputs["Sample.Basic"])}
     double = decls["Sample.double"]
     assert (double["kind"], double["type"], double["typeArgs"], double["typeBody"]) == ("def", "Nat → Nat", ["(n : Nat)"], "Nat")
-    assert double["doc"].strip() == "Twice a natural number." and not double["isProp"] and not double["isHumanTheorem"]
-    assert double["signature"] == "Sample.double (n : Nat) : Nat" and double["scope"] == "Sample"
+    assert double["doc"] == "Twice a natural number. " and not double["isProp"] and not double["isHumanTheorem"]
+    assert double["signature"] == "/-- Twice a natural number. -/\ndef Sample.double (n : Nat) : Nat"
+    assert double["namespace"] == "Sample"
     thm = decls["Sample.double_eq_two_mul"]
     assert thm["isProp"] and thm["isHumanTheorem"] and thm["src"].startswith("theorem double_eq_two_mul")
+    assert thm["signature"] == "theorem Sample.double_eq_two_mul (n : Nat) : Sample.double n = (2 : Nat) * n"
     sorry = {r["name"]: r for r in _rows("declarations", sample_outputs["Sample.Calc"])}["Sample.sum_le_double"]
-    assert not sorry["isHumanTheorem"]
+    assert sorry["isHumanTheorem"]  # as ntp-toolkit: a theorem, sorry or not
 
 
 def test_imports_are_the_written_ones_and_project_modules_unless_the_closure_is_asked(sample_outputs):

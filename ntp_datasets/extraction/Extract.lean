@@ -36,9 +36,18 @@ structure ModuleJob where
   olean : Option String := none
   deriving FromJson, Inhabited
 
+/-- A premise corpus to write: every constant of the environment that imports `imports` (the
+toolchain library modules a project sees), one JSON line each, to `out`. -/
+structure CorpusJob where
+  imports : Array String
+  out : String
+  deriving FromJson, Inhabited
+
 /-- The whole job: modules in import order and extra `.olean` search directories. -/
 structure Job where
   modules : Array ModuleJob
+  /-- A corpus to write after the modules, if any. -/
+  corpus : Option CorpusJob := none
   searchPath : Array String := #[]
   /-- Prefix of every progress line after `@@ntp ` (see the header comment). -/
   token : String := ""
@@ -227,11 +236,205 @@ def explicitRefs (ctx : ContextInfo) (terms : Array TermInfo) : IO (Array Name �
     | _ => pure ()
   return (consts, hyps)
 
+/-- ntp-toolkit's `kind` of a constant (its `declarations` script): the kind of constant,
+`instance` for a definition registered as an instance, `class` or `structure` for an
+inductive type registered as one, and `def` for constructors, recursors and quotients. -/
+def constKindName (env : Environment) (ci : ConstantInfo) : String :=
+  match ci with
+  | .axiomInfo _ => "axiom"
+  | .thmInfo _ => "theorem"
+  | .opaqueInfo _ => "opaque"
+  | .defnInfo i => if Meta.isInstanceCore env i.name then "instance" else "def"
+  | .inductInfo i =>
+    if isClass env i.name then "class" else if isStructure env i.name then "structure" else "inductive"
+  | _ => "def"
+
+/-- A width no line reaches: types and binders on one line, as ntp-toolkit prints them. -/
+def oneLine : Nat := 1000000000
+
+/-- The binders of a constant's signature as `#check` shows them (`{α : Type u}`, `[Monoid M]`,
+`(x : T)`) and the type after them. Lean's signature delaborator stops taking binders at the
+first one whose name is inaccessible (the `a✝` of `def f : Nat → Nat | …`) or already used, so
+the rest stay in the type and no hygienic name is ever printed. -/
+def signatureParts (name : Name) : MetaM (Array String × String) := do
+  let ci ← getConstInfo name
+  let e := Expr.const name (ci.levelParams.map mkLevelParam)
+  let (stx, _) ← PrettyPrinter.delabCore e (delab := PrettyPrinter.Delaborator.delabConstWithSignature)
+  let stx := (sanitizeSyntax stx).run' { options := (← getOptions) }
+  let stx ← PrettyPrinter.parenthesize PrettyPrinter.Delaborator.declSigWithId.parenthesizer stx
+  -- `declSigWithId` is the name, then `declSig`: the binders, then `: type`.
+  let sig := stx[1]
+  let args ← sig[0].getArgs.mapM fun b => do
+    return (← PrettyPrinter.format Parser.Term.bracketedBinder.formatter b).pretty oneLine
+  let body ← PrettyPrinter.formatTerm sig[1][1]
+  return (args, body.pretty oneLine)
+
+/-- Whether `n` is an auxiliary lemma the simplifier made, which premise lists replace by the
+constants it uses: `M._auxLemma.3`, the pattern ntp-toolkit unfolds, and `decl._simp_1`, the
+name this Lean gives the lemmas it makes for simp arguments such as `← foo`. -/
+def isAuxLemma : Name → Bool
+  | .num (.str _ "_auxLemma") _ => true
+  | .str _ s => s.startsWith "_simp_" && s.length > 6 && (s.toList.drop 6).all Char.isDigit
+  | _ => false
+
+/-- A constant's name as users write it: without the `_private.M.0.` prefix of private names. -/
+def userName (n : Name) : String :=
+  ((privateToUserName? n).getD n).toString
+
+/-- The constants of `e` outside implicit and instance arguments, as ntp-toolkit's `premises`
+computes its `explicit` flag: an argument counts when the type of the function it is applied
+to is syntactically a `∀` with a default binder; binders are opened with fresh metavariables. -/
+partial def explicitConstants (e : Expr) : MetaM NameSet := do
+  match e with
+  | .app f x =>
+    let fs ← explicitConstants f
+    match ← tryCatch (some <$> Meta.inferType f) (fun _ => pure none) with
+    | some (.forallE _ _ _ .default) => return fs.append (← explicitConstants x)
+    | _ => return fs
+  | .lam _ t b _ | .forallE _ t b _ => explicitConstants (b.instantiate1 (← Meta.mkFreshExprMVar t))
+  | .letE n t v b _ =>
+    let vs ← explicitConstants v
+    return vs.append (← Meta.withLetDecl n t v fun x => explicitConstants (b.instantiate1 x))
+  | .const n _ => return ({} : NameSet).insert n
+  | .mdata _ b => explicitConstants b
+  | _ => return {}
+
+/-- Names of a set, sorted by their text. -/
+def sortedNames (s : NameSet) : Array Name := Id.run do
+  let mut out := #[]
+  for n in s do out := out.push n
+  return out.qsort (·.toString < ·.toString)
+
+/-- The constants `names` stand for, auxiliary lemmas replaced by the constants their type and
+value use (one level, as ntp-toolkit does): `(direct, unfolded)`. -/
+def unfoldAuxLemmas (env : Environment) (names : NameSet) : NameSet × NameSet := Id.run do
+  let mut direct : NameSet := {}
+  let mut unfolded : NameSet := {}
+  for n in names do
+    if isAuxLemma n then
+      if let some c := env.find? n then unfolded := unfolded.append c.getUsedConstantsAsSet
+    else direct := direct.insert n
+  return (direct, unfolded)
+
+/-- ntp-toolkit's `dependents` of a constant: every constant its type and value use, auxiliary
+lemmas unfolded; `explicit` when it occurs in the value outside implicit arguments
+(`explicitConstants`), `direct` when the constant uses it itself rather than through an
+auxiliary lemma. Sorted by name. -/
+def dependentsJson (ci : ConstantInfo) : MetaM (Array Json) := do
+  let env ← getEnv
+  let explicit ← match ci.value? with
+    | some v => explicitConstants v
+    | none => pure {}
+  let (direct, unfolded) := unfoldAuxLemmas env ci.getUsedConstantsAsSet
+  return (sortedNames (direct.append unfolded)).map fun n => Json.mkObj
+    [("name", toJson (userName n)), ("explicit", toJson (explicit.contains n)), ("direct", toJson (direct.contains n))]
+
+/-- Whether `n` is a theorem or an axiom: what ntp-toolkit's hammer recommendations keep of a
+proof term's constants. -/
+def isTheoremOrAxiom (env : Environment) (n : Name) : Bool :=
+  match env.find? n with
+  | some (.thmInfo _) | some (.axiomInfo _) => true
+  | _ => false
+
+/-- The theorems and axioms of a proof term, auxiliary lemmas unfolded, sorted by name: the
+term part of ntp-toolkit's hammer recommendations (its blacklist is applied by ntp-datasets). -/
+def hammerTermNames (env : Environment) (e : Expr) : Array String :=
+  let (direct, unfolded) := unfoldAuxLemmas env e.getUsedConstantsAsSet
+  (sortedNames (direct.append unfolded)).filter (isTheoremOrAxiom env) |>.map userName
+
+/-- The global constant a simp or rw argument names, unless it is not an identifier of one or
+names a simproc (both are left out of ntp-toolkit's hammer recommendations). -/
+def hintConstant? (term : Syntax) : CoreM (Option Name) := do
+  try
+    let n ← realizeGlobalConstNoOverload term
+    if ← Meta.Simp.isSimproc n then return none else return some n
+  catch _ => return none
+
+/-- ntp-toolkit's hint for a simp argument (`simpErase` for `-foo`; for a lemma, from its `↓`/`↑`
+and `←` marks), with the constant it names. -/
+def simpArgHint? (arg : Syntax) : CoreM (Option (Name × String)) := do
+  if arg.isOfKind ``Lean.Parser.Tactic.simpErase then
+    return (← hintConstant? arg[1]).map (·, "simpErase")
+  if !arg.isOfKind ``Lean.Parser.Tactic.simpLemma then return none
+  let backward := !arg[1].isNone
+  let hint :=
+    if arg[0].isNone then (if backward then "backwardOnly" else "unmodified")
+    else if arg[0][0].isOfKind ``Lean.Parser.Tactic.simpPost then
+      (if backward then "simpPostAndBackward" else "simpPostOnly")
+    else (if backward then "simpPreAndBackward" else "simpPreOnly")
+  return (← hintConstant? arg[2]).map (·, hint)
+
+/-- The lemma list of a simp-family tactic in exactly the forms ntp-toolkit's hammer
+recommendations read: written with a lemma list and nothing else but `only` (no configuration,
+discharger or location). -/
+def simpFormArgs? (stx : Syntax) : Option (Array Syntax) :=
+  match stx with
+  | `(tactic| simp [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp? [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp? only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp?! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp?! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all? [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all? only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all?! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simp_all?! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa? [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa? only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa?! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| simpa?! only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp? [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp? only [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp?! [$args,*]) => some (args.getElems.map (·.raw))
+  | `(tactic| dsimp?! only [$args,*]) => some (args.getElems.map (·.raw))
+  | _ => none
+
+/-- The lemmas a tactic's syntax hands to simp or rw, with ntp-toolkit's hints: the lemma list
+of the simp forms `simpFormArgs?` reads, and the rules of `rw [rules]` written with no
+configuration or location (they get `notInSimpAll`). -/
+def hammerSyntaxHints (stx : Syntax) : CoreM (Array (Name × String)) := do
+  if let some args := simpFormArgs? stx then
+    return ← args.filterMapM simpArgHint?
+  match stx with
+  | `(tactic| rw $rules:rwRuleSeq) =>
+    let rules := rules.raw[1].getArgs
+    (List.range ((rules.size + 1) / 2)).toArray.filterMapM fun i =>
+      return (← hintConstant? rules[2 * i]![1]).map (·, "notInSimpAll")
+  | _ => return #[]
+
+/-- What a tactic hands ntp-toolkit's hammer recommendations: the theorems of the proof term it
+assigned to its main goal, and the lemmas its simp or rw syntax names, with their hints. -/
+def hammerJson (ctx : ContextInfo) (ti : TacticInfo) : IO (List (String × Json)) := do
+  let hints ← ctx.runMetaM {} (hammerSyntaxHints ti.stx)
+  let term ← { ctx with mctx := ti.mctxAfter }.runMetaM {} do
+    let some g := ti.goalsBefore.head? | return #[]
+    return hammerTermNames (← getEnv) (← instantiateMVars (mkMVar g)).headBeta
+  return [("hammerTerm", toJson term),
+    ("hammerSyntax", toJson (hints.map fun (n, h) => Json.mkObj [("name", toJson (userName n)), ("hint", toJson h)]))]
+
 /-- Where a module's positions go: Lean's `FileMap` (lines, columns) and the `SourceMap`
 back to the file's bytes. -/
 structure Positions where
   fileMap : FileMap
   srcMap : SourceMap
+
+/-- Where the identifiers under `trees` that name global constants are written: the constant
+and the byte range in the file (LeanDojo's annotated tactic marks these spans). -/
+def constantRefs (pos : Positions) (trees : PersistentArray InfoTree) : Array Json :=
+  (identTerms trees).filterMap fun t => match t.expr, t.stx.getRange? (canonicalOnly := true) with
+    | .const n _, some r => some <| Json.mkObj [("name", toJson (userName n)),
+        ("start", toJson (pos.srcMap.toFile r.start)), ("end", toJson (pos.srcMap.toFile r.stop))]
+    | _, _ => none
 
 /-- The JSON event of one tactic step of the declaration starting at file offset `declStart`;
 `inStatement` when it lies in the declaration's statement (a `by` in its type or binders). -/
@@ -243,6 +446,7 @@ def tacticEvent (pos : Positions) (declStart : Nat) (inStatement : Bool) (ctx : 
   let (explicitConsts, hyps) ← explicitRefs ctx (identTerms children)
   let (termPremises, explicit) ← { ctx with mctx := ti.mctxAfter }.runMetaM {} do
     return (← constantsJson (← termConstants ti), ← constantsJson explicitConsts)
+  let hammer ← try hammerJson ctx ti catch _ => pure []
   return some <| Json.mkObj <|
     [("kind", Json.str "tactic"), ("declStart", toJson declStart)] ++
     posFields pos.fileMap pos.srcMap "start" range.start ++ posFields pos.fileMap pos.srcMap "end" range.stop ++
@@ -252,7 +456,7 @@ def tacticEvent (pos : Positions) (declStart : Nat) (inStatement : Bool) (ctx : 
      ("goalIdsBefore", toJson (ti.goalsBefore.map (·.name.toString))),
      ("goalIdsAfter", toJson (ti.goalsAfter.map (·.name.toString))),
      ("termConstants", toJson termPremises), ("explicitConstants", toJson explicit),
-     ("explicitLocalHypotheses", toJson hyps)]
+     ("explicitLocalHypotheses", toJson hyps), ("refs", toJson (constantRefs pos children))] ++ hammer
 
 /-- Short names of declaration kinds, keyed by the syntax kind of the declaration body. -/
 def declKindName (k : Name) : String :=
@@ -284,6 +488,16 @@ def fullDeclName (ctx : ContextInfo) (id : Name) : Name :=
   | some found => (privateToUserName? found).getD found
   | none => n
 
+/-- The goal of a theorem of type `type` with `n` variables introduced (ntp-toolkit introduces
+as many as the signature has binder groups), printed with the state's options; `none` when
+they cannot be introduced. -/
+def theoremGoal (type : Expr) (n : Nat) : MetaM (Option String) := do
+  try
+    let goal ← Meta.mkFreshExprMVar type
+    let (_, g) ← goal.mvarId!.introNP n
+    return some (← withOptions withStateOptions (Meta.ppGoal g)).pretty
+  catch _ => return none
+
 /-- Facts about a declared constant in the module's final environment: type (whole, its
 binders, its body), signature, doc string, whether it is a proposition, the constants its
 value uses, the namespace it was declared in, and whether its type or value holds a sorry
@@ -292,21 +506,25 @@ def constantDetails (ctx : ContextInfo) (name : Name) : IO (List (String × Json
   let env := ctx.env
   let some info := env.find? name <|> env.find? (mkPrivateName env name) | return []
   ctx.runMetaM {} do
-    let type ← Meta.ppExpr info.type
-    let (args, body) ← Meta.forallTelescope info.type fun xs b => do
-      let args ← xs.mapM fun x => do
-        let d ← x.fvarId!.getDecl
-        return s!"({d.userName} : {← Meta.ppExpr d.type})"
-      return (args, (← Meta.ppExpr b).pretty)
-    let signature ← try pure (← PrettyPrinter.ppSignature info.name).fmt.pretty catch _ => pure ""
+    let (type, args, body, numArgs) ← withOptions withStateOptions do
+      let type := (← Meta.ppExpr info.type).pretty oneLine
+      let (args, body) ← try signatureParts info.name catch _ => pure (#[], type)
+      return (type, args, body, args.size)
     let doc ← findDocString? env info.name
     let isProp ← Meta.isProp info.type
     let used ← constantsJson (info.value?.map (·.getUsedConstants) |>.getD #[])
     let elabFailed := info.type.hasSyntheticSorry || info.value?.any (·.hasSyntheticSorry)
-    return [("type", toJson type.pretty), ("typeArgs", toJson args), ("typeBody", toJson body),
-      ("signature", toJson signature), ("doc", toJson doc), ("isProp", toJson isProp),
-      ("constants", toJson used), ("scope", toJson ctx.currNamespace.toString),
-      ("elabFailed", toJson elabFailed)]
+    -- ntp-toolkit's row for a theorem's whole proof term: the goal after introducing as many
+    -- variables as the signature has binder groups, and the value's theorems.
+    let termRow ← match info with
+      | .thmInfo v => do
+        let state ← theoremGoal v.type numArgs
+        pure [("termState", toJson state), ("valueHammer", toJson (hammerTermNames env v.value))]
+      | _ => pure []
+    return [("type", toJson type), ("typeArgs", toJson args), ("typeBody", toJson body),
+      ("constKind", toJson (constKindName env info)), ("doc", toJson doc), ("isProp", toJson isProp),
+      ("constants", toJson used), ("dependents", toJson (← dependentsJson info)),
+      ("scope", toJson ctx.currNamespace.toString), ("elabFailed", toJson elabFailed)] ++ termRow
 
 /-- A declaration written in the source, found in a command's info trees. -/
 structure DeclSite where
@@ -431,6 +649,15 @@ structure CommandOutput where
   trees : Array InfoTree
   msgs : Array (String × Message)
 
+/-- The message event (phase `extract`) of an exception the extractor met while turning the
+declaration or step at `p` into an event (e.g. "unknown metavariable" while printing a goal,
+seen on a real library): that one event is lost, not the module. -/
+def extractorErrorEvent (pos : Positions) (p : String.Pos.Raw) (what : String) (e : IO.Error) : Json :=
+  let position := pos.fileMap.toPosition p
+  Json.mkObj [("kind", Json.str "message"), ("severity", Json.str "error"), ("line", toJson position.line),
+    ("column", toJson position.column), ("text", Json.str s!"ntp-datasets could not extract this {what}: {e}"),
+    ("phase", Json.str "extract")]
+
 /-- Events of one command: its declarations (however wrapped), then the tactic steps inside
 them in source order, each with the declaration it lies in (the innermost). Steps outside
 every declaration (e.g. in `#eval`) are left out. -/
@@ -441,7 +668,9 @@ def commandEvents (pos : Positions) (finalEnv : Environment) (cmd : CommandOutpu
   let errors := cmd.msgs.filterMap fun (_, m) => if m.severity == .error then some m.pos else none
   let mut events := #[]
   for site in sites do
-    events := events.push (← declarationEvent pos finalEnv binders errors (sites.size == 1) site)
+    match ← (declarationEvent pos finalEnv binders errors (sites.size == 1) site).toBaseIO with
+    | .ok ev => events := events.push ev
+    | .error e => events := events.push (extractorErrorEvent pos site.start "declaration" e)
   let steps := cmd.trees.foldl (init := #[]) fun acc t => collectSteps finalEnv none t acc
   -- Source order; steps at one position (the tactic after `<;>`, run once per goal) keep
   -- the order Lean ran them in.
@@ -452,9 +681,91 @@ def commandEvents (pos : Positions) (finalEnv : Environment) (cmd : CommandOutpu
     -- The innermost declaration: the one that starts last.
     let some site := inside.back? | continue
     let declStart := pos.srcMap.toFile site.start
-    if let some ev ← tacticEvent pos declStart (p < site.sigEnd.byteIdx) c ti children then
-      events := events.push ev
+    match ← (tacticEvent pos declStart (p < site.sigEnd.byteIdx) c ti children).toBaseIO with
+    | .ok (some ev) => events := events.push ev
+    | .ok none => pure ()
+    | .error e => events := events.push (extractorErrorEvent pos ⟨p⟩ "step" e)
   return events
+
+/-- Runs `x` on `env` alone (no file, default options). -/
+def runMeta (env : Environment) (x : MetaM α) : IO α := do
+  let (a, _) ← (x.run' {} {}).toIO { fileName := "<ntp-datasets>", fileMap := default, maxHeartbeats := 0 } { env }
+  return a
+
+/-- Line, column, end line and end column of where `n` is declared, when Lean recorded it. -/
+def rangeFields (n : Name) : CoreM (List (String × Json)) := do
+  let some r ← findDeclarationRanges? n | return []
+  return [("line", toJson r.range.pos.line), ("column", toJson r.range.pos.column),
+    ("endLine", toJson r.range.endPos.line), ("endColumn", toJson r.range.endPos.column)]
+
+/-- Whether a constant is a candidate premise of the corpus: not an internal or auxiliary one
+(`isReportable`), not an auxiliary lemma. -/
+def isCorpusCandidate (env : Environment) (n : Name) : Bool :=
+  isReportable env n && !isAuxLemma n
+
+/-- One event per constant the module adds to the environment, the elaborator's own included
+(recursors, `casesOn`, equation lemmas, instances, matchers, `_proof_N`), sorted by name;
+auxiliary lemmas are left out (premise lists unfold them). Each has its user-facing name,
+ntp-toolkit's kind, its type (one line), whether it is a proposition and a corpus candidate
+(`isCorpusCandidate`), its `dependents` (`dependentsJson`) and where it is declared. -/
+def constantEvents (env : Environment) : IO (Array Json) := runMeta env do
+  let mut names := #[]
+  for (n, _) in env.constants.map₂.toList do
+    if !isAuxLemma n then names := names.push n
+  let sorted := names.qsort (·.toString < ·.toString)
+  sorted.filterMapM fun n => do
+    let some ci := env.find? n | return none
+    let isProp ← try Meta.isProp ci.type catch _ => pure false
+    let deps ← try dependentsJson ci catch _ => pure #[]
+    let type ← try pure ((← withOptions withStateOptions (Meta.ppExpr ci.type)).pretty oneLine) catch _ => pure ""
+    return some <| Json.mkObj <| [("kind", Json.str "constant"),
+      ("name", toJson ((privateToUserName? n).getD n).toString), ("private", toJson (isPrivateName n)),
+      ("constKind", toJson (constKindName env ci)), ("type", toJson type), ("isProp", toJson isProp),
+      ("candidate", toJson (isCorpusCandidate env n)), ("dependents", toJson deps)] ++ (← rangeFields n)
+
+/-- Fields of events that list constants, as objects with a `name` or as plain names. -/
+def nameListFields : List String :=
+  ["dependents", "constants", "termConstants", "explicitConstants", "refs", "hammerSyntax", "hammerTerm", "valueHammer"]
+
+/-- The constants the events mention as premises (`nameListFields`), each once. -/
+def mentionedNames (events : Array Json) : Array String := Id.run do
+  let mut seen : Std.HashSet String := {}
+  let mut out := #[]
+  for ev in events do
+    for field in nameListFields do
+      let items := match ev.getObjValD field with | .arr a => a | _ => #[]
+      for item in items do
+        let name := match item with
+          | .str n => some n
+          | obj => (obj.getObjValAs? String "name").toOption
+        if let some n := name then
+          if !seen.contains n then
+            seen := seen.insert n
+            out := out.push n
+  return out
+
+/-- Where every constant the events mention is declared: its module (`null`: this one) and,
+when Lean recorded it, its line and column range. The name Lean stores is tried, then its
+private form in this module. -/
+def premiseSitesEvent (env : Environment) (events : Array Json) : IO Json := runMeta env do
+  let mut sites := #[]
+  for s in mentionedNames events do
+    let n := s.toName
+    let n := if env.contains n then n else mkPrivateName env n
+    if !env.contains n then continue
+    let module := (env.getModuleIdxFor? n).bind fun i => env.header.moduleNames[i.toNat]?
+    sites := sites.push <| Json.mkObj <| [("name", toJson s), ("module", toJson (module.map toString))] ++
+      (← rangeFields n)
+  return Json.mkObj [("kind", Json.str "premiseSites"), ("sites", toJson sites)]
+
+/-- The corpus line of constant `n` of module `module`: name (user-facing), ntp-toolkit's kind,
+type (one line, ntp-toolkit's options), module and where it is declared, when Lean recorded it. -/
+def corpusEntry (n : Name) (ci : ConstantInfo) (module : Option Name) : MetaM Json := do
+  let env ← getEnv
+  let type ← try pure ((← withOptions withStateOptions (Meta.ppExpr ci.type)).pretty oneLine) catch _ => pure ""
+  return Json.mkObj <| [("name", toJson ((privateToUserName? n).getD n).toString),
+    ("kind", toJson (constKindName env ci)), ("type", toJson type), ("module", toJson (module.map toString))] ++
+    (← rangeFields n)
 
 /-- The module's imports: the ones its header names (not the implicit `Init`), and every
 module in its environment. -/
@@ -676,10 +987,25 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
     let mut events := #[importsEvent header env]
     for cmd in commands do
       events := events ++ (← commandEvents pos s.commandState.env cmd)
+    events := events ++ (← constantEvents s.commandState.env)
+    events := events.push (← premiseSitesEvent s.commandState.env events)
     for (phase, msg) in msgs do
       events := events.push (← messageEvent phase msg)
     let hasErrors := msgs.any (·.2.severity == .error)
     return .ok (events, s.commandState.env, hasErrors)
+
+/-- Writes the corpus of `job` (see `CorpusJob`), sorted by module and name. -/
+def writeCorpus (shared : SharedImports) (job : CorpusJob) (opts : Options) : IO Unit := do
+  let env ← importOrdinary shared (job.imports.map fun m => { module := m.toName }) opts
+  let lines ← runMeta env do
+    let mut found := #[]
+    for (n, ci) in env.constants.map₁.toList do
+      if isCorpusCandidate env n then
+        let module := (env.getModuleIdxFor? n).bind fun i => env.header.moduleNames[i.toNat]?
+        found := found.push ((module.map toString).getD "", n.toString, n, ci, module)
+    let sorted := found.qsort fun a b => a.1 < b.1 || (a.1 == b.1 && a.2.1 < b.2.1)
+    sorted.mapM fun (_, _, n, ci, module) => corpusEntry n ci module
+  writeLinesAtomically job.out lines
 
 /-- Prints one progress line `@@ntp TOKEN {...}` and flushes stdout. -/
 def progress (token : String) (fields : List (String × Json)) : IO Unit := do
@@ -746,6 +1072,12 @@ public def main (args : List String) : IO UInt32 := do
         runOne (← nextQueued dir n)
         n := n + 1
         full ← pinnedFull
+    if let some corpus := job.corpus then
+      try
+        writeCorpus shared corpus opts
+        progress job.token [("event", Json.str "corpus"), ("out", Json.str corpus.out)]
+      catch e =>
+        progress job.token [("event", Json.str "corpusFailed"), ("error", Json.str (toString e))]
   if let .error e ← IO.wait work then throw e
   progress job.token [("event", Json.str "finished")]
   return 0

@@ -91,12 +91,21 @@ NOT_EXPOSED = re.compile(r"definition is not exposed|definition with an exposed 
 MEMORY_CAP = re.compile(r"Cannot enlarge memory|Aborted\(OOM\)|out of memory|Out of memory")
 """What the WebAssembly Lean prints when it reaches its memory cap."""
 
+STACK_OVERFLOW = re.compile(r"RangeError: Maximum call stack size exceeded")
+"""What Node prints when a thread of the WebAssembly Lean runs out of stack (its workers have
+`NTP_WORKER_STACK_MB`, 256 MB by default)."""
+
+WASM_PROCESS_LIMITS = (MEMORY_CAP, STACK_OVERFLOW)
+"""Deaths of a WebAssembly Lean process that are the build's limits (see `toolchain_limit`)."""
+
 _TOOLCHAIN_LIMITS = [
     (NOT_EXPOSED, "a definition whose body is not in the imported `.olean`s"),
     (re.compile(r"Could not find native implementation of external declaration '([^']*)'"),
      "no native implementation of `{}` in this Lean"),
     (re.compile(r"\(interpreter\) unknown declaration '([^']*)'"), "the interpreter found no code for `{}`"),
     (MEMORY_CAP, "the WebAssembly memory cap (2 GB) was reached"),
+    (STACK_OVERFLOW, "a thread of the WebAssembly Lean ran out of stack (Node's \"Maximum call stack size "
+                     "exceeded\")"),
 ]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ntp_datasets.errors import ExtractorError
 from ntp_datasets.toolchain import Toolchain
 
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"
 """Bumped whenever the events or cache entries change shape: old cache entries are not read."""
 
 LEAN_DIR = Path(__file__).resolve().parent

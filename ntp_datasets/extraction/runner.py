@@ -40,15 +40,16 @@ from ntp_datasets.extraction.cache import (
     store_entry,
     work_dir_for,
 )
+from ntp_datasets.extraction.corpus import library_corpus
 from ntp_datasets.extraction.outputs import (
     CRASH,
     DEPENDENCY,
     IMPORT_FAILED,
     LEAN_FAILURES,
-    MEMORY_CAP,
     MISSING_IMPORT,
     TIMEOUT,
     TOOLCHAIN_LIMIT,
+    WASM_PROCESS_LIMITS,
     ModuleOutput,
     failed_output,
     toolchain_limit,
@@ -319,6 +320,11 @@ class Extractor:
                 future.cancel()
             pool.close()
 
+    def library_corpus(self, imports: list[str]) -> list[dict]:
+        """The premise corpus of the toolchain library modules ``imports`` (see
+        :func:`corpus.library_corpus`): cached, else one Lean run."""
+        return library_corpus(self.toolchain, imports)
+
     def _bar_events(self, bar) -> Callable[[ProtocolEvent], None]:
         """The progress-event handler of one extraction: the bar names the module Lean is on,
         then the caller's ``on_event`` gets the event."""
@@ -414,8 +420,10 @@ def _died_twice(module: LeanModule, toolchain: Toolchain, tails: list[str]) -> M
     """The output of a module whose Lean process died on it twice (``tails``: the end of each
     process's stderr)."""
     stderr = "\n".join(f"--- process {n} ---\n{tail}" for n, tail in enumerate(tails, 1))
-    # Dying at the WebAssembly memory cap is the toolchain's limit, not the module's.
-    kind = TOOLCHAIN_LIMIT if toolchain.is_wasm and all(MEMORY_CAP.search(t) for t in tails) else CRASH
+    # Dying at the WebAssembly memory cap or out of a Node thread's stack, twice, is the
+    # toolchain's limit, not the module's (a native Lean has neither).
+    limit = toolchain.is_wasm and all(any(p.search(t) for p in WASM_PROCESS_LIMITS) for t in tails)
+    kind = TOOLCHAIN_LIMIT if limit else CRASH
     return failed_output(module, kind, "the Lean process died twice while elaborating this "
                          f"module (killed, out of memory, or the module exits Lean); the end of "
                          f"each process's stderr:\n{stderr}")

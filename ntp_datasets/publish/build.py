@@ -45,11 +45,21 @@ def buildable_configs() -> list[str]:
     return [*RECORD_KINDS, *(f"instruct_{name}" for name in prompting.PROMPT_TYPES)]
 
 
+NOT_BY_DEFAULT = ("premise_corpus",)
+"""Buildable configs built only when named: the premise corpus holds the toolchain library's
+constants (tens of thousands of rows, one more Lean run), the same for every project."""
+
+
+def default_configs() -> list[str]:
+    """The configs a folder gets when none are named: every buildable one but ``NOT_BY_DEFAULT``."""
+    return [name for name in buildable_configs() if name not in NOT_BY_DEFAULT]
+
+
 def check_config_names(configs) -> list[str]:
-    """The configs to build (default: all buildable ones); unknown names are an error listing the valid ones."""
+    """The configs to build (default: ``default_configs``); unknown names are an error listing the valid ones."""
     valid = buildable_configs()
     if not configs:
-        return valid
+        return default_configs()
     unknown = [name for name in configs if name not in valid]
     if unknown:
         raise PublishError(f"unknown config {', '.join(map(repr, unknown))}; valid configs: {', '.join(valid)}")

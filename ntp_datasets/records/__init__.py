@@ -30,7 +30,14 @@ from ntp_datasets.records.declarations import (
     module_records,
 )
 from ntp_datasets.records.errors import ERROR_KINDS, ErrorRecord, error_records
-from ntp_datasets.records.premises import PremisesRecord, premises_records
+from ntp_datasets.records.premises import (
+    CorpusRecord,
+    PremisesRecord,
+    corpus_records,
+    library_corpus_records,
+    library_imports,
+    premises_records,
+)
 from ntp_datasets.records.proofs import (
     FullProofRecord,
     StateCommentsRecord,
@@ -53,6 +60,7 @@ RECORD_KINDS = {
     "full_proof_with_states": (FullProofRecord, full_proof_with_states_records),
     "state_comments": (StateCommentsRecord, state_comments_records),
     "premises": (PremisesRecord, premises_records),
+    "premise_corpus": (CorpusRecord, corpus_records),
     "tactic_prediction_with_premises": (TacticWithPremisesRecord, tactic_with_premises_records),
     "declarations": (DeclarationRecord, declaration_records),
     "imports": (ImportRecord, import_records),
@@ -79,10 +87,10 @@ def features_of_kind(record_kind: str) -> datasets.Features:
 
 
 __all__ = [
-    "Constant", "DeclarationRecord", "ERROR_KINDS", "ErrorRecord", "FullProofRecord", "ImportRecord", "ModuleRecord",
+    "Constant", "CorpusRecord", "DeclarationRecord", "ERROR_KINDS", "ErrorRecord", "FullProofRecord", "ImportRecord", "ModuleRecord",
     "NO_GOALS", "PremisesRecord", "RECORD_KINDS", "SourceBytes", "StateCommentsRecord", "TACTIC_WITH_PREMISES_FEATURES",
     "TacticRecord", "TacticWithPremisesRecord", "as_row", "decl_id", "declaration_records", "error_records",
     "features_of", "features_of_kind", "full_proof_records", "full_proof_with_states_records", "state_text",
-    "import_records", "is_simp_or_rw", "module_records", "premises_records", "records_of_kind",
+    "import_records", "is_simp_or_rw", "library_corpus_records", "library_imports", "corpus_records", "module_records", "premises_records", "records_of_kind",
     "state_comments_records", "tactic_records", "tactic_with_premises_records",
 ]

@@ -9,6 +9,7 @@ byte-order mark is not part of any field."""
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from collections.abc import Iterator
 from typing import TypedDict
@@ -39,9 +40,14 @@ _SCALARS = {str: datasets.Value("string"), int: datasets.Value("int32"), bool: d
 
 def feature_of_type(annotation) -> datasets.features.features.FeatureType:
     """The ``datasets`` feature of a field type: ``str``, ``int`` (int32), ``bool``, a
-    ``list[...]`` of these, or a ``TypedDict`` (a struct)."""
+    ``list[...]`` of these, a ``TypedDict`` (a struct), or ``X | None`` (X, null allowed)."""
     if annotation in _SCALARS:
         return _SCALARS[annotation]
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) and len(args) == 2 and type(None) in args:
+        # `X | None`: a nullable column of X (every datasets value may be null).
+        (item,) = [a for a in args if a is not type(None)]
+        return feature_of_type(item)
     if typing.get_origin(annotation) is list:
         (item,) = typing.get_args(annotation)
         return datasets.List(feature_of_type(item))

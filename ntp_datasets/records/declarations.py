@@ -11,40 +11,52 @@ from ntp_datasets.records.base import SourceBytes, decl_id, events_of, record
 
 @record
 class DeclarationRecord:
-    """A declaration of the module with its type, signature and documentation."""
+    """A declaration of the module with its type, signature and documentation. ``kind``,
+    ``type``, ``typeArgs``, ``typeBody``, ``doc``, ``signature`` are as ntp-toolkit's
+    ``declarations`` gives them (see README); ``keyword`` is the keyword it was written with."""
 
     declId: str
     name: str
     kind: str
+    keyword: str
     type: str
     typeArgs: list[str]
     typeBody: str
-    doc: str
+    doc: str | None
     signature: str
     module: str
     file: str
     line: int
     column: int
     isProp: bool
-    scope: str
+    namespace: str
     src: str
     isHumanTheorem: bool
     project: str
 
 
+def signature(kind: str, name: str, type_args: list[str], type_body: str, doc: str | None) -> str:
+    """ntp-toolkit's ``signature``: the doc comment (its trailing space dropped) on a line of its
+    own, then ``kind name binders… : type``."""
+    head = f"/-- {doc.removesuffix(' ')} -/\n" if doc is not None else ""
+    return head + " ".join([kind, name, *type_args, ": " + type_body])
+
+
 def declaration_records(module_output: ModuleOutput) -> Iterator[DeclarationRecord]:
     """Yield a ``DeclarationRecord`` per named declaration the extractor found in the module.
-    ``isHumanTheorem``: written in the source as a `theorem` of a proposition, without sorry."""
+    ``isHumanTheorem``: as ntp-toolkit, a theorem (a `theorem` constant) written in the source."""
     source = SourceBytes(module_output.source)
     for d in events_of(module_output, "declaration"):
         if not d.get("name") or "type" not in d:
             continue
+        kind = d.get("constKind") or d["declKind"]
         yield DeclarationRecord(
-            declId=decl_id(module_output.module, d), name=d["name"], kind=d["declKind"], type=d["type"],
-            typeArgs=d["typeArgs"], typeBody=d["typeBody"], doc=d.get("doc") or "", signature=d["signature"],
+            declId=decl_id(module_output.module, d), name=d["name"], kind=kind, keyword=d["declKind"],
+            type=d["type"], typeArgs=d["typeArgs"], typeBody=d["typeBody"], doc=d.get("doc"),
+            signature=signature(kind, d["name"], d["typeArgs"], d["typeBody"], d.get("doc")),
             module=module_output.module, file=module_output.file, line=d["line"], column=d["column"],
-            isProp=d["isProp"], scope=d["scope"], src=source.slice(d["start"], d["end"]),
-            isHumanTheorem=d["declKind"] == "theorem" and d["isProp"] and not d["hasSorry"],
+            isProp=d["isProp"], namespace=d["scope"], src=source.slice(d["start"], d["end"]),
+            isHumanTheorem=kind == "theorem",
             project=module_output.project,
         )
 

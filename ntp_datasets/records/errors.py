@@ -13,6 +13,8 @@ from ntp_datasets.records.base import decl_id, events_of, record
 MESSAGE_KINDS = {
     "parse": "Lean's parser rejected part of the module (the rest was elaborated)",
     "elaboration": "a command failed to elaborate (the module's other commands give rows)",
+    "extractor": "the extractor could not turn one declaration or tactic step into an event (Lean elaborated it; "
+                 "that row is missing, the module's other rows are kept)",
 }
 """Kinds of Lean's error messages inside a module that was extracted."""
 
@@ -23,7 +25,7 @@ ERROR_KINDS = {
 }
 """The ``kind`` of an ``errors`` row -> what it means."""
 
-_KIND_OF_PHASE = {"parse": "parse", "import": "missing_import", "elab": "elaboration"}
+_KIND_OF_PHASE = {"parse": "parse", "import": "missing_import", "elab": "elaboration", "extract": "extractor"}
 
 # `import all` of a module of the toolchain's library (whose private data the WebAssembly
 # Lean does not ship).

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypedDict
 
 from ntp_datasets.extraction import ModuleOutput
+from ntp_datasets.records import hammer
 from ntp_datasets.records.base import (
     SourceBytes,
-    as_row,
     decl_id,
     events_of,
     names_of,
@@ -18,6 +19,8 @@ from ntp_datasets.records.base import (
     statement,
     union,
 )
+from ntp_datasets.records.hammer import HammerHint
+from ntp_datasets.records.premises import NO_SITE, Site, premise_sites
 
 logger = logging.getLogger(__name__)
 
@@ -85,22 +88,62 @@ def tactic_records(module_output: ModuleOutput) -> Iterator[TacticRecord]:
         )
 
 
-@record
-class TacticWithPremisesRecord(TacticRecord):
-    """A tactic step with ntp-toolkit's premise fields (see the README's table)."""
+class PremiseUse(TypedDict):
+    """A premise written in a tactic: its name, the character span of its identifier in
+    ``nextTactic`` (``start`` inclusive, ``end`` exclusive), and where it is declared
+    (``premises.Site``'s fields)."""
 
+    name: str
+    start: int
+    end: int
+    module: str
+    file: str
+    line: int
+    column: int
+    endLine: int
+    endColumn: int
+
+
+@record
+class TacticWithPremisesRecord:
+    """A tactic step, or a theorem's whole proof term (``nextTactic`` None), with ntp-toolkit's
+    ``training_data_with_premises`` fields (``declName`` .. ``declHammerRecommendation``) and
+    ours (see the README's table)."""
+
+    declName: str
+    srcUpToTactic: str
+    declUpToTactic: str
+    state: str
+    nextTactic: str | None
+    nextTacticHammerRecommendation: list[str]
+    declHammerRecommendation: list[str]
+    declId: str
+    decl: str
+    stateAfter: str
+    goals: list[str]
+    goalsAfter: list[str]
+    module: str
+    file: str
+    line: int
+    column: int
+    hasSorry: bool
+    hasError: bool
+    inStatement: bool
+    project: str
+    nextTacticHammerHints: list[HammerHint]
+    declHammerHints: list[HammerHint]
+    nextTacticPremiseUses: list[PremiseUse]
+    annotatedTactic: str
     nextTacticIsSimpOrRwVariant: bool
     nextTacticTermPremises: list[str]
     nextTacticExplicitConstants: list[str]
     nextTacticExplicitPremises: list[str]
     nextTacticExplicitLocalHypotheses: list[str]
     nextTacticAllPremises: list[str]
-    nextTacticHammerRecommendation: list[str]
     declTermPremises: list[str]
     declExplicitConstants: list[str]
     declExplicitPremises: list[str]
     declAllPremises: list[str]
-    declHammerRecommendation: list[str]
     termPremisesToEndOfGoal: list[str]
     explicitConstantsToEndOfGoal: list[str]
     explicitPremisesToEndOfGoal: list[str]
@@ -130,16 +173,40 @@ class _TacticPremises:
     term: list[str]
     explicit_constants: list[str]
     explicit_premises: list[str]
-    hammer: list[str]
+    hammer: hammer.Recommendation
 
 
 def _tactic_premises(tactic: dict) -> _TacticPremises:
     explicit = tactic.get("explicitConstants", [])
-    explicit_premises = names_of(explicit, props=True)
-    simp_or_rw = is_simp_or_rw(tactic["syntaxKind"])
-    # A hammer wants the lemmas a step names and, for simp/rw, the definitions it unfolds.
-    hammer = union(explicit_premises, names_of(explicit) if simp_or_rw else [])
-    return _TacticPremises(names_of(tactic.get("termConstants", []), props=True), names_of(explicit), explicit_premises, hammer)
+    return _TacticPremises(names_of(tactic.get("termConstants", []), props=True), names_of(explicit),
+                           names_of(explicit, props=True), hammer.of_tactic(tactic))
+
+
+def premise_uses(source: SourceBytes, tactic: dict, sites: dict[str, Site]) -> list[PremiseUse]:
+    """The constants written in a tactic (``refs`` of its event: identifiers the elaborator
+    resolved to global constants), each with the character span of its identifier in the
+    tactic's text and where it is declared, in text order."""
+    uses = []
+    for ref in sorted(tactic.get("refs", []), key=lambda r: (r["start"], r["end"])):
+        if not tactic["start"] <= ref["start"] <= ref["end"] <= tactic["end"]:
+            continue  # written by a macro somewhere else
+        start = len(source.slice(tactic["start"], ref["start"]))
+        end = start + len(source.slice(ref["start"], ref["end"]))
+        if uses and (uses[-1]["start"], uses[-1]["end"]) == (start, end):
+            continue  # one identifier the elaborator visited twice
+        uses.append(PremiseUse(name=ref["name"], start=start, end=end, **sites.get(ref["name"], NO_SITE)))
+    return uses
+
+
+def annotate(text: str, uses: list[PremiseUse]) -> str:
+    """``text`` with each premise span marked ``<a>…</a>`` (LeanDojo's annotated tactic)."""
+    pieces, cursor = [], 0
+    for use in uses:
+        if use["start"] < cursor:
+            continue  # overlapping spans: the first one wins
+        pieces += [text[cursor:use["start"]], "<a>", text[use["start"]:use["end"]], "</a>"]
+        cursor = use["end"]
+    return "".join(pieces) + text[cursor:]
 
 
 def _to_end_of_goal(tactics: list[dict], index: int) -> list[dict]:
@@ -163,43 +230,83 @@ def _to_end_of_goal(tactics: list[dict], index: int) -> list[dict]:
 
 
 def tactic_with_premises_records(module_output: ModuleOutput) -> Iterator[TacticWithPremisesRecord]:
-    """Yield ``tactic_prediction`` records extended with ntp-toolkit's premise fields (see README)."""
+    """Yield, per declaration in source order, ntp-toolkit's row for a theorem's whole proof term
+    (``nextTactic`` None; only theorems have one) and then a row per tactic step (see README)."""
+    source = SourceBytes(module_output.source)
+    sites = premise_sites(module_output)
     declarations = {d["start"]: d for d in events_of(module_output, "declaration")}
     tactics = list(events_of(module_output, "tactic"))
     by_decl: dict[int, list[dict]] = {}
     for tactic in tactics:
         by_decl.setdefault(tactic["declStart"], []).append(tactic)
-    records = iter(tactic_records(module_output))
-    for tactic in tactics:
-        declaration = declarations.get(tactic["declStart"])
-        if declaration is None:
-            continue
-        base = as_row(next(records))
-        siblings = by_decl[tactic["declStart"]]
-        mine = _tactic_premises(tactic)
-        decl_parts = [_tactic_premises(t) for t in siblings]
-        goal_parts = [_tactic_premises(t) for t in _to_end_of_goal(siblings, siblings.index(tactic))]
+    records = iter(tactic_records(module_output))  # one per tactic inside a declaration, in order
+    bases = {id(t): next(records) for t in tactics if t["declStart"] in declarations}
+    for start, declaration in sorted(declarations.items()):
+        siblings = by_decl.get(start, [])
+        parts = [_tactic_premises(t) for t in siblings]
+        term_rec = hammer.of_terms(declaration.get("valueHammer", []))
+        decl_rec = hammer.merge(term_rec, *(p.hammer for p in parts))
         decl_term = names_of(declaration.get("constants", []), props=True)
-        decl_explicit_premises = union(*(p.explicit_premises for p in decl_parts))
-        goal_term = union(*(p.term for p in goal_parts))
-        goal_explicit_premises = union(*(p.explicit_premises for p in goal_parts))
-        yield TacticWithPremisesRecord(
-            **base,
-            nextTacticIsSimpOrRwVariant=is_simp_or_rw(tactic["syntaxKind"]),
-            nextTacticTermPremises=mine.term,
-            nextTacticExplicitConstants=mine.explicit_constants,
-            nextTacticExplicitPremises=mine.explicit_premises,
-            nextTacticExplicitLocalHypotheses=list(tactic.get("explicitLocalHypotheses", [])),
-            nextTacticAllPremises=union(mine.term, mine.explicit_premises),
-            nextTacticHammerRecommendation=mine.hammer,
-            declTermPremises=decl_term,
-            declExplicitConstants=union(*(p.explicit_constants for p in decl_parts)),
-            declExplicitPremises=decl_explicit_premises,
-            declAllPremises=union(decl_term, decl_explicit_premises),
-            declHammerRecommendation=union(*(p.hammer for p in decl_parts)),
-            termPremisesToEndOfGoal=goal_term,
-            explicitConstantsToEndOfGoal=union(*(p.explicit_constants for p in goal_parts)),
-            explicitPremisesToEndOfGoal=goal_explicit_premises,
-            allPremisesToEndOfGoal=union(goal_term, goal_explicit_premises),
-            hammerRecommendationToEndOfGoal=union(*(p.hammer for p in goal_parts)),
+        decl_explicit_constants = union(*(p.explicit_constants for p in parts))
+        decl_explicit_premises = union(*(p.explicit_premises for p in parts))
+        decl_fields = dict(
+            declHammerRecommendation=hammer.as_strings(decl_rec), declHammerHints=hammer.as_hints(decl_rec),
+            declTermPremises=decl_term, declExplicitConstants=decl_explicit_constants,
+            declExplicitPremises=decl_explicit_premises, declAllPremises=union(decl_term, decl_explicit_premises),
         )
+        name = declaration.get("name") or ""
+        if "termState" in declaration:
+            yield _term_row(module_output, source, declaration, name, decl_rec, decl_fields)
+        for index, tactic in enumerate(siblings):
+            base = bases[id(tactic)]
+            mine = parts[index]
+            goal_parts = [_tactic_premises(t) for t in _to_end_of_goal(siblings, index)]
+            goal_term = union(*(p.term for p in goal_parts))
+            goal_explicit_premises = union(*(p.explicit_premises for p in goal_parts))
+            uses = premise_uses(source, tactic, sites)
+            yield TacticWithPremisesRecord(
+                declName=name, srcUpToTactic=base.srcUpToTactic, declUpToTactic=base.declUpToTactic,
+                state=base.state, nextTactic=base.nextTactic,
+                nextTacticHammerRecommendation=hammer.as_strings(mine.hammer),
+                declId=base.declId, decl=base.decl, stateAfter=base.stateAfter, goals=base.goals,
+                goalsAfter=base.goalsAfter, module=base.module, file=base.file, line=base.line, column=base.column,
+                hasSorry=base.hasSorry, hasError=base.hasError, inStatement=base.inStatement, project=base.project,
+                nextTacticHammerHints=hammer.as_hints(mine.hammer),
+                nextTacticPremiseUses=uses, annotatedTactic=annotate(base.nextTactic, uses),
+                nextTacticIsSimpOrRwVariant=is_simp_or_rw(tactic["syntaxKind"]),
+                nextTacticTermPremises=mine.term,
+                nextTacticExplicitConstants=mine.explicit_constants,
+                nextTacticExplicitPremises=mine.explicit_premises,
+                nextTacticExplicitLocalHypotheses=list(tactic.get("explicitLocalHypotheses", [])),
+                nextTacticAllPremises=union(mine.term, mine.explicit_premises),
+                termPremisesToEndOfGoal=goal_term,
+                explicitConstantsToEndOfGoal=union(*(p.explicit_constants for p in goal_parts)),
+                explicitPremisesToEndOfGoal=goal_explicit_premises,
+                allPremisesToEndOfGoal=union(goal_term, goal_explicit_premises),
+                hammerRecommendationToEndOfGoal=hammer.as_strings(hammer.merge(*(p.hammer for p in goal_parts))),
+                **decl_fields,
+            )
+
+
+def _term_row(module_output: ModuleOutput, source: SourceBytes, declaration: dict, name: str,
+              decl_rec: hammer.Recommendation, decl_fields: dict) -> TacticWithPremisesRecord:
+    """ntp-toolkit's row for a theorem's whole proof term: the source up to the declaration's
+    end, the goal with the signature's binders introduced, no tactic, and the declaration's
+    recommendation as both recommendations."""
+    state = declaration.get("termState") or ""
+    text = source.slice(declaration["start"], declaration["end"])
+    return TacticWithPremisesRecord(
+        declName=name, srcUpToTactic=source.slice(None, declaration["end"]), declUpToTactic=text,
+        state=state, nextTactic=None, nextTacticHammerRecommendation=hammer.as_strings(decl_rec),
+        declId=decl_id(module_output.module, declaration), decl=statement(source, declaration), stateAfter="",
+        goals=[state] if state else [], goalsAfter=[], module=module_output.module, file=module_output.file,
+        line=declaration["line"], column=declaration["column"], hasSorry=bool(declaration["hasSorry"]),
+        hasError=bool(declaration["hasError"]), inStatement=False, project=module_output.project,
+        nextTacticHammerHints=hammer.as_hints(decl_rec), nextTacticPremiseUses=[], annotatedTactic="",
+        nextTacticIsSimpOrRwVariant=False, nextTacticTermPremises=decl_fields["declTermPremises"],
+        nextTacticExplicitConstants=[], nextTacticExplicitPremises=[], nextTacticExplicitLocalHypotheses=[],
+        nextTacticAllPremises=decl_fields["declTermPremises"], termPremisesToEndOfGoal=decl_fields["declTermPremises"],
+        explicitConstantsToEndOfGoal=[], explicitPremisesToEndOfGoal=[],
+        allPremisesToEndOfGoal=decl_fields["declTermPremises"],
+        hammerRecommendationToEndOfGoal=hammer.as_strings(decl_rec), **decl_fields,
+    )

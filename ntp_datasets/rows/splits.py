@@ -83,3 +83,41 @@ def declaration_split(fractions: SplitFractions, decl_id: str) -> str:
 def split_of(fractions: SplitFractions, file: str, decl_id: str) -> str:
     """The split of a row of declaration ``decl_id`` in ``file``: its file's if held out, else its declaration's."""
     return file_split(fractions, file) or declaration_split(fractions, decl_id)
+
+
+SPLIT_STRATEGIES = ("random", "novel_premises")
+"""How declarations are put in ``train``/``dev``/``test``: ``random`` (:func:`declaration_split`,
+each by its own seeded hash) or ``novel_premises`` (:func:`novel_premises_splits`)."""
+
+
+def novel_premises_splits(fractions: SplitFractions, declarations: list[tuple[str, str, list[str]]]) -> dict[str, str]:
+    """The ``dev``/``test`` declarations of the ``novel_premises`` strategy, as ``{declId: split}``
+    (a declaration not in it is in ``train``, unless its file is held out whole).
+
+    ``declarations``: ``(file, declId, premises)`` of every declaration (premises: the theorems its
+    proof uses). Declarations of files held out whole (:func:`file_split`) take no part. Premises are
+    taken in an order fixed by ``(seed, premise)``; a premise is taken when the declarations using it
+    that are still in train are at least one and fit in what dev (then test) still lacks; all of
+    them then go to that split. So every dev and test declaration uses a premise that no train
+    declaration uses. The targets are ``round(share * n)`` of the ``n`` declarations that take
+    part; a small project, or one whose premises are all shared widely, may get fewer."""
+    users: dict[str, list[str]] = {}
+    taking_part = []
+    for file, decl_id, premises in declarations:
+        if file_split(fractions, file) is not None:
+            continue
+        taking_part.append(decl_id)
+        for premise in dict.fromkeys(premises):
+            users.setdefault(premise, []).append(decl_id)
+    order = sorted(users, key=lambda premise: (seeded_fraction(fractions.seed, "premise", premise), premise))
+    assignment: dict[str, str] = {}
+    for split, share in ((DEV, fractions.dev), (TEST, fractions.test)):
+        missing = round(share * len(taking_part))
+        for premise in order:
+            if missing <= 0:
+                break
+            fresh = [d for d in dict.fromkeys(users[premise]) if d not in assignment]
+            if fresh and len(fresh) <= missing:
+                assignment.update(dict.fromkeys(fresh, split))
+                missing -= len(fresh)
+    return assignment
