@@ -29,8 +29,11 @@ gets a ``--setup`` file (the JSON Lake passes) that lists the module's header im
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
+import math
 import os
+import random
 import resource
 import shutil
 import subprocess
@@ -49,6 +52,7 @@ from ntp_datasets.extraction import Extractor  # noqa: E402
 from ntp_datasets.extraction.cache import cache_root, module_cache_keys, work_dir_for  # noqa: E402
 from ntp_datasets.extraction.process import ModuleDone, ModuleStarted  # noqa: E402
 from ntp_datasets.project import LeanProject  # noqa: E402
+from ntp_datasets.resources import sample_project_dir  # noqa: E402
 
 _CHILD_FLAG = "--child-extract"
 _RATIO_GOAL = 1.25
@@ -188,6 +192,35 @@ def generate_corpus(root: Path, modules: int) -> LeanProject:
         path = root / "Gen" / f"M{k:02d}.lean"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_base_module() if k == 0 else _chain_module(k), encoding="utf-8")
+    return LeanProject(root)
+
+
+def _wide_module(k: int, proofs: int) -> str:
+    """Source of wide module ``k``: it imports the base module only, and proves ``proofs``
+    lemmas about its own definition with the base's lemmas."""
+    lemmas = "".join(f"""
+theorem h{k}_{i} (n : Nat) : n + {i} ≤ h{k} (f0 (n + {i})) := by
+  have a := f0_ge (n + {i})
+  unfold h{k}
+  omega
+
+theorem h{k}_{i}_list (xs : List Nat) : g0 (xs ++ [{i}]) = g0 xs + {i} := by
+  rw [g0_append]
+  simp [g0]
+""" for i in range(proofs))
+    return f"import Wide.Base\n\nnamespace Gen\n\n/-- Wide module {k}. -/\ndef h{k} (n : Nat) : Nat := n + {k}\n" \
+        + lemmas + "\nend Gen\n"
+
+
+def generate_wide_corpus(root: Path, modules: int, proofs: int = 6) -> LeanProject:
+    """Write a wide corpus under ``root``: ``Wide/Base.lean`` (the generated corpus's base
+    module) and ``modules`` files ``Wide/W00.lean``... each importing only it, with
+    ``2 * proofs`` tactic proofs each: many modules importing few, as most of a large
+    library's modules can run side by side."""
+    (root / "Wide").mkdir(parents=True, exist_ok=True)
+    (root / "Wide" / "Base.lean").write_text(_base_module(), encoding="utf-8")
+    for k in range(modules):
+        (root / "Wide" / f"W{k:02d}.lean").write_text(_wide_module(k, proofs), encoding="utf-8")
     return LeanProject(root)
 
 
@@ -339,14 +372,16 @@ def clear_extraction_cache(project: LeanProject, tc: toolchains.Toolchain) -> No
     shutil.rmtree(work_dir_for(project), ignore_errors=True)
 
 
-def extract_and_derive(project_dir: Path) -> dict:
-    """Run the extractor and derive every record kind of every module (in this process)."""
+def extract_and_derive(project_dir: Path, workers: int = 1) -> dict:
+    """Run the extractor with ``workers`` workers and derive every record kind of every module
+    (in this process)."""
     tc = toolchains.find_toolchain(install=False)
     counts = {kind: 0 for kind in records.RECORD_KINDS}
     failed = {}
     phases, first_module_s, on_event = _phase_watcher()
     start = time.perf_counter()
-    for output in Extractor(tc, progress=False, on_event=on_event).extract_project(project_dir):
+    extractor = Extractor(tc, progress=False, on_event=on_event, workers=workers)
+    for output in extractor.extract_project(project_dir):
         if output.error:
             failed[output.module] = output.error[-500:]
         for kind in records.RECORD_KINDS:
@@ -354,6 +389,7 @@ def extract_and_derive(project_dir: Path) -> dict:
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"wall_s": wall, "peak_rss_mib": peak / 1024, "records": counts, "failed": failed,
+            "workers": extractor.workers_for(LeanProject(project_dir).import_order()),
             "phases_s": {k: round(v / 1000, 2) for k, v in phases.items()},
             "until_first_module_s": round(first_module_s[0] - start, 2) if first_module_s else None}
 
@@ -376,21 +412,22 @@ def _phase_watcher():
     return phases, first_module, on_event
 
 
-def measured_extraction(project: LeanProject, tc: toolchains.Toolchain) -> dict:
-    """Clear the cache, then extract and derive in a child Python process (so that its
-    children are only the one Lean process); the child's figures plus its outer wall time."""
+def measured_extraction(project: LeanProject, tc: toolchains.Toolchain, workers: int = 1) -> dict:
+    """Clear the cache, then extract and derive with ``workers`` workers in a child Python
+    process (so that its children are only its Lean processes: its ``RUSAGE_CHILDREN`` peak
+    is the largest single worker's); the child's figures plus its outer wall time."""
     clear_extraction_cache(project, tc)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).resolve().parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), _CHILD_FLAG, str(project.root)],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), _CHILD_FLAG, str(project.root),
+                           str(workers)], env=env, capture_output=True, text=True)
     outer = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"extraction child failed:\n{proc.stderr[-3000:]}")
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     figures["child_process_wall_s"] = outer
-    figures["processes"] = 1
+    figures["processes"] = figures["workers"]
     return figures
 
 
@@ -426,6 +463,109 @@ def bench_corpus(label: str, project: LeanProject, tc: toolchains.Toolchain, sta
         result["plain_2_workers"] = plain2
         result["plain_speedup_1_to_2"] = plain1["wall_s"] / plain2["wall_s"]
     return result
+
+
+ELABORATION_PHASES = ("import", "repair", "elaborate", "olean")
+"""The extractor's phases that plain elaboration (``lean -o``) does too; the others (``events``,
+``write``, ``free``) are what extraction adds."""
+
+
+def bench_wide(label: str, project: LeanProject, tc: toolchains.Toolchain, log) -> dict:
+    """Extraction of the wide corpus with 1 and with 2 workers, side by side in one run; the
+    extraction's cost against the elaboration-only part of the same process's time."""
+    log(f"[{label}] extraction from scratch, 1 worker ({len(project.modules)} modules) ...")
+    one = measured_extraction(project, tc, workers=1)
+    log(f"[{label}] extraction from scratch, 2 workers ...")
+    two = measured_extraction(project, tc, workers=2)
+    phases = one["phases_s"]
+    elaboration = sum(phases.get(p, 0.0) for p in ELABORATION_PHASES)
+    extraction = sum(phases.values())
+    return {
+        "modules": len(project.modules),
+        "tactic_steps": one["records"]["tactic_prediction"],
+        "extraction_1_worker": one,
+        "extraction_2_workers": two,
+        "parallel_speedup": one["wall_s"] / two["wall_s"],
+        "rows_equal": one["records"] == two["records"],
+        "extraction_phases_s": round(extraction, 2),
+        "elaboration_only_s": round(elaboration, 2),
+        "extraction_over_elaboration": extraction / elaboration if elaboration else None,
+        "per_module_s": extraction / len(project.modules),
+        "startup_s": one["until_first_module_s"],
+        "worker_peak_rss_mib": max(one["peak_rss_mib"], two["peak_rss_mib"]),
+        "extraction_complete": not one["failed"] and not two["failed"],
+    }
+
+
+def library_dag(modules: int, seed: int = 0) -> list[list[int]]:
+    """A generated import graph shaped like a large library (a model, not Mathlib's graph):
+    module ``k`` imports 1-4 earlier modules, three quarters of them among the 60 just before
+    it (a topic's files import each other) and the rest anywhere earlier (foundations)."""
+    rng = random.Random(seed)
+    dag: list[list[int]] = [[]]
+    for k in range(1, modules):
+        picks = set()
+        for _ in range(rng.randint(1, min(4, k))):
+            picks.add(rng.randrange(max(0, k - 60), k) if rng.random() < 0.75 else rng.randrange(k))
+        dag.append(sorted(picks))
+    return dag
+
+
+def simulate(dag: list[list[int]], cost: list[float], workers: int, startup: float) -> float:
+    """Makespan of ``workers`` long-lived workers (each paying ``startup`` once) taking ready
+    modules longest chain of importers first, as the Extractor schedules them."""
+    importers: list[list[int]] = [[] for _ in dag]
+    for k, deps in enumerate(dag):
+        for d in deps:
+            importers[d].append(k)
+    height = [0.0] * len(dag)
+    for k in reversed(range(len(dag))):
+        height[k] = cost[k] + max((height[i] for i in importers[k]), default=0.0)
+    waiting = [len(set(deps)) for deps in dag]
+    ready = [(-height[k], k) for k in range(len(dag)) if not waiting[k]]
+    heapq.heapify(ready)
+    free = [startup] * workers  # when each worker is next free
+    running: list[tuple[float, int]] = []
+    now = 0.0
+    while ready or running:
+        while ready and free:
+            _, k = heapq.heappop(ready)
+            at = max(now, heapq.heappop(free))
+            heapq.heappush(running, (at + cost[k], k))
+        now, k = heapq.heappop(running)
+        heapq.heappush(free, now)
+        for i in importers[k]:
+            waiting[i] -= 1
+            if not waiting[i]:
+                heapq.heappush(ready, (-height[i], i))
+    return now
+
+
+def library_projection(per_module_s: float, startup_s: float, modules: int = 7500,
+                       worker_counts=(1, 2, 8, 32, 128)) -> dict:
+    """Projected extraction hours of a library of ``modules`` modules (Mathlib has ~7,500) on
+    ``worker_counts`` workers: :func:`library_dag`'s graph, each module's cost drawn from a
+    log-normal distribution (sigma 1) with mean ``per_module_s``, :func:`simulate`'s
+    schedule. A model: Mathlib's modules are heavier than the generated ones, so the hours
+    scale with the real per-module time; the speed-ups are what the graph's shape allows."""
+    rng = random.Random(1)
+    dag = library_dag(modules)
+    mu = math.log(per_module_s) - 0.5
+    cost = [rng.lognormvariate(mu, 1.0) for _ in dag]
+    hours = {k: simulate(dag, cost, k, startup_s) / 3600 for k in worker_counts}
+    critical = max(_heights(dag, cost))
+    return {"modules": modules, "per_module_s": per_module_s, "startup_s": startup_s,
+            "hours": {str(k): round(h, 2) for k, h in hours.items()},
+            "speedup": {str(k): round(hours[worker_counts[0]] / h, 2) for k, h in hours.items()},
+            "critical_path_hours": round(critical / 3600, 2)}
+
+
+def _heights(dag: list[list[int]], cost: list[float]) -> list[float]:
+    """Each module's cost plus its longest chain of imports below it."""
+    below = [0.0] * len(dag)
+    for k, deps in enumerate(dag):
+        below[k] = cost[k] + max((below[d] for d in deps), default=0.0)
+    return below
 
 
 def _ratio_without_startup(extraction_s: float, plain: dict, startup: float) -> float | None:
@@ -467,8 +607,33 @@ def table(results: dict, startup: float) -> str:
         if r["extraction"]["failed"]:
             lines.append(f"  WARNING {label}: extraction failed for {len(r['extraction']['failed'])} modules "
                          f"({', '.join(sorted(r['extraction']['failed']))}); its ratio is not valid")
-    lines.append(f"lean --version: {startup:.1f} s; extraction is one process (no worker figures); "
-                 f"peak MiB = the largest single Lean process.")
+    lines.append(f"lean --version: {startup:.1f} s; extraction runs one worker here (the wide corpus below "
+                 f"has 1 and 2); peak MiB = the largest single Lean process.")
+    return "\n".join(lines)
+
+
+def wide_report(results: dict) -> str:
+    """The printed figures of the wide corpus and the library projection."""
+    w, proj = results["wide"], results["projection"]
+    one, two = w["extraction_1_worker"], w["extraction_2_workers"]
+    lines = [
+        f"wide corpus: {w['modules']} modules importing one base module, {w['tactic_steps']} tactic steps",
+        f"  extraction, 1 worker: {one['wall_s']:.1f} s; 2 workers: {two['wall_s']:.1f} s; "
+        f"parallel_speedup x{w['parallel_speedup']:.2f}; same records: {w['rows_equal']}",
+        f"  worker peak RSS: {w['worker_peak_rss_mib']:.0f} MiB (the largest single Lean process)",
+        f"  in the 1-worker process: {w['extraction_phases_s']} s of module phases, of which elaboration only "
+        f"(import, repair, elaborate, olean) {w['elaboration_only_s']} s: extraction/elaboration = "
+        + (f"{w['extraction_over_elaboration']:.2f}" if w["extraction_over_elaboration"] else "n/a")
+        + f"; {w['startup_s']} s start-up before the first module",
+        f"projection (a model, not a measurement): {proj['modules']} modules in a generated library-shaped "
+        f"graph, {proj['per_module_s']:.2f} s a module on average (this run's), {proj['startup_s']:.0f} s "
+        f"start-up per worker: " + ", ".join(f"{k} worker{'s' if k != '1' else ''} {h} h"
+                                             for k, h in proj["hours"].items())
+        + f"; critical path {proj['critical_path_hours']} h",
+    ]
+    if not w["extraction_complete"]:
+        lines.append("  WARNING: modules of the wide corpus failed: "
+                     + ", ".join(sorted({**one["failed"], **two["failed"]})))
     return "\n".join(lines)
 
 
@@ -476,7 +641,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", type=int, default=30, help="modules of the generated corpus (default 30)")
-    parser.add_argument("--quick", action="store_true", help="4 generated modules, no 2-worker run")
+    parser.add_argument("--wide", type=int, default=32, help="modules of the wide corpus (default 32)")
+    parser.add_argument("--only-wide", action="store_true",
+                        help="the wide corpus only (its 1- and 2-worker extractions and the projection)")
+    parser.add_argument("--quick", action="store_true",
+                        help="about 3 minutes: a wide corpus of 6 small modules only (1 and 2 workers)")
     parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
     return parser.parse_args(argv)
 
@@ -485,26 +654,34 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == [_CHILD_FLAG]:
-        print(json.dumps(extract_and_derive(Path(argv[1]))))
+        print(json.dumps(extract_and_derive(Path(argv[1]), int(argv[2]) if len(argv) > 2 else 1)))
         return 0
     args = parse_args(argv)
     modules = 4 if args.quick else args.modules
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     tc = find_or_install_toolchain()
-    from ntp_datasets.builders.ntp_toolkit import sample_project_dir
-
     sample = LeanProject(sample_project_dir())
     startup = startup_seconds(tc, sample.root)
     results = {"toolchain": tc.version, "kind": tc.kind, "lean_version_s": startup, "corpora": {}}
+    wide_modules = 6 if args.quick else args.wide
     with tempfile.TemporaryDirectory(prefix="ntp-bench-corpus-") as tmp:
-        generated = generate_corpus(Path(tmp), modules)
+        generated = generate_corpus(Path(tmp) / "chain", modules)
+        wide = generate_wide_corpus(Path(tmp) / "wide", wide_modules, proofs=4 if args.quick else 10)
         try:
-            for label, project in (("sample", sample), (f"generated-{modules}", generated)):
+            corpora = [] if args.only_wide or args.quick else \
+                [("sample", sample), (f"generated-{modules}", generated)]
+            for label, project in corpora:
                 results["corpora"][label] = bench_corpus(label, project, tc, startup, not args.quick, log)
+            results["wide"] = bench_wide(f"wide-{wide_modules}", wide, tc, log)
         finally:
             clear_extraction_cache(generated, tc)
-    results["ratio"] = results["corpora"][f"generated-{modules}"]["ratio"]
+            clear_extraction_cache(wide, tc)
+    results["ratio"] = results["corpora"][corpora[-1][0]]["ratio"] if corpora else None
+    results["parallel_speedup"] = results["wide"]["parallel_speedup"]
+    results["worker_peak_rss_mib"] = results["wide"]["worker_peak_rss_mib"]
+    results["projection"] = library_projection(results["wide"]["per_module_s"], results["wide"]["startup_s"] or startup)
     print(table(results, startup))
+    print(wide_report(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
         log(f"figures written to {args.json}")

@@ -50,7 +50,7 @@ from datasets.builder import Key
 from datasets.utils.tqdm import tqdm as hf_tqdm
 
 from ntp_datasets.errors import ConfigError, output_error
-from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction import Extractor, check_executor, worker_count
 from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.progress import say
 from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
@@ -169,6 +169,12 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``module_timeout``: seconds one module may take to elaborate before its Lean
     process is stopped and the module recorded as ``timeout`` (None:
     ``$NTP_DATASETS_MODULE_TIMEOUT``, else 600; 0: no limit).
+
+    ``workers``: Lean processes extracting side by side over the import graph (None:
+    ``$NTP_DATASETS_WORKERS``, else as many as the cores and the memory allow).
+    ``executor``: ``"local"`` or ``"ray"`` (Ray actors as workers, on the cluster at
+    ``ray_address``, or a local Ray started for the build). None of these three changes the
+    rows, so none is part of the cache id.
     """
 
     project: Any = None
@@ -188,6 +194,9 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     progress: bool = True
     module_timeout: float | None = None
     import_closure: bool = False
+    workers: int | None = None
+    executor: str = "local"
+    ray_address: str | None = None
     split_strategy: str = "random"
     fingerprint: str = field(default="", init=False)
 
@@ -203,6 +212,9 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             raise ConfigError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
         if self.module_timeout is not None and not self.module_timeout >= 0:
             raise ConfigError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
+        if self.workers is not None:
+            worker_count(self.workers)
+        check_executor(self.executor)
         if self.split_strategy not in SPLIT_STRATEGIES:
             raise ConfigError(f"split_strategy must be one of {list(SPLIT_STRATEGIES)}, got {self.split_strategy!r}")
         if not isinstance(self.import_closure, bool):
@@ -270,7 +282,9 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             self.prompt_type()
         self.fingerprint = projects_fingerprint(self.resolved_projects())
         # `project` is described by the fingerprint; `progress` does not change the rows.
-        described_elsewhere = {"project", "progress", "tokenizer", "tokenizer_name", "template_dir"}
+        # `workers`, `executor` and `ray_address` say how to extract, not what: the rows are the same.
+        described_elsewhere = {"project", "progress", "tokenizer", "tokenizer_name", "template_dir", "workers",
+                               "executor", "ray_address"}
         id_kwargs = {key: value for key, value in config_kwargs.items() if key not in described_elsewhere}
         id_kwargs["fingerprint"] = self.fingerprint
         # A tokenizer object hashes differently from process to process; its name does not.
@@ -297,7 +311,9 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     def __init__(self, *args, extractor=None, summary: BuildSummary | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.extractor = extractor or Extractor(module_timeout=self.config.module_timeout,
-                                                progress=self.config.progress)
+                                                progress=self.config.progress, workers=self.config.workers,
+                                                executor=self.config.executor,
+                                                ray_address=self.config.ray_address)
         # A caller that passes its summary shows it; else the builder shows its own, once.
         self._shows_summary = summary is None
         self.summary = summary if summary is not None else BuildSummary(config=self.config.name)

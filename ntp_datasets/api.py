@@ -49,7 +49,8 @@ def load_dataset(config_name: str, project=None, *, cache_dir=None, download_mod
     yield rows while modules are extracted; nothing is written to the cache.
     ``cache_dir``/``download_mode``: as for ``datasets.load_dataset``. ``extractor``: the
     ``Extractor`` to use (default: a new one). ``config_kwargs``: further
-    ``NtpToolkitConfig`` fields. A build shows its steps and ends with a one-line summary
+    ``NtpToolkitConfig`` fields, e.g. ``workers=K`` (Lean processes extracting side by side),
+    ``executor="ray"`` and ``ray_address``. A build shows its steps and ends with a one-line summary
     on stderr (``progress=False``: nothing)."""
     builder = make_builder(config_name, project, cache_dir=cache_dir, extractor=extractor, **config_kwargs)
     if streaming:

@@ -13,7 +13,7 @@ import sys
 
 from ntp_datasets.api import build
 from ntp_datasets.errors import NtpDatasetsError
-from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction import EXECUTORS, Extractor
 from ntp_datasets.publish import build_dataset_folder, folder_stats, format_stats, push_to_hub, redact, write_stats_plot
 from ntp_datasets.toolchain import find_toolchain, install_wasm_toolchain, ntp_home
 from ntp_datasets.version import __version__
@@ -35,7 +35,7 @@ def _toolchain_info(args) -> int:
 def _preview(args) -> int:
     status = 0
     if args.extractor is None:  # one extractor for every config: Lean errors are shown once
-        args.extractor = Extractor(module_timeout=args.module_timeout)
+        args.extractor = make_extractor(args)
     for config in args.config or ["tactic_prediction", "full_proof"]:
         result = build(config, args.project, cache_dir=args.cache_dir, **build_options(args))
         ds, summary = result.dataset, result.summary
@@ -54,12 +54,25 @@ def _preview(args) -> int:
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
     """Options of every command that builds datasets: ``--strict``, ``--module-timeout``,
-    ``--cache-dir``."""
+    ``--cache-dir``, ``--workers``, ``--executor``, ``--ray-address``."""
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 if any error was recorded (default: only if nothing could be built)")
     parser.add_argument("--module-timeout", type=float, default=None, metavar="SECONDS",
                         help="time limit per module (default: $NTP_DATASETS_MODULE_TIMEOUT or 600; 0: none)")
     parser.add_argument("--cache-dir", default=None, help="datasets cache directory")
+    parser.add_argument("--workers", type=int, default=None, metavar="K",
+                        help="Lean processes extracting side by side over the import graph (default: "
+                             "$NTP_DATASETS_WORKERS, else as many as the cores and the memory allow, 4.5 GiB each)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="where the workers run: local processes, or Ray actors (pip install \"ntp-datasets[ray]\")")
+    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                        help="the Ray cluster to use with --executor ray (default: a local Ray started for the build)")
+
+
+def make_extractor(args) -> Extractor:
+    """The one extractor of a command, from its build options."""
+    return Extractor(module_timeout=args.module_timeout, workers=args.workers, executor=args.executor,
+                     ray_address=args.ray_address)
 
 
 def build_options(args) -> dict:
@@ -72,7 +85,7 @@ def build_options(args) -> dict:
 
 def _build(args) -> int:
     if args.extractor is None:  # one extractor for the folder's configs and the summary
-        args.extractor = Extractor(module_timeout=args.module_timeout)
+        args.extractor = make_extractor(args)
     summaries = []  # one line per config, printed by build_dataset_folder as it goes
     manifest = build_dataset_folder(
         args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print,

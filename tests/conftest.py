@@ -3,6 +3,7 @@ of the bundled sample project shared by the whole session."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -13,6 +14,11 @@ from sample_module import SOURCE, FakeModuleOutput, sample_module_output
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.resources import sample_project_dir
 from ntp_datasets.toolchain import Toolchain, find_toolchain
+
+
+# pytest-xdist runs two test processes, each running one Lean process at a time; the default
+# number of workers (one per core) would double that. Tests of workers ask for them by name.
+os.environ.setdefault("NTP_DATASETS_WORKERS", "1")
 
 
 @pytest.fixture

@@ -27,6 +27,10 @@ EXEMPT = {
         "uploads to the Hugging Face Hub (network and a token)",
     "ntp_datasets.push_to_hub(":
         "uploads to the Hugging Face Hub (network and a token)",
+    "# needs elan (a native Lean) and the network":
+        "installs a native Lean and builds Mathlib (network, hours without the cache, tens of GB)",
+    "# on every node of the Ray cluster":
+        "needs a Ray cluster of several machines and shared storage",
 }
 """First line (its start) of a README block that is not run -> why."""
 

@@ -2,7 +2,9 @@
 ntp-datasets extractor: elaborates the modules of a Lean project, each once, and writes
 JSON lines describing every declaration, tactic step and message.
 
-Run as `lean --run Extract.lean JOB.json`. The job file lists the modules in import order:
+Run as `lean --run Extract.lean JOB.json`. The job file lists the modules in import order
+(and, for a worker of ntp-datasets' scheduler, a `queue` directory of further modules, see
+`Job.queue`):
 `{"modules": [{"name": "A.B", "file": "/abs/A/B.lean", "out": "/abs/out.jsonl",
 "olean": "/abs/build/A/B.olean"}], "searchPath": ["/abs/build"]}`. `olean` is optional:
 when given, the elaborated environment is written there so that later modules in the same
@@ -49,7 +51,23 @@ structure Job where
   searchPath : Array String := #[]
   /-- Prefix of every progress line after `@@ntp ` (see the header comment). -/
   token : String := ""
+  /-- A worker's queue directory: after `modules`, the process takes further modules from
+  `QUEUE/0.json`, `QUEUE/1.json`, ... in turn (see `nextQueued`). -/
+  queue : Option String := none
   deriving FromJson, Inhabited
+
+/-- Waits for entry `n` of the queue directory `dir` (a `ModuleJob`) and reads it. The process
+runs until ntp-datasets stops it. ntp-datasets writes each
+entry under a temporary name and renames it into place, so an entry that exists is whole.
+Polling a file rather than reading stdin: the WebAssembly Lean's stdin does not wait for
+input (a read with nothing there fails), and a directory works the same on both toolchains. -/
+partial def nextQueued (dir : System.FilePath) (n : Nat) : IO ModuleJob := do
+  let path := dir / s!"{n}.json"
+  if ← path.pathExists then
+    IO.ofExcept <| (Json.parse (← IO.FS.readFile path)) >>= fromJson? (α := ModuleJob)
+  else
+    IO.sleep 20
+    nextQueued dir n
 
 /-- Whether `stx` contains `sorry` or `admit`, as a tactic or a term. -/
 def hasSorry (stx : Syntax) : Bool :=
@@ -1034,14 +1052,26 @@ public def main (args : List String) : IO UInt32 := do
     unsafe isolateModuleExports
     prepareImports
     let shared ← loadSharedImports opts
-    for m in job.modules do
+    let runOne (m : ModuleJob) : IO Unit := do
       try runModule job.token shared m opts
       catch e =>
         progress job.token [("event", Json.str "failed"), ("module", Json.str m.name), ("stage", Json.str "elab"),
           ("error", Json.str (toString e))]
-      -- Memory that initializers pinned is never given back: past `pinnedLimit` the process
-      -- stops here, and ntp-datasets starts a fresh one for the modules left.
-      if (← shared.pinned.get).2 > pinnedLimit then break
+    -- Memory that initializers pinned is never given back: past `pinnedLimit` the process
+    -- stops after its module, and ntp-datasets starts a fresh one for the modules left.
+    let pinnedFull : IO Bool := return (← shared.pinned.get).2 > pinnedLimit
+    let mut full := false
+    for m in job.modules do
+      runOne m
+      if ← pinnedFull then full := true; break
+    -- A worker: further modules come one by one through its queue, so that Lean's start-up
+    -- (and `Init`, read once) serves every module the scheduler hands it.
+    if let some dir := job.queue then
+      let mut n := 0
+      while !full do
+        runOne (← nextQueued dir n)
+        n := n + 1
+        full ← pinnedFull
     if let some corpus := job.corpus then
       try
         writeCorpus shared corpus opts

@@ -111,23 +111,51 @@ class ExtractorProcess:
         self.job_file, self.stderr_path, self.lake, self.timeout = job_file, stderr_path, lake, timeout
         self.unfinished: str | None = None
         """The module the process was elaborating when it ended without finishing it (it died)."""
+        self._proc: subprocess.Popen | None = None
+        self._stderr = None
 
     def command(self) -> list[str]:
         """The command line that runs the extractor."""
         args = self.toolchain.lean_command(["--run", str(self.extractor), str(self.job_file)])
         return ["lake", "env", *args] if self.lake else args
 
-    def events(self) -> Iterator[ProtocolEvent]:
-        """Run the process and yield its events as they come. A module running past the time
-        limit stops the process and yields :class:`ModuleTimedOut`."""
+    def start(self) -> None:
+        """Start the Lean process now (:meth:`events` starts it if this was not called), so
+        that its start-up runs while the caller does something else (a worker waiting for
+        its first module)."""
+        if self._proc is not None:
+            return
         env = self.toolchain.run_env([self.project_root, self.extractor.parent, Path.cwd()])
         cwd = self.project_root if self.lake else self.extractor.parent
-        with open(self.stderr_path, "w") as stderr:
-            proc = subprocess.Popen(
-                self.command(), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr,
+        self._stderr = open(self.stderr_path, "w")
+        try:
+            self._proc = subprocess.Popen(
+                self.command(), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=self._stderr,
                 stdin=subprocess.DEVNULL, text=True, encoding="utf-8",
                 preexec_fn=functools.partial(_own_process_group, _libc()) if os.name == "posix" else None,
             )
+        except BaseException:
+            self._stderr.close()
+            raise
+
+    def stop(self) -> None:
+        """Stop the process if it still runs (a worker's, between modules) and release its files."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            _stop(self._proc)
+        self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+
+    def events(self) -> Iterator[ProtocolEvent]:
+        """Run the process and yield its events as they come. A module running past the time
+        limit stops the process and yields :class:`ModuleTimedOut`."""
+        self.start()
+        proc = self._proc
+        with self._stderr as stderr:
             lines = _line_queue(proc.stdout)
             current, deadline, timed_out = None, None, False
             try:

@@ -1,7 +1,8 @@
 """Running the extractor over a project: Lean project -> one :class:`ModuleOutput` per module.
 
 One Lean process elaborates every module of the project once, in import order (see
-``Extract.lean``). On the WebAssembly toolchain, and natively for projects without a
+``Extract.lean``); or, with several workers, long-lived Lean processes take the modules one by
+one as their imports are done (``workers.py``; :meth:`Extractor._elaborate_in_workers`). On the WebAssembly toolchain, and natively for projects without a
 lakefile, the same process writes each module's ``.olean`` so that later modules can import
 it; a Lake project is built with ``lake build`` first and run under ``lake env``.
 
@@ -16,8 +17,10 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +65,15 @@ from ntp_datasets.extraction.process import (
 )
 from ntp_datasets.errors import ConfigError
 from ntp_datasets.extraction.program import extractor_source
+from ntp_datasets.extraction.workers import (
+    ImportPlan,
+    StartPool,
+    WorkerResult,
+    WorkerSpec,
+    check_executor,
+    pool_starter,
+    worker_count,
+)
 from ntp_datasets.project import LeanModule, LeanProject
 from ntp_datasets.toolchain import Toolchain, find_toolchain
 
@@ -132,13 +144,25 @@ class Extractor:
     when first needed). ``module_timeout``: see :func:`module_timeout_seconds`. ``progress``:
     show a bar of modules. ``elaborate``: runs one Lean process over modules (default:
     :func:`elaborate_modules`). ``on_event``: called with every progress event of the Lean
-    processes (e.g. to sum the time of each phase, as ``bench/`` does)."""
+    processes (e.g. to sum the time of each phase, as ``bench/`` does).
+
+    ``workers``: Lean processes working side by side over the import graph (None:
+    ``$NTP_DATASETS_WORKERS``, else as many as the cores and the memory allow, see
+    ``workers.default_workers``); never more than the graph's widest level can keep busy, and
+    one runs the sequential path (one process, modules in import order). ``executor``:
+    ``local`` (processes on this machine) or ``ray`` (Ray actors, on the cluster at
+    ``ray_address``, or a local Ray started for the build). ``start_pool``: starts the
+    workers (default: from ``executor``; an injection point for tests)."""
 
     def __init__(self, toolchain: Toolchain | None = None, *, module_timeout: float | None = None,
                  progress: bool = True, elaborate: Elaborate | None = None,
-                 on_event: Callable[[ProtocolEvent], None] | None = None):
+                 on_event: Callable[[ProtocolEvent], None] | None = None, workers: int | None = None,
+                 executor: str = "local", ray_address: str | None = None, start_pool: StartPool | None = None):
         self._toolchain = toolchain
         self.timeout = module_timeout_seconds(module_timeout)
+        self.workers = worker_count(workers)
+        self.executor = check_executor(executor)
+        self._start_pool = start_pool or pool_starter(executor, ray_address)
         self.progress = progress
         self._elaborate = elaborate or elaborate_modules
         self.on_event = on_event
@@ -183,7 +207,11 @@ class Extractor:
         bar = tqdm(total=len(modules), desc=f"Elaborating modules of {project.root.name}", unit="module",
                    disable=not self.progress)
         watch = _Watch(self.timeout, failed=set(blocked), on_event=self._bar_events(bar))
-        elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch, bar)
+        count = self.workers_for(todo)
+        if todo and (count > 1 or self.executor != "local"):
+            elaborated = self._elaborate_in_workers(project, toolchain, todo, entries, watch, count, bar)
+        else:
+            elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch, bar)
         todo_names = {m.name for m in todo}
         finished: dict[str, ModuleOutput] = {}
         for module in modules:
@@ -207,6 +235,90 @@ class Extractor:
             bar.update(1)
             yield output
         bar.close()
+
+    def workers_for(self, modules) -> int:
+        """How many workers elaborate ``modules`` (in import order): ``workers``, but no more
+        than the widest level of their import graph (at least one when there are modules)."""
+        return min(self.workers, ImportPlan(modules).width()) if modules else 0
+
+    def _elaborate_in_workers(self, project: LeanProject, toolchain: Toolchain, modules, entries, watch: _Watch,
+                              count: int, bar=None) -> Iterator[ModuleOutput]:
+        """Elaborate ``modules`` on ``count`` long-lived workers (a pool from ``start_pool``)
+        and yield their outputs as they finish. A module goes to an idle worker once every
+        project module it imports is finished, longest chain of importers first
+        (:class:`workers.ImportPlan`). Per module, as on the sequential path: a timeout stops
+        its worker's process (the next module gets a fresh one) and records `timeout`; a
+        module whose process died is tried once more in a fresh process (the same worker's),
+        then recorded as `crash` (or `toolchain_limit` at the WebAssembly memory cap); the
+        importers of a failed module fail as `dependency`. A fresh process that ends before
+        starting its module stops the scheduling (the modules left fail as `crash`)."""
+        work, lake = prepare_work_dir(project, toolchain, modules, entries)
+        for old_log in work.glob("lean-*.stderr"):
+            old_log.unlink(missing_ok=True)
+        shutil.rmtree(work / "workers", ignore_errors=True)
+        spec = WorkerSpec(toolchain, project.root, work, write_extractor(work, toolchain),
+                          tuple(search_path(work, lake)), lake, watch.timeout)
+        plan = ImportPlan(modules)
+        by_name = {m.name: m for m in modules}
+        jobs = {m.name: module_job(work, m, lake) for m in modules}
+        deaths: dict[str, list[str]] = {}
+        if bar is not None:
+            what = "WebAssembly, ~15 s" if toolchain.is_wasm else self.executor
+            bar.set_postfix_str(f"starting {count} Lean worker{'s' if count > 1 else ''} ({what})")
+        pool = self._start_pool(spec, count)
+        running: dict = {}
+        idle = list(range(pool.size))
+        outputs: list[ModuleOutput] = []
+        try:
+            while True:
+                while idle and (name := plan.next_ready()) is not None:
+                    index = idle.pop(0)
+                    running[pool.submit(index, jobs[name])] = (index, name)
+                # Given out only now: the workers are busy while the caller turns them into rows.
+                yield from outputs
+                outputs.clear()
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: plan.order[running[f][1]]):
+                    index, name = running.pop(future)
+                    result: WorkerResult = future.result()
+                    module = by_name[name]
+                    for event in result.events:
+                        if watch.on_event is not None:
+                            watch.on_event(event)
+                    if result.end is not None:
+                        output = output_of_event(result.end, module, jobs[name], project, entries, watch, work, lake)
+                    elif not result.started:
+                        # As on the sequential path: a process that starts no module ends the run.
+                        watch.stderr_logs.append(Path(result.stderr_log))
+                        plan.stop()
+                        idle.append(index)
+                        continue
+                    else:
+                        tails = deaths.setdefault(name, [])
+                        tails.append(result.stderr_tail)
+                        logger.warning("the Lean process died while elaborating %s (%s); the end of its stderr:\n%s",
+                                       name, "trying it again in a fresh process" if len(tails) == 1 else "giving up",
+                                       tails[-1])
+                        if len(tails) == 1:  # the same worker: its next process is a fresh one
+                            running[pool.submit(index, jobs[name])] = (index, name)
+                            continue
+                        output = _died_twice(module, toolchain, tails)
+                    idle.append(index)
+                    outputs.append(output)
+                    if output.error:
+                        watch.failed.add(name)
+                        for importer in plan.fail(name):
+                            watch.failed.add(importer)
+                            outputs.append(failed_output(by_name[importer],
+                                                         *_dependency_failure(by_name[importer], watch.failed)))
+                    else:
+                        plan.finish(name)
+        finally:
+            for future in running:
+                future.cancel()
+            pool.close()
 
     def library_corpus(self, imports: list[str]) -> list[dict]:
         """The premise corpus of the toolchain library modules ``imports`` (see
@@ -271,14 +383,7 @@ class Extractor:
                     module = next(m for m in remaining if m.name == watch.in_progress)
                     done.add(module.name)
                     watch.failed.add(module.name)
-                    stderr = "\n".join(f"--- process {n} ---\n{tail}" for n, tail in enumerate(tails, 1))
-                    # Dying at the WebAssembly memory cap or out of a Node thread's stack, twice, is
-                    # the toolchain's limit, not the module's (a native Lean has neither).
-                    limit = toolchain.is_wasm and all(any(p.search(t) for p in WASM_PROCESS_LIMITS) for t in tails)
-                    kind = TOOLCHAIN_LIMIT if limit else CRASH
-                    yield failed_output(module, kind, "the Lean process died twice while elaborating this "
-                                        f"module (killed, out of memory, or the module exits Lean); the end of "
-                                        f"each process's stderr:\n{stderr}")
+                    yield _died_twice(module, toolchain, tails)
             elif not done:
                 return
             remaining = [m for m in remaining if m.name not in done]
@@ -311,6 +416,19 @@ def _blocked_before_lean(project: LeanProject, modules) -> dict[str, tuple[str, 
     return blocked
 
 
+def _died_twice(module: LeanModule, toolchain: Toolchain, tails: list[str]) -> ModuleOutput:
+    """The output of a module whose Lean process died on it twice (``tails``: the end of each
+    process's stderr)."""
+    stderr = "\n".join(f"--- process {n} ---\n{tail}" for n, tail in enumerate(tails, 1))
+    # Dying at the WebAssembly memory cap or out of a Node thread's stack, twice, is the
+    # toolchain's limit, not the module's (a native Lean has neither).
+    limit = toolchain.is_wasm and all(any(p.search(t) for p in WASM_PROCESS_LIMITS) for t in tails)
+    kind = TOOLCHAIN_LIMIT if limit else CRASH
+    return failed_output(module, kind, "the Lean process died twice while elaborating this "
+                         f"module (killed, out of memory, or the module exits Lean); the end of "
+                         f"each process's stderr:\n{stderr}")
+
+
 def _dependency_failure(module: LeanModule, failed) -> tuple[str, str]:
     names = ", ".join(d for d in module.imports if d in failed)
     return DEPENDENCY, f"not extracted: it imports {names}, which could not be built"
@@ -326,6 +444,38 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
     written last (:func:`cache.store_entry`).
     A module running past ``watch.timeout`` stops the process and yields a `timeout` output;
     the module a dying process was elaborating is left in ``watch.in_progress``."""
+    work, lake = prepare_work_dir(project, toolchain, modules, entries)
+    jobs = [module_job(work, m, lake) for m in modules]
+    job_file = work / "job.json"
+    token = new_token()
+    job_file.write_text(json.dumps({"modules": jobs, "searchPath": search_path(work, lake), "token": token}))
+    extractor = write_extractor(work, toolchain)
+    by_name = {m.name: (m, job) for m, job in zip(modules, jobs)}
+    process = ExtractorProcess(toolchain, project.root, extractor, job_file, watch.next_stderr_log(work),
+                               token=token, lake=lake, timeout=watch.timeout)
+    try:
+        for event in process.events():
+            if watch.on_event is not None:
+                watch.on_event(event)
+            if isinstance(event, ModuleStarted) or event.module not in by_name:
+                continue
+            module, job = by_name.pop(event.module)
+            output = output_of_event(event, module, job, project, entries, watch, work, lake)
+            if output is not None:
+                yield output
+            if isinstance(event, ModuleDone) and output.error:
+                return  # its events were unreadable: a fresh process takes the rest
+    finally:
+        watch.in_progress = process.unfinished
+
+
+def prepare_work_dir(project: LeanProject, toolchain: Toolchain, modules: list[LeanModule],
+                     entries: dict[str, Path]) -> tuple[Path, bool]:
+    """Make the project's work directory ready for Lean processes that elaborate ``modules``;
+    returns it and whether they run under Lake (a native Lake project, built here with
+    ``lake build``: Lean imports its own `.olean`s and writes none). Otherwise the `.olean`s of
+    cached modules are copied into the work directory's `.olean` root, each checked against its
+    entry's checksum, and what an earlier run left for the modules elaborated now is removed."""
     work = work_dir_for(project)
     work.mkdir(parents=True, exist_ok=True)
     lake = project.has_lakefile and not toolchain.is_wasm
@@ -342,54 +492,57 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
             # `.olean` this run writes (a `module` file's parts go together).
             for part in olean_parts(olean_path(work, m.name)):
                 part.unlink(missing_ok=True)
-    jobs = [
-        {
-            "name": m.name,
-            "file": str(m.path),
-            "out": str(work / "events" / f"{m.name}.jsonl"),
-            **({} if lake else {"olean": str(olean_path(work, m.name))}),
-        }
-        for m in modules
-    ]
-    job_file = work / "job.json"
-    token = new_token()
-    job_file.write_text(json.dumps({"modules": jobs, "searchPath": [] if lake else [str(work / "build")],
-                                    "token": token}))
+    return work, lake
+
+
+def module_job(work: Path, module: LeanModule, lake: bool) -> dict:
+    """The extractor's job entry for ``module`` (see ``Extract.lean``: ``ModuleJob``)."""
+    return {
+        "name": module.name,
+        "file": str(module.path),
+        "out": str(work / "events" / f"{module.name}.jsonl"),
+        **({} if lake else {"olean": str(olean_path(work, module.name))}),
+    }
+
+
+def search_path(work: Path, lake: bool) -> list[str]:
+    """The extra `.olean` directories of the extractor's job (Lake sets Lean's own)."""
+    return [] if lake else [str(work / "build")]
+
+
+def write_extractor(work: Path, toolchain: Toolchain) -> Path:
+    """Write the extractor program for ``toolchain`` into the work directory; its path."""
     extractor = work / "Extract.lean"
     extractor.write_text(extractor_source(toolchain), encoding="utf-8")
-    by_name = {m.name: (m, job) for m, job in zip(modules, jobs)}
-    process = ExtractorProcess(toolchain, project.root, extractor, job_file, watch.next_stderr_log(work),
-                               token=token, lake=lake, timeout=watch.timeout)
-    try:
-        for event in process.events():
-            if watch.on_event is not None:
-                watch.on_event(event)
-            if isinstance(event, ModuleStarted) or event.module not in by_name:
-                continue
-            module, job = by_name.pop(event.module)
-            if isinstance(event, ModuleTimedOut):
-                yield failed_output(module, TIMEOUT, f"elaboration did not finish within {watch.timeout:g} s "
-                                    f"(module_timeout); its Lean process was stopped")
-            elif isinstance(event, ModuleFailed) and event.stage == "import":
-                yield failed_output(module, *_import_failure(module, project, watch.failed, event.messages))
-            elif isinstance(event, ModuleFailed):
-                yield failed_output(module, CRASH, f"the extractor failed on this module: {event.error}")
-            elif isinstance(event, ModuleDone):
-                # Lean's output is checked before it is cached: a process whose memory was
-                # corrupted has written lines that are not JSON. That is this module's failure,
-                # and the process is not trusted with more modules: a fresh one takes the rest.
-                try:
-                    parse_events(Path(job["out"]).read_bytes())
-                except (OSError, MalformedEvents) as e:
-                    yield failed_output(module, CRASH, f"the extractor's output for this module is unreadable "
-                                        f"({e}); it was not cached")
-                    return
-                entry = entries[module.name]
-                store_entry(entry, Path(job["out"]), None if lake else (olean_path(work, module.name), module.name))
-                logger.info("elaborated %s in %.1f s", module.name, event.ms / 1000)
-                yield read_entry(module, entry)
-    finally:
-        watch.in_progress = process.unfinished
+    return extractor
+
+
+def output_of_event(event: ProtocolEvent, module: LeanModule, job: dict, project: LeanProject,
+                    entries: dict[str, Path], watch: _Watch, work: Path, lake: bool) -> ModuleOutput | None:
+    """The output of ``module`` given the event that ended it (done, failed, timed out); a
+    finished module's events and `.olean` are moved into its cache entry first, unless its
+    events are unreadable (then it is a `crash`). None for other events."""
+    if isinstance(event, ModuleTimedOut):
+        return failed_output(module, TIMEOUT, f"elaboration did not finish within {watch.timeout:g} s "
+                             f"(module_timeout); its Lean process was stopped")
+    if isinstance(event, ModuleFailed) and event.stage == "import":
+        return failed_output(module, *_import_failure(module, project, watch.failed, event.messages))
+    if isinstance(event, ModuleFailed):
+        return failed_output(module, CRASH, f"the extractor failed on this module: {event.error}")
+    if isinstance(event, ModuleDone):
+        # Lean's output is checked before it is cached: a process whose memory was corrupted
+        # has written lines that are not JSON. That is this module's failure, and the process
+        # is not trusted with more modules (the callers start a fresh one for the rest).
+        try:
+            parse_events(Path(job["out"]).read_bytes())
+        except (OSError, MalformedEvents) as e:
+            return failed_output(module, CRASH, f"the extractor's output for this module is unreadable ({e}); "
+                                 "it was not cached")
+        entry = entries[module.name]
+        store_entry(entry, Path(job["out"]), None if lake else (olean_path(work, module.name), module.name))
+        logger.info("elaborated %s in %.1f s", module.name, event.ms / 1000)
+        return read_entry(module, entry)
+    return None
 
 
 _NOT_FOUND = re.compile(r"unknown module prefix|of module \S+ does not exist|No directory '[^']*' or file")

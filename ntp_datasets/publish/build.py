@@ -186,7 +186,10 @@ def build_dataset_folder(
         raise output_error(exc, out_dir) from exc
     try:
         manifest = FolderManifest(provenance=build_provenance(spec, names, projects))
-        extractor = extractor or Extractor(module_timeout=config_kwargs.get("module_timeout"))
+        extractor = extractor or Extractor(module_timeout=config_kwargs.get("module_timeout"),
+                                           workers=config_kwargs.get("workers"),
+                                           executor=config_kwargs.get("executor", "local"),
+                                           ray_address=config_kwargs.get("ray_address"))
         infos = {}
         for number, name in enumerate(names, 1):
             log(f"[{number}/{len(names)}] building {name}")
