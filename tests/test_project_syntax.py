@@ -186,6 +186,11 @@ def test_an_import_that_exists_but_cannot_be_loaded_is_not_missing():
     assert kind == "toolchain_limit"
     assert "the interpreter found no code for `Pkg.command_Lemma___._closed_23`" in message
     assert "not a module of the project" not in message
+    # Seen on Batteries' scripts, which import Lake.
+    kind, message = failure("(interpreter) IR of declaration 'Lake.binder' not available; this may point to a "
+                            "missing `meta` check in a metaprogram")
+    assert kind == "toolchain_limit"
+    assert "the interpreter found no code for `Lake.binder` (this build's `Lake` library carries none)" in message
     kind, message = failure("import Pkg.Macros failed, environment already contains 'foo' from Pkg.Other")
     assert (kind, message.splitlines()[0]) == ("import_failed", "not extracted: its imports exist but could not be loaded")
     module = SimpleNamespace(imports=("Pkg.Macros", "Nowhere.Lemmas"))

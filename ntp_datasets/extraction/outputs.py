@@ -103,6 +103,8 @@ _TOOLCHAIN_LIMITS = [
     (re.compile(r"Could not find native implementation of external declaration '([^']*)'"),
      "no native implementation of `{}` in this Lean"),
     (re.compile(r"\(interpreter\) unknown declaration '([^']*)'"), "the interpreter found no code for `{}`"),
+    (re.compile(r"\(interpreter\) IR of declaration '([^']*)' not available"),
+     "the interpreter found no code for `{}` (this build's `Lake` library carries none)"),
     (MEMORY_CAP, "the WebAssembly memory cap (2 GB) was reached"),
     (STACK_OVERFLOW, "a thread of the WebAssembly Lean ran out of stack (Node's \"Maximum call stack size "
                      "exceeded\")"),
