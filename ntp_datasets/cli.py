@@ -14,6 +14,7 @@ import sys
 from ntp_datasets.api import build
 from ntp_datasets.errors import NtpDatasetsError
 from ntp_datasets.extraction import EXECUTORS, Extractor
+from ntp_datasets.extraction.program import compiled_extractor
 from ntp_datasets.publish import build_dataset_folder, folder_stats, format_stats, push_to_hub, redact, write_stats_plot
 from ntp_datasets.toolchain import find_toolchain, install_wasm_toolchain, ntp_home
 from ntp_datasets.version import __version__
@@ -22,6 +23,7 @@ from ntp_datasets.version import __version__
 def _toolchain_install(args) -> int:
     toolchain = install_wasm_toolchain()
     print(f"{toolchain.version}\n  at {toolchain.location}")
+    print(f"extractor compiled at {compiled_extractor(toolchain, log=print)}")
     return 0
 
 

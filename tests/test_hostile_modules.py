@@ -21,6 +21,7 @@ from ntp_datasets.extraction.cache import (
     work_dir_for,
 )
 from ntp_datasets.extraction.process import ExtractorProcess, ModuleDone, ModuleFailed, ModuleStarted, new_token
+from ntp_datasets.extraction.program import COMPILED_MODULE, compiled_extractor_dir
 from ntp_datasets.project import LeanProject
 from ntp_datasets.toolchain import Toolchain
 
@@ -261,7 +262,11 @@ def test_a_webassembly_lean_dying_at_its_limits_twice_is_a_toolchain_limit(tmp_p
     script = tmp_path / "dying_lean.py"
     script.write_text(DYING_LEAN)
     root = write_project(tmp_path / "dying", {"D/A.lean": "theorem D.a : True := trivial\n"})
-    fake = Toolchain(kind=kind, version="fake", command=[sys.executable, str(script)], location="-")
+    fake = Toolchain(kind=kind, version="fake", command=[sys.executable, str(script)], location=str(tmp_path / "tc"))
+    if fake.is_wasm:  # as if compiled: the stand-in Lean cannot compile the extractor
+        compiled = compiled_extractor_dir(fake)
+        compiled.mkdir(parents=True)
+        (compiled / f"{COMPILED_MODULE}.olean").write_bytes(b"")
     (output,) = Extractor(fake, progress=False).extract_project(root)
     assert output.error_kind == expected
     assert output.error.count(f"{last_words} in process") == 2

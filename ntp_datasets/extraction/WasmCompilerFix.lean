@@ -8,8 +8,10 @@ definition that calls a polymorphic library function fails to compile. The comma
 `#ntp_wasm_fix` below re-adds those entries to the current environment, skipping what the
 compiler can already find, so that later definitions in the same file compile and run.
 
-ntp-datasets inserts this file's body after the imports of `Extract.lean` when it runs on the
-WebAssembly build; native toolchains never see it. It runs before the repair, so it calls no
+On the WebAssembly build ntp-datasets compiles `Extract.lean` once into a module with this
+file's body after its imports, and runs it from a small runner file that imports that module
+and repeats the repair (the block up to `#ntp_wasm_fix`): importing a module does not index
+its auxiliary declarations either. Native toolchains never see this file. It runs before the repair, so it calls no
 polymorphic library function and builds no closure over imported code: plain recursion,
 primitive array access, and one native entry point bound by its symbol.
 -/
@@ -85,12 +87,14 @@ unsafe def repairEnv (env : Environment) : Environment :=
   addModules (unsafeCast Compiler.LCNF.baseExt) (unsafeCast Compiler.LCNF.monoExt)
     (unsafeCast IR.declMapExt) env.header.moduleData 0 env
 
-/-- Repairs the current environment (see the file's header). -/
-elab "#ntp_wasm_fix" : command => modifyEnv fun env => unsafe repairEnv env
-
-end NtpWasmFix
+/-- Repairs the current environment (see the file's header). `local`: the compiled extractor
+module must not export it, since importing a command runs its parser's code before any
+repair, and its auxiliary definitions (`_closed_N`) are exactly what this build cannot find. -/
+local elab "#ntp_wasm_fix" : command => modifyEnv fun env => unsafe repairEnv env
 
 #ntp_wasm_fix
+
+end NtpWasmFix
 
 namespace NtpWasmFix
 open Lean

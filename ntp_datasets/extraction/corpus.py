@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 from pathlib import Path
 
 from ntp_datasets.errors import ExtractorError
 from ntp_datasets.extraction.cache import cache_root, copy_atomically
 from ntp_datasets.extraction.process import ExtractorProcess, new_token
-from ntp_datasets.extraction.program import extractor_source
+from ntp_datasets.extraction.program import extractor_source, write_program
 from ntp_datasets.toolchain import Toolchain, ntp_home
+
+logger = logging.getLogger(__name__)
 
 
 def corpus_cache_file(toolchain: Toolchain, imports: list[str]) -> Path:
@@ -43,8 +46,7 @@ def library_corpus(toolchain: Toolchain, imports: list[str]) -> list[dict]:
             job = work / "job.json"
             job.write_text(json.dumps({"modules": [], "searchPath": [], "token": token,
                                        "corpus": {"imports": sorted(set(imports)), "out": str(out)}}))
-            extractor = work / "Extract.lean"
-            extractor.write_text(extractor_source(toolchain), encoding="utf-8")
+            extractor = write_program(work, toolchain, logger.warning)
             process = ExtractorProcess(toolchain, work, extractor, job, work / "lean.stderr", token=token)
             for _ in process.events():
                 pass

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ntp_datasets.extraction.program import extractor_lean_path
 from ntp_datasets.toolchain import Toolchain
 
 PROGRESS_PREFIX = "@@ntp "
@@ -126,6 +127,9 @@ class ExtractorProcess:
         if self._proc is not None:
             return
         env = self.toolchain.run_env([self.project_root, self.extractor.parent, Path.cwd()])
+        lean_path = [str(d) for d in extractor_lean_path(self.toolchain)]
+        if lean_path:
+            env["LEAN_PATH"] = os.pathsep.join([*lean_path, *filter(None, [env.get("LEAN_PATH")])])
         cwd = self.project_root if self.lake else self.extractor.parent
         self._stderr = open(self.stderr_path, "w")
         try:

@@ -64,7 +64,7 @@ from ntp_datasets.extraction.process import (
     new_token,
 )
 from ntp_datasets.errors import ConfigError
-from ntp_datasets.extraction.program import extractor_source
+from ntp_datasets.extraction.program import write_program
 from ntp_datasets.extraction.workers import (
     ImportPlan,
     StartPool,
@@ -256,7 +256,7 @@ class Extractor:
         for old_log in work.glob("lean-*.stderr"):
             old_log.unlink(missing_ok=True)
         shutil.rmtree(work / "workers", ignore_errors=True)
-        spec = WorkerSpec(toolchain, project.root, work, write_extractor(work, toolchain),
+        spec = WorkerSpec(toolchain, project.root, work, write_program(work, toolchain, logger.warning),
                           tuple(search_path(work, lake)), lake, watch.timeout)
         plan = ImportPlan(modules)
         by_name = {m.name: m for m in modules}
@@ -449,7 +449,7 @@ def elaborate_modules(project: LeanProject, toolchain: Toolchain, modules: list[
     job_file = work / "job.json"
     token = new_token()
     job_file.write_text(json.dumps({"modules": jobs, "searchPath": search_path(work, lake), "token": token}))
-    extractor = write_extractor(work, toolchain)
+    extractor = write_program(work, toolchain, logger.warning)
     by_name = {m.name: (m, job) for m, job in zip(modules, jobs)}
     process = ExtractorProcess(toolchain, project.root, extractor, job_file, watch.next_stderr_log(work),
                                token=token, lake=lake, timeout=watch.timeout)
@@ -508,13 +508,6 @@ def module_job(work: Path, module: LeanModule, lake: bool) -> dict:
 def search_path(work: Path, lake: bool) -> list[str]:
     """The extra `.olean` directories of the extractor's job (Lake sets Lean's own)."""
     return [] if lake else [str(work / "build")]
-
-
-def write_extractor(work: Path, toolchain: Toolchain) -> Path:
-    """Write the extractor program for ``toolchain`` into the work directory; its path."""
-    extractor = work / "Extract.lean"
-    extractor.write_text(extractor_source(toolchain), encoding="utf-8")
-    return extractor
 
 
 def output_of_event(event: ProtocolEvent, module: LeanModule, job: dict, project: LeanProject,
