@@ -3,6 +3,10 @@ Lean process here: no Lean runs)."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 from ntp_datasets.extraction import Extractor, ModuleOutput
 from ntp_datasets.extraction.process import ModuleDone, ModuleStarted
 from ntp_datasets.toolchain import Toolchain
@@ -43,3 +47,31 @@ def test_progress_false_shows_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
     list(Extractor(WASM, elaborate=_fake_lean([]), progress=False).extract_project(_project(tmp_path / "p")))
     assert capsys.readouterr().err == ""
+
+
+def test_a_second_extraction_of_the_same_project_waits_for_the_first(tmp_path, monkeypatch, caplog):
+    """Two extractions of one project at once (two notebooks, two test processes) shared its
+    work directory's `.olean`s and job files; the second now waits, saying so."""
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    project = _project(tmp_path / "p")
+    spans, first_started = [], threading.Event()
+
+    def elaborate(project, toolchain, modules, entries, watch):
+        start = time.monotonic()
+        first_started.set()
+        time.sleep(0.5)
+        spans.append((start, time.monotonic()))
+        yield from _fake_lean([])(project, toolchain, modules, entries, watch)
+
+    def extract():
+        list(Extractor(WASM, elaborate=elaborate, progress=False).extract_project(project))
+
+    first = threading.Thread(target=extract)
+    first.start()
+    first_started.wait()
+    with caplog.at_level(logging.WARNING):
+        extract()
+    first.join()
+    (a_start, a_end), (b_start, b_end) = sorted(spans)
+    assert a_end <= b_start
+    assert f"another process is extracting {project}; waiting for it to finish" in caplog.text

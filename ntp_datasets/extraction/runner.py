@@ -13,6 +13,7 @@ the same timeout again). Builders and the API take one as a parameter.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
 from ntp_datasets.extraction.cache import (
@@ -197,44 +199,45 @@ class Extractor:
         project_imports = project.project_imports()
         keys = module_cache_keys(project, toolchain)
         entries = {m.name: cache_root() / keys[m.name] for m in modules}
-        remove_stale_temporaries(entries.values())
-        # The builder warns about the mismatch; here it only marks the outputs with errors,
-        # whose errors rows then mention it.
-        mismatch = toolchain.mismatch(project.toolchain_request)
-        blocked = _blocked_before_lean(project, modules)
-        self._block_remembered_failures(modules, keys, blocked)
-        todo = [m for m in modules if m.name not in blocked and not is_complete(entries[m.name])]
-        bar = tqdm(total=len(modules), desc=f"Elaborating modules of {project.root.name}", unit="module",
-                   disable=not self.progress)
-        watch = _Watch(self.timeout, failed=set(blocked), on_event=self._bar_events(bar))
-        count = self.workers_for(todo)
-        if todo and (count > 1 or self.executor != "local"):
-            elaborated = self._elaborate_in_workers(project, toolchain, todo, entries, watch, count, bar)
-        else:
-            elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch, bar)
-        todo_names = {m.name for m in todo}
-        finished: dict[str, ModuleOutput] = {}
-        for module in modules:
-            if module.name in blocked:
-                output = failed_output(module, *blocked[module.name])
-            elif module.name in todo_names:
-                # Outputs arrive in import order; pull until this module's has come.
-                while module.name not in finished and (output := next(elaborated, None)) is not None:
-                    finished[output.module] = output
-                output = finished.pop(module.name, None)
-                if output is None:  # no Lean process got to it (one that starts none ends the run)
-                    output = failed_output(module, CRASH, "the Lean process ended before this module was done:\n"
-                                           + watch.last_stderr_tail())
-                elif output.error and output.error_kind != DEPENDENCY:
-                    self.failures[keys[module.name]] = RememberedFailure(output.error_kind, output.error, self.timeout)
+        with _project_lock(project):
+            remove_stale_temporaries(entries.values())
+            # The builder warns about the mismatch; here it only marks the outputs with errors,
+            # whose errors rows then mention it.
+            mismatch = toolchain.mismatch(project.toolchain_request)
+            blocked = _blocked_before_lean(project, modules)
+            self._block_remembered_failures(modules, keys, blocked)
+            todo = [m for m in modules if m.name not in blocked and not is_complete(entries[m.name])]
+            bar = tqdm(total=len(modules), desc=f"Elaborating modules of {project.root.name}", unit="module",
+                       disable=not self.progress)
+            watch = _Watch(self.timeout, failed=set(blocked), on_event=self._bar_events(bar))
+            count = self.workers_for(todo)
+            if todo and (count > 1 or self.executor != "local"):
+                elaborated = self._elaborate_in_workers(project, toolchain, todo, entries, watch, count, bar)
             else:
-                output = read_entry(module, entries[module.name], cached=True)
-            output.project_imports = project_imports.get(module.name, ())
-            if mismatch and output.has_errors and output.error_kind in LEAN_FAILURES | {""}:
-                output.toolchain_mismatch = mismatch.sentence(project.root.name)
-            bar.update(1)
-            yield output
-        bar.close()
+                elaborated = self._elaborate_with_restarts(project, toolchain, todo, entries, watch, bar)
+            todo_names = {m.name for m in todo}
+            finished: dict[str, ModuleOutput] = {}
+            for module in modules:
+                if module.name in blocked:
+                    output = failed_output(module, *blocked[module.name])
+                elif module.name in todo_names:
+                    # Outputs arrive in import order; pull until this module's has come.
+                    while module.name not in finished and (output := next(elaborated, None)) is not None:
+                        finished[output.module] = output
+                    output = finished.pop(module.name, None)
+                    if output is None:  # no Lean process got to it (one that starts none ends the run)
+                        output = failed_output(module, CRASH, "the Lean process ended before this module was done:\n"
+                                               + watch.last_stderr_tail())
+                    elif output.error and output.error_kind != DEPENDENCY:
+                        self.failures[keys[module.name]] = RememberedFailure(output.error_kind, output.error, self.timeout)
+                else:
+                    output = read_entry(module, entries[module.name], cached=True)
+                output.project_imports = project_imports.get(module.name, ())
+                if mismatch and output.has_errors and output.error_kind in LEAN_FAILURES | {""}:
+                    output.toolchain_mismatch = mismatch.sentence(project.root.name)
+                bar.update(1)
+                yield output
+            bar.close()
 
     def workers_for(self, modules) -> int:
         """How many workers elaborate ``modules`` (in import order): ``workers``, but no more
@@ -404,6 +407,25 @@ def extract_project(project_dir, *, toolchain: Toolchain | None = None, progress
                     module_timeout: float | None = None) -> Iterator[ModuleOutput]:
     """Extract one project with a fresh :class:`Extractor` (see :meth:`Extractor.extract_project`)."""
     return Extractor(toolchain, module_timeout=module_timeout, progress=progress).extract_project(project_dir)
+
+
+@contextlib.contextmanager
+def _project_lock(project: LeanProject):
+    """Held while this process extracts ``project``: another process extracting it at the same
+    time (two notebooks, two test processes) waits, then reads from the cache what this one
+    elaborated; without it both wrote the same work directory's `.olean`s and job files."""
+    work = work_dir_for(project)
+    work.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(work) + ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        logger.warning("another process is extracting %s; waiting for it to finish", project.root)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _blocked_before_lean(project: LeanProject, modules) -> dict[str, tuple[str, str]]:
