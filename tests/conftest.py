@@ -8,6 +8,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import fixture_projects
 import pytest
 from sample_module import SOURCE, FakeModuleOutput, sample_module_output
 
@@ -73,17 +74,29 @@ def sample_outputs(toolchain):
     return {o.module: o for o in outputs}
 
 
+def _extract_project_files(root: Path, files: dict[str, str], toolchain) -> dict:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(text.encode("utf-8"))  # line endings and all, as given
+    return {o.module: o for o in Extractor(toolchain, progress=False).extract_project(root)}
+
+
 @pytest.fixture(scope="session")
 def extract_files(tmp_path_factory, toolchain):
-    """Write a small Lean project ({relative path: text}) and extract it for real."""
+    """Extract a small Lean project ({relative path: text}) for real; its outputs by module.
+    A project registered in ``fixture_projects`` (the same name and files) comes from one
+    extraction of every registered project together, once per test process; others are
+    extracted on their own."""
+    together: dict[str, object] = {}
 
     def extract(name: str, files: dict[str, str]) -> dict:
-        root = tmp_path_factory.mktemp(name)
-        for rel, text in files.items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_bytes(text.encode("utf-8"))  # line endings and all, as given
-        outputs = Extractor(toolchain, progress=False).extract_project(root)
-        return {o.module: o for o in outputs}
+        if fixture_projects.REGISTERED.get(name) != files:
+            return _extract_project_files(tmp_path_factory.mktemp(name), files, toolchain)
+        if not together:
+            every = {rel: text for fs in fixture_projects.REGISTERED.values() for rel, text in fs.items()}
+            together.update(_extract_project_files(tmp_path_factory.mktemp("fixtures"), every, toolchain))
+        modules = {rel.removesuffix(".lean").replace("/", ".") for rel in files}
+        return {module: output for module, output in together.items() if module in modules}
 
     return extract
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datasets
 import pytest
+from fixture_projects import register
 
 import ntp_datasets
 from ntp_datasets import records
@@ -67,6 +68,9 @@ BROKEN_PROJECT = {
     "Fix/B.lean": "import Fix.A\n\ntheorem bad : Fix.one = 2 := by\n  rfl\n\ntheorem good : Fix.one = 1 := by\n  rfl\n",
     "Fix/C.lean": "import Fix.A\n\ntheorem c : Fix.one + 1 = 2 := by\n  decide\n",
 }
+
+
+register("broken", BROKEN_PROJECT)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from fixture_projects import register
 
 from ntp_datasets import records
 from ntp_datasets.extraction import Extractor
@@ -116,6 +117,8 @@ def Run.c : Nat := Run.twice [1] + Run.collatz 6
 #eval Run.c
 """,
 }
+
+register("ordinary", {**FILES, **RUN_FILES})
 
 
 def test_definitions_compile_and_run_in_the_modules_that_import_them(geo_outputs):

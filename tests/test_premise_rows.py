@@ -5,6 +5,7 @@ of a small real fixture: a project lemma used by `rw`, by `simp [..]` and only i
 from __future__ import annotations
 
 import pytest
+from fixture_projects import register
 
 import ntp_datasets
 from ntp_datasets import records
@@ -45,6 +46,9 @@ end Fx
 DBL_EQ_SITE = {"module": "Fx.Basic", "file": "Fx/Basic.lean", "line": 8, "column": 0, "endLine": 11, "endColumn": 36}
 # The WebAssembly toolchain's library `.olean`s carry no declaration ranges.
 PRELUDE = {"module": "Init.Prelude", "file": "Init/Prelude.lean", "line": 0, "column": 0, "endLine": 0, "endColumn": 0}
+
+
+register("premise_rows", {"Fx/Basic.lean": FIXTURE})
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +150,7 @@ def test_tactic_rows_carry_hammer_recommendations_and_premise_spans(fixture_outp
     assert not [r for r in rows if r["declName"] in ("Fx.dbl", "Fx.Pt", "Fx.instInhabitedPt")]
 
 
+@pytest.mark.slow  # one Lean run that prints every constant of Init (33,613)
 def test_premise_corpus_holds_the_project_and_its_library(tmp_path, toolchain):
     project = tmp_path / "tiny"
     (project / "Tiny").mkdir(parents=True)

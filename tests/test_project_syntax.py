@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from fixture_projects import register
 
 from ntp_datasets import records
 from ntp_datasets.extraction.runner import _import_failure
@@ -81,6 +82,9 @@ theorem t_greet : greet% hello = "hello" := rfl
 }
 
 
+register("syntax", SYNTAX_FILES)
+
+
 @pytest.fixture(scope="module")
 def syntax_outputs(extract_files):
     return extract_files("syntax", SYNTAX_FILES)
@@ -135,6 +139,9 @@ theorem after (n : Nat) : n + 0 = n := by
   simp
 """,
 }
+
+
+register("limits", LIMIT_FILES)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ with errors, and ntp-toolkit's rendering of proof states."""
 from __future__ import annotations
 
 import pytest
+from fixture_projects import register
 
 from ntp_datasets import records
 from ntp_datasets.rows import prompting
@@ -116,6 +117,9 @@ CRLF = (
 
 FILES = {"Real/Wrapped.lean": WRAPPED, "Real/Tactics.lean": TACTICS, "Real/Failed.lean": FAILED,
          "Real/Bom.lean": BOM, "Real/Crlf.lean": CRLF}
+
+
+register("real_code", FILES)
 
 
 @pytest.fixture(scope="module")
