@@ -13,6 +13,7 @@ import pytest
 from sample_module import SOURCE, FakeModuleOutput, sample_module_output
 
 from ntp_datasets.extraction import Extractor
+from ntp_datasets.project import module_name
 from ntp_datasets.resources import sample_project_dir
 from ntp_datasets.toolchain import Toolchain, find_toolchain
 
@@ -95,7 +96,7 @@ def extract_files(tmp_path_factory, toolchain):
         if not together:
             every = {rel: text for fs in fixture_projects.REGISTERED.values() for rel, text in fs.items()}
             together.update(_extract_project_files(tmp_path_factory.mktemp("fixtures"), every, toolchain))
-        modules = {rel.removesuffix(".lean").replace("/", ".") for rel in files}
+        modules = {module_name(Path(rel)) for rel in files}
         return {module: output for module, output in together.items() if module in modules}
 
     return extract

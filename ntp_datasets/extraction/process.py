@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ntp_datasets.extraction.program import compiled_extractor, extractor_lean_path
+from ntp_datasets.extraction.program import extractor_lean_path
 from ntp_datasets.toolchain import Toolchain
 
 PROGRESS_PREFIX = "@@ntp "
@@ -126,11 +126,9 @@ class ExtractorProcess:
         its first module)."""
         if self._proc is not None:
             return
-        if self.toolchain.is_wasm:
-            # Where the runner was written it is compiled already; a Ray node other than the
-            # driver's compiles its own once (beside its own toolchain).
-            compiled_extractor(self.toolchain)
         env = self.toolchain.run_env([self.project_root, self.extractor.parent, Path.cwd()])
+        # On the WebAssembly build the compiled extractor: already there where the runner was
+        # written; a Ray node other than the driver's compiles its own once.
         lean_path = [str(d) for d in extractor_lean_path(self.toolchain)]
         if lean_path:
             env["LEAN_PATH"] = os.pathsep.join([*lean_path, *filter(None, [env.get("LEAN_PATH")])])

@@ -100,12 +100,6 @@ def compiled_extractor_dir(toolchain: Toolchain) -> Path:
     return Path(toolchain.location).resolve() / "ntp-extractor" / key
 
 
-def extractor_lean_path(toolchain: Toolchain) -> list[Path]:
-    """Directories the extractor's Lean process needs on ``LEAN_PATH``: the compiled
-    extractor's on the WebAssembly build, none natively."""
-    return [compiled_extractor_dir(toolchain)] if toolchain.is_wasm else []
-
-
 def compiled_extractor(toolchain: Toolchain, log: Callable[[str], None] | None = None) -> Path:
     """The directory holding the compiled extractor of the WebAssembly ``toolchain``
     (``NtpDatasetsExtractor.olean``), compiled now if it is not there yet (~2 min, once per
@@ -135,6 +129,13 @@ def compiled_extractor(toolchain: Toolchain, log: Callable[[str], None] | None =
             os.replace(tmp, target)
             tmp.mkdir()  # for TemporaryDirectory's clean-up
     return target
+
+
+def extractor_lean_path(toolchain: Toolchain) -> list[Path]:
+    """Directories the extractor's Lean process needs on ``LEAN_PATH``: the compiled
+    extractor's on the WebAssembly build (compiled now if it is not there, see
+    :func:`compiled_extractor`), none natively."""
+    return [compiled_extractor(toolchain)] if toolchain.is_wasm else []
 
 
 def write_program(work: Path, toolchain: Toolchain, log: Callable[[str], None] | None = None) -> Path:
