@@ -60,6 +60,18 @@ def test_webassembly_module_is_all_meta_with_the_repair_first(tmp_path):
     assert "unsafe NtpWasmFix.repairEnvRemembering memo env" in source
 
 
+def test_webassembly_module_imports_through_the_shared_toolchain_data(tmp_path):
+    source = extractor_source(_wasm(tmp_path))
+    native = EXTRACTOR_FILE.read_text(encoding="utf-8")
+    default = "  importModules imports opts (loadExts := true) (level := if privateRoot then .private else .exported)"
+    assert default in native and default not in source
+    # one definition of the hook, WasmImports.lean's, after the data it reads into
+    assert source.count("def importModulesOf (data : ToolchainData)") == 1
+    assert source.index("structure ToolchainData where") < source.index("structure LoadedModule extends EffectiveImport") \
+        < source.index("def importModulesOf") < source.index("def importHeader")
+    assert "structure LoadedModule" not in native
+
+
 def test_runner_imports_the_module_and_repairs_under_its_own_namespace():
     runner = runner_source()
     assert runner.startswith(f"module\n\npublic meta import {COMPILED_MODULE}\n")

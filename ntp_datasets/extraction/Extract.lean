@@ -854,14 +854,20 @@ unsafe def isolateModuleExports : IO Unit :=
       { ext with exportEntriesFn := fun _ _ _ => #[] }
     else ext
 
-/-- `Init` and every module it imports, read once per process and shared by the environments
-of all ordinary modules, which all import `Init`. On the WebAssembly build `.olean` files are
-read into memory rather than mapped, and reading `Init` again for every module was most of a
-module's extraction time. `regions` are the memory regions of that data: they stay alive for
-the whole process, while the other regions of a module's imports are freed when it is done. -/
+/-- `.olean` data of the toolchain's own modules (`Init`, `Std`, `Lean`, `Lake`) that the
+modules of one process share, whatever their headers ask for (filled on the WebAssembly build:
+see `importModulesOf`; natively unused). Its regions stay alive for the whole process; the other
+regions of a module's imports are freed when it is done. -/
+structure ToolchainData where
+  /-- The directory of the toolchain's `.olean` files. -/
+  libDir : System.FilePath
+  parts : IO.Ref (Std.HashMap Name (Array (ModuleData × CompactedRegion)))
+  ir : IO.Ref (Std.HashMap Name (Option (ModuleData × CompactedRegion)))
+  regions : IO.Ref (Std.HashSet USize)
+
+/-- What the modules of one process share (see `ToolchainData`). -/
 structure SharedImports where
-  state : ImportState
-  regions : Std.HashSet USize
+  toolchain : ToolchainData
   /-- The memory of `repairImportedEnv`, shared by every module of the process. -/
   repairMemo : RepairMemo
   /-- Regions never to free: those of every import that ran `initialize` declarations (see
@@ -870,39 +876,41 @@ structure SharedImports where
 
 /-- Bytes of pinned imports (see `SharedImports.pinned`) past which the process takes no more
 modules, so that the WebAssembly build stays below its 2 GB memory cap: each import that runs
-a project's initializers for the first time keeps its whole environment (~300 MB for one that
-imports `Lean`). -/
+a project's initializers for the first time keeps its project modules' data. -/
 def pinnedLimit : Nat := 600 * 1024 * 1024
 
-/-- Reads `Init` for sharing (see `SharedImports`). -/
-def loadSharedImports (opts : Options) : IO SharedImports := do
-  let imports := #[({ module := `Init } : Import)]
-  let (_, state) ← withImporting <| (importModulesCore imports (globalLevel := .private)).run
-  let env ← withImporting <|
-    finalizeImport state imports opts (leakEnv := false) (loadExts := false) (level := .private)
-  let regions := env.header.regions.foldl (init := {}) fun set r => set.insert (show USize from r)
-  return { state, regions, repairMemo := ← IO.mkRef {}, pinned := ← IO.mkRef ({}, 0) }
+/-- Empty shared data; the toolchain's directory is that of `Init`'s `.olean`. -/
+def newSharedImports : IO SharedImports := do
+  let libDir := ((← findOLean `Init).parent).getD "."
+  let toolchain := { libDir, parts := ← IO.mkRef {}, ir := ← IO.mkRef {}, regions := ← IO.mkRef {} }
+  return { toolchain, repairMemo := ← IO.mkRef {}, pinned := ← IO.mkRef ({}, 0) }
 
-/-- Imports `imports` at the private level, starting from the shared `Init` when they include it. -/
+/-- Toolchain-specific import of what a header asks for: Lean's own `importModules`, at the
+private level for an ordinary file (`privateRoot`), at the exported level for a `module` file.
+On the WebAssembly build ntp-datasets substitutes one that reads the toolchain's modules once per
+process into `data` (`WasmImports.lean`). -/
+def importModulesOf (data : ToolchainData) (imports : Array Import) (privateRoot : Bool) (opts : Options) :
+    IO Environment :=
+  importModules imports opts (loadExts := true) (level := if privateRoot then .private else .exported)
+
+/-- Imports `imports` at the private level (see `importModulesOf`). -/
 def importOrdinary (shared : SharedImports) (imports : Array Import) (opts : Options) : IO Environment :=
-  withImporting do
-    let start := if imports.any (·.module == `Init) then shared.state else default
-    let (_, state) ← (importModulesCore imports (globalLevel := .private)).run start
-    finalizeImport state imports opts (leakEnv := false) (loadExts := true) (level := .private)
+  importModulesOf shared.toolchain imports (privateRoot := true) opts
 
 /-- Frees the memory regions of a finished module's imports, except the shared ones. `regions`
 must come from an environment that nothing refers to any more. -/
 def freeImportRegions (shared : SharedImports) (regions : Array CompactedRegion) : IO Unit := do
   let (pinned, _) ← shared.pinned.get
+  let toolchain ← shared.toolchain.regions.get
   for r in regions do
-    unless shared.regions.contains (show USize from r) || pinned.contains (show USize from r) do
+    unless toolchain.contains (show USize from r) || pinned.contains (show USize from r) do
       unsafe r.free
 
-/-- Imports what a module's header asks for. Files that start with `module` get Lean's own
-header processing. Other files are imported at the private level, which keeps the module
-system off for them: their declarations stay public and the `.olean` written for them is an
-ordinary one that later modules can import (Lean's own header processing on the WebAssembly
-build would treat them as modules and store every declaration under a private name).
+/-- Imports what a module's header asks for, as Lean's header processing does (see
+`importModulesOf`). Ordinary files are imported at the private level, which keeps the module
+system off for them: their declarations stay public and the `.olean` written for them is an ordinary one that later
+modules can import (Lean's own header processing on the WebAssembly build would treat them as
+modules and store every declaration under a private name).
 
 Imported `initialize` declarations run, as when Lean elaborates a file: attributes, extensions
 and references that the project registers that way exist in its importing modules. Lean runs
@@ -913,16 +921,17 @@ def importHeader (shared : SharedImports) (header : Elab.HeaderSyntax) (opts : O
     (messages : MessageLog) (inputCtx : Parser.InputContext) : IO (Environment × MessageLog) := do
   let initialized := (← interpretedModInits.get).size
   unsafe enableInitializersExecution
-  let (env, messages) ← if header.isModule then processHeader header opts messages inputCtx else
+  let (env, messages) ←
     try
-      pure (← importOrdinary shared header.imports opts, messages)
+      pure (← importModulesOf shared.toolchain header.imports (privateRoot := !header.isModule) opts, messages)
     catch e =>
       let pos := inputCtx.fileMap.toPosition header.startPos
       pure (← mkEmptyEnvironment, messages.add { fileName := inputCtx.fileName, data := toString e, pos })
   if (← interpretedModInits.get).size != initialized then
+    let toolchain ← shared.toolchain.regions.get
     shared.pinned.modify fun pinned => env.header.regions.foldl (init := pinned) fun (set, bytes) region =>
       let r : USize := region
-      if set.contains r || shared.regions.contains r then (set, bytes)
+      if set.contains r || toolchain.contains r then (set, bytes)
       else (set.insert r, bytes + (CompactedRegion.size region).toNat)
   return (env, messages)
 
@@ -1051,7 +1060,7 @@ public def main (args : List String) : IO UInt32 := do
   let work ← IO.asTask (prio := .dedicated) do
     unsafe isolateModuleExports
     prepareImports
-    let shared ← loadSharedImports opts
+    let shared ← newSharedImports
     let runOne (m : ModuleJob) : IO Unit := do
       try runModule job.token shared m opts
       catch e =>

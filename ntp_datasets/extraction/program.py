@@ -1,10 +1,12 @@
 """The extractor program: ``Extract.lean`` (beside this file), and what runs it.
 
 Natively ``lean --run Extract.lean JOB`` elaborates the extractor and runs it. The
-WebAssembly build differs in two named ways, both here:
+WebAssembly build differs in three named ways, all here:
 
 * **the compiler repair**: ``WasmCompilerFix.lean`` is spliced into the extractor (see that
-  file), and
+  file),
+* **shared toolchain imports**: ``WasmImports.lean`` replaces the extractor's
+  ``importModulesOf`` (reading ``.olean`` files is slow there; see that file), and
 * **the compiled extractor**: elaborating the extractor took ~20 s of every Lean process's
   start-up there, so it is compiled once per toolchain and extractor text into a module
   (:func:`compiled_extractor`, an ``.olean`` beside the toolchain), and each process runs a
@@ -33,10 +35,22 @@ EXTRACTOR_VERSION = "5"
 LEAN_DIR = Path(__file__).resolve().parent
 EXTRACTOR_FILE = LEAN_DIR / "Extract.lean"
 WASM_FIX_FILE = LEAN_DIR / "WasmCompilerFix.lean"
+WASM_IMPORTS_FILE = LEAN_DIR / "WasmImports.lean"
 
 COMPILED_MODULE = "NtpDatasetsExtractor"
 """The compiled extractor's module name on the WebAssembly build (a project module of this
 name would shadow it)."""
+
+# The default `importModulesOf` of Extract.lean with its docstring, which the WebAssembly build
+# replaces with the body of WasmImports.lean.
+_IMPORT_HOOK = """/-- Toolchain-specific import of what a header asks for: Lean's own `importModules`, at the
+private level for an ordinary file (`privateRoot`), at the exported level for a `module` file.
+On the WebAssembly build ntp-datasets substitutes one that reads the toolchain's modules once per
+process into `data` (`WasmImports.lean`). -/
+def importModulesOf (data : ToolchainData) (imports : Array Import) (privateRoot : Bool) (opts : Options) :
+    IO Environment :=
+  importModules imports opts (loadExts := true) (level := if privateRoot then .private else .exported)
+"""
 
 # Lines of Extract.lean that the WebAssembly build replaces (see extractor_source).
 _WASM_HOOKS = {
@@ -65,14 +79,16 @@ def extractor_source(toolchain: Toolchain) -> str:
     """The extractor program for ``toolchain``: ``Extract.lean`` natively; on the WebAssembly
     build the source of the compiled module, with the compiler repair of
     ``WasmCompilerFix.lean`` run right after its imports, applied to each imported environment
-    through ``repairImportedEnv``, and the imported IR loaded at import through
-    ``prepareImports``."""
+    through ``repairImportedEnv``, the imported IR loaded at import through
+    ``prepareImports``, and ``importModulesOf`` that of ``WasmImports.lean`` (the toolchain's
+    modules read once per process)."""
     extractor = EXTRACTOR_FILE.read_text(encoding="utf-8")
     if not toolchain.is_wasm:
         return extractor
     _, body = _split_imports(extractor)
     _, fix_body = _split_imports(WASM_FIX_FILE.read_text(encoding="utf-8"))
-    for hook, wasm in _WASM_HOOKS.items():
+    _, imports_body = _split_imports(WASM_IMPORTS_FILE.read_text(encoding="utf-8"))
+    for hook, wasm in {**_WASM_HOOKS, _IMPORT_HOOK: imports_body}.items():
         if hook not in body:
             raise ExtractorError(f"{EXTRACTOR_FILE.name} lacks the line {hook!r}")
         body = body.replace(hook, wasm, 1)
