@@ -224,6 +224,15 @@ def generate_wide_corpus(root: Path, modules: int, proofs: int = 6) -> LeanProje
     return LeanProject(root)
 
 
+def generate_long_module(root: Path, lines: int) -> LeanProject:
+    """Write a project of one module of ``lines`` lines under ``root``: ``Long/Big.lean``, a
+    theorem every two lines, each proved by one tactic (the memory a single long module needs)."""
+    (root / "Long").mkdir(parents=True, exist_ok=True)
+    theorems = "".join(f"theorem l{i} (n : Nat) : n + {i} = {i} + n := by\n  omega\n" for i in range(lines // 2))
+    (root / "Long" / "Big.lean").write_text(theorems, encoding="utf-8")
+    return LeanProject(root)
+
+
 # ---------------------------------------------------------------------------------------
 # Running Lean processes and measuring them
 # ---------------------------------------------------------------------------------------
@@ -497,6 +506,16 @@ def bench_wide(label: str, project: LeanProject, tc: toolchains.Toolchain, log) 
     }
 
 
+def bench_long(label: str, project: LeanProject, tc: toolchains.Toolchain, log) -> dict:
+    """Extraction of one long module: its wall time, rows and the Lean process's peak RSS."""
+    log(f"[{label}] extraction from scratch, 1 worker ...")
+    one = measured_extraction(project, tc, workers=1)
+    return {"lines": sum(1 for _ in (project.root / "Long" / "Big.lean").open(encoding="utf-8")),
+            "wall_s": one["wall_s"], "peak_rss_mib": one["peak_rss_mib"],
+            "tactic_steps": one["records"]["tactic_prediction"], "declarations": one["records"]["full_proof"],
+            "extraction_complete": not one["failed"]}
+
+
 def library_dag(modules: int, seed: int = 0) -> list[list[int]]:
     """A generated import graph shaped like a large library (a model, not Mathlib's graph):
     module ``k`` imports 1-4 earlier modules, three quarters of them among the 60 just before
@@ -642,6 +661,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", type=int, default=30, help="modules of the generated corpus (default 30)")
     parser.add_argument("--wide", type=int, default=32, help="modules of the wide corpus (default 32)")
+    parser.add_argument("--long", type=int, default=0, metavar="LINES",
+                        help="also extract one generated module of LINES lines (e.g. 20000) and report "
+                             "its Lean process's peak RSS (default: not run)")
     parser.add_argument("--only-wide", action="store_true",
                         help="the wide corpus only (its 1- and 2-worker extractions and the projection)")
     parser.add_argument("--quick", action="store_true",
@@ -673,6 +695,10 @@ def main(argv: list[str] | None = None) -> int:
             for label, project in corpora:
                 results["corpora"][label] = bench_corpus(label, project, tc, startup, not args.quick, log)
             results["wide"] = bench_wide(f"wide-{wide_modules}", wide, tc, log)
+            if args.long and not args.quick:
+                long = generate_long_module(Path(tmp) / "long", args.long)
+                results["long"] = bench_long(f"long-{args.long}", long, tc, log)
+                clear_extraction_cache(long, tc)
         finally:
             clear_extraction_cache(generated, tc)
             clear_extraction_cache(wide, tc)
@@ -682,6 +708,11 @@ def main(argv: list[str] | None = None) -> int:
     results["projection"] = library_projection(results["wide"]["per_module_s"], results["wide"]["startup_s"] or startup)
     print(table(results, startup))
     print(wide_report(results))
+    if "long" in results:
+        r = results["long"]
+        print(f"long module: {r['lines']} lines, {r['declarations']} proofs, {r['tactic_steps']} tactic steps: "
+              f"{r['wall_s']:.1f} s, peak RSS {r['peak_rss_mib']:.0f} MiB"
+              + ("" if r["extraction_complete"] else " (WARNING: extraction failed)"))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
         log(f"figures written to {args.json}")

@@ -908,9 +908,9 @@ def freeImportRegions (shared : SharedImports) (regions : Array CompactedRegion)
 
 /-- Imports what a module's header asks for, as Lean's header processing does (see
 `importModulesOf`). Ordinary files are imported at the private level, which keeps the module
-system off for them: their declarations stay public and the `.olean` written for them is an ordinary one that later
-modules can import (Lean's own header processing on the WebAssembly build would treat them as
-modules and store every declaration under a private name).
+system off for them: their declarations stay public and the `.olean` written for them is an
+ordinary one that later modules can import (Lean's own header processing on the WebAssembly
+build would treat them as modules and store every declaration under a private name).
 
 Imported `initialize` declarations run, as when Lean elaborates a file: attributes, extensions
 and references that the project registers that way exist in its importing modules. Lean runs

