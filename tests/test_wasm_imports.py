@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ntp_datasets.extraction.program import EXTRACTOR_FILE, WASM_FIX_FILE, WASM_IMPORTS_FILE
+from ntp_datasets.extraction.program import EXTRACTOR_FILE, WASM_FIX_FILE, WASM_IMPORTS_FILE, _split_imports
 
 pytestmark = pytest.mark.slow
 
@@ -52,12 +52,6 @@ def checkAll : IO Unit := do
 '''
 
 
-def _body(path):
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    last = max(i for i, line in enumerate(lines) if line.startswith("import "))
-    return "".join(lines[last + 1:])
-
-
 def _toolchain_data_structure() -> str:
     extractor = EXTRACTOR_FILE.read_text(encoding="utf-8")
     start = extractor.index("structure ToolchainData where")
@@ -69,7 +63,7 @@ def test_shared_import_builds_the_state_lean_builds(toolchain, tmp_path):
         pytest.skip("WasmImports.lean is the WebAssembly build's only")
     check = CHECK.replace("[HEADERS]", "[" + ", ".join(f"#[{h}]" for h in HEADERS) + "]")
     source = (WASM_FIX_FILE.read_text(encoding="utf-8") + "\nopen Lean\n\n" + _toolchain_data_structure()
-              + _body(WASM_IMPORTS_FILE) + check)
+              + _split_imports(WASM_IMPORTS_FILE.read_text(encoding="utf-8"))[1] + check)
     (tmp_path / "Check.lean").write_text(source, encoding="utf-8")
     done = subprocess.run(toolchain.lean_command(["Check.lean"]), cwd=tmp_path, capture_output=True, text=True,
                           env=toolchain.run_env([tmp_path]), timeout=900)
