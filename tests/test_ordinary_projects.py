@@ -131,3 +131,55 @@ def test_definitions_compile_and_run_in_the_modules_that_import_them(geo_outputs
 
     assert evaluated("Run.B") == ["6"]
     assert evaluated("Run.C") == ['(18, 111, ["a!", "b!"])', "10"]
+
+
+# A `module` file with a specialization and an inline function that uses it; a `module` file
+# that imports it (its exported part); an ordinary file that imports the latter, hence the
+# former's private part, after it in the same Lean process, and compiles and runs code that
+# reuses the specialization.
+SPEC_FILES = {
+    "Spec/Lib.lean": """module
+
+public section
+
+namespace Spec
+
+@[specialize] def applyTwice (f : Nat → Nat) (x : Nat) : Nat := f (f x)
+
+def double (x : Nat) : Nat := x * 2
+
+@[inline] def quad (x : Nat) : Nat := applyTwice double x
+
+def quadPlusOne (x : Nat) : Nat := quad x + 1
+
+end Spec
+""",
+    "Spec/Api.lean": """module
+
+public import Spec.Lib
+
+public def Spec.one : Nat := 1
+""",
+    "Spec/Use.lean": """import Spec.Api
+
+def Spec.quadTwice (x : Nat) : Nat := Spec.quad (Spec.quad x)
+
+#eval Spec.quadTwice 1
+""",
+}
+
+register("specialized", SPEC_FILES)
+
+
+def test_code_reusing_an_imported_specialization_compiles_whatever_imported_its_module_before(extract_files):
+    """On the WebAssembly build the extractor re-enters imported compiler declarations, and
+    remembers per imported module which ones: `Spec.Api` imports the exported part of
+    `Spec.Lib`, `Spec.Use` its private part, whose entries differ. Remembered by module name
+    alone, what was computed for the exported part left the specialization out of `Spec.Use`'s
+    environment ("Unknown constant `Spec.applyTwice._at_.Spec.quadPlusOne.spec_0`"): rows that
+    depended on which module the process had elaborated before."""
+    outputs = extract_files("specialized", SPEC_FILES)
+    assert list(outputs) == ["Spec.Lib", "Spec.Api", "Spec.Use"]
+    use = outputs["Spec.Use"]
+    assert list(records.error_records(use)) == []
+    assert [e["text"] for e in use.events if e.get("kind") == "message" and e["severity"] == "information"] == ["16"]

@@ -818,13 +818,15 @@ partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (done 
   let s := { s with commandState.infoState.trees := {}, commandState.messages := {} }
   if finished then return (s, done) else processCommands ctx s done
 
-/-- What a toolchain-specific repair remembers within one process, per imported module: the
-positions of the extension entries it had to add for that module. -/
-abbrev RepairMemo := IO.Ref (Std.HashMap Name (Array (Nat × Array Nat)))
+/-- What a toolchain-specific repair remembers within one process, per imported module part
+(its name and the sizes of its arrays): the positions of the extension entries it had to add
+for that part. -/
+abbrev RepairMemo := IO.Ref (Std.HashMap (Name × Array Nat) (Array (Nat × Array Nat)))
 
-/-- Toolchain-specific repair of a freshly imported environment. The identity here;
+/-- Toolchain-specific repair of a freshly imported environment, with the names of the imported
+compiler declarations it entered into the current module's tables. The identity here;
 ntp-datasets substitutes the WebAssembly compiler repair on that build. -/
-def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env
+def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO (Environment × NameSet) := pure (env, {})
 
 /-- Toolchain-specific preparation of the process's imports, run once before the first one.
 Nothing here; ntp-datasets substitutes the WebAssembly build's (`loadImportedIRAtImport`). -/
@@ -940,21 +942,44 @@ def replaceEntries (entries : Array (Name × Array EnvExtensionEntry)) (name : N
     (es : Array EnvExtensionEntry) : Array (Name × Array EnvExtensionEntry) :=
   entries.map fun (n, old) => if n == name then (n, es) else (n, old)
 
-/-- Writes the `.olean` of `env` for the later modules of the project. An ordinary file's is
-Lean's. For a `module` file Lean keeps the code of its non-`meta` definitions and its
-non-`meta` `initialize` declarations out of the `.olean` parts (they go to an `.ir` file),
-but this Lean never finds what an `.ir` file holds, so an importer could neither run them
-(`#eval` of the project's functions, initializers calling them: "Could not find native
-implementation of external declaration") nor run its `initialize`s. Here every part carries
-the module's whole IR and all of its `[init]` declarations, as an ordinary file's does. -/
-def writeModuleWithCode (env : Environment) (olean : System.FilePath) : IO Unit := do
-  unless env.header.isModule do return ← writeModule env olean
+/-- `acc` and the declarations of `es[i:]` (compiler entries) not named in `imported`. Plain
+recursion: the interpreter runs library loops with a frame per element. -/
+def dropImportedDecls (imported : NameSet) (es : Array EnvExtensionEntry) (i : Nat)
+    (acc : Array EnvExtensionEntry) : Array EnvExtensionEntry :=
+  if h : i < es.size then
+    let e := es[i]
+    let name := unsafe (unsafeCast e : Compiler.LCNF.Decl).name
+    dropImportedDecls imported es (i + 1) (if imported.contains name then acc else acc.push e)
+  else acc
+
+/-- `data` without the compiler declarations named in `imported`, which `repairImportedEnv`
+entered into the module's tables: they are its imports', which every importer gets from those
+modules themselves, and a module whose `.olean` carried them would offer another module's
+declarations as its own (natively no `.olean` does). -/
+def withoutImportedDecls (imported : NameSet) (data : ModuleData) : ModuleData :=
+  if imported.isEmpty then data
+  else
+    let tables := [Compiler.LCNF.baseExt.name, Compiler.LCNF.monoExt.name]
+    { data with entries := data.entries.map fun (n, es) =>
+        if tables.contains n then (n, dropImportedDecls imported es 0 #[]) else (n, es) }
+
+/-- Writes the `.olean` of `env` for the later modules of the project, without the imported
+compiler declarations `imported` (see `withoutImportedDecls`). An ordinary file's is Lean's.
+For a `module` file Lean keeps the code of its non-`meta` definitions and its non-`meta`
+`initialize` declarations out of the `.olean` parts (they go to an `.ir` file), but this Lean
+never finds what an `.ir` file holds, so an importer could neither run them (`#eval` of the
+project's functions, initializers calling them: "Could not find native implementation of
+external declaration") nor run its `initialize`s. Here every part carries the module's whole
+IR and all of its `[init]` declarations, as an ordinary file's does. -/
+def writeModuleWithCode (env : Environment) (imported : NameSet) (olean : System.FilePath) : IO Unit := do
+  unless env.header.isModule do
+    return ← saveModuleData olean env.mainModule (withoutImportedDecls imported (← mkModuleData env))
   let irName := IR.declMapExt.name
   let code := (IR.declMapExt.getEntries env).toArray.qsort (fun a b => Name.quickLt a.name b.name)
   let code : Array EnvExtensionEntry := unsafe unsafeCast code
   let priv ← mkModuleData env .private
   let inits := (priv.entries.find? (·.1 == regularInitAttr.ext.name)).map (·.2) |>.getD #[]
-  let withCode (data : ModuleData) : ModuleData :=
+  let withCode (data : ModuleData) : ModuleData := withoutImportedDecls imported
     { data with entries := replaceEntries (replaceEntries data.entries irName code) regularInitAttr.ext.name inits }
   let part (level : OLeanLevel) : IO (System.FilePath × ModuleData) :=
     return (level.adjustFileName olean, withCode (← mkModuleData env level))
@@ -970,10 +995,19 @@ def timed (phase : String) (times : IO.Ref PhaseTimes) (act : IO α) : IO α := 
   times.modify (·.push (phase, (← IO.monoMsNow) - start))
   return a
 
-/-- Elaborates one module and returns its events and final environment, or the messages of
-its imports when they fail (nothing is elaborated then: every command would fail). -/
+/-- A module elaborated by `elaborate`. -/
+structure Elaborated where
+  events : Array Json
+  /-- The environment after its last command. -/
+  env : Environment
+  /-- The imported compiler declarations `repairImportedEnv` entered into `env`'s tables. -/
+  repaired : NameSet
+  hasErrors : Bool
+
+/-- Elaborates one module, or returns the messages of its imports when they fail (nothing is
+elaborated then: every command would fail). -/
 def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times : IO.Ref PhaseTimes) :
-    IO (Except (Array Json) (Array Json × Environment × Bool)) := do
+    IO (Except (Array Json) Elaborated) := do
   let some (input, srcMap) := SourceMap.ofBytes (← IO.FS.readBinFile job.file)
     | throw <| IO.userError s!"{job.file} is not UTF-8"
   let inputCtx := Parser.mkInputContext input job.file
@@ -985,7 +1019,7 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
   let importMsgs := headerMsgs.extract headerParsed headerMsgs.size
   if importMsgs.any (·.severity == .error) then
     return .error (← importMsgs.mapM (messageEvent "import"))
-  let env ← timed "repair" times <| repairImportedEnv shared.repairMemo (env.setMainModule mainModule)
+  let (env, repaired) ← timed "repair" times <| repairImportedEnv shared.repairMemo (env.setMainModule mainModule)
   let commandState := { Command.mkState env {} opts with infoState.enabled := true }
   let (s, commands) ← timed "elaborate" times <| processCommands { inputCtx }
     { commandState, parserState, cmdPos := parserState.pos } #[]
@@ -1001,7 +1035,7 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
     for (phase, msg) in msgs do
       events := events.push (← messageEvent phase msg)
     let hasErrors := msgs.any (·.2.severity == .error)
-    return .ok (events, s.commandState.env, hasErrors)
+    return .ok { events, env := s.commandState.env, repaired, hasErrors }
 
 /-- Writes the corpus of `job` (see `CorpusJob`), sorted by module and name. -/
 def writeCorpus (shared : SharedImports) (job : CorpusJob) (opts : Options) : IO Unit := do
@@ -1032,10 +1066,10 @@ def runModule (token : String) (shared : SharedImports) (job : ModuleJob) (opts 
   | .error messages =>
     progress token [("event", Json.str "failed"), ("module", Json.str job.name), ("stage", Json.str "import"),
       ("error", Json.str "imports failed"), ("messages", toJson messages)]
-  | .ok (events, env, hasErrors) =>
+  | .ok { events, env, repaired, hasErrors } =>
     if let some olean := job.olean then
       if let some dir := (olean : System.FilePath).parent then IO.FS.createDirAll dir
-      timed "olean" times <| writeModuleWithCode env olean
+      timed "olean" times <| writeModuleWithCode env repaired olean
     timed "write" times <| writeLinesAtomically job.out events
     -- Imported `.olean`s live in memory regions that are never freed otherwise: the process
     -- would reach the WebAssembly build's 2 GB cap after a few dozen modules.

@@ -104,11 +104,23 @@ module's entries stay plain recursion, as in `addEntries`: an array holds tens o
 entries, and the interpreter runs library loops such as `Array.filter`'s with a frame per
 element (the stack overflows). -/
 
-/-- Which compiler entries one imported module adds to an environment: for each compiler
-extension, its position in the module's `entries` and the indices of the entries to add.
+/-- Which compiler entries one imported module part adds to an environment: for each compiler
+extension, its position in the part's `entries` and the indices of the entries to add.
 Indices, not entries: a module's entries live in memory that is freed when the module that
 imported it is done, while this is kept for the whole process. -/
 abbrev ModuleRepair := Array (Nat × Array Nat)
+
+/-- Which data of an imported module a `ModuleRepair` was computed for: the module's name and
+the sizes of its constant and entry arrays. Lean loads a module's exported part or its private
+part depending on how it is imported (a `module` file imports the exported part, an ordinary file
+or `import all` the private one), and their entry arrays differ: a memory keyed by the name
+alone applied one part's indices to the other's entries and left compiler declarations out.
+A module's exported entries are a subset of its private ones, so equal sizes mean equal entries. -/
+abbrev PartKey := Name × Array Nat
+
+/-- The `PartKey` of the data `data` of module `name`. -/
+def partKey (name : Name) (data : ModuleData) : PartKey :=
+  (name, data.entries.foldl (init := #[data.constNames.size]) fun sizes (_, es) => sizes.push es.size)
 
 /-- `acc` and the indices, from `k` on, of the entries of `es` that `env` lacks. -/
 unsafe def unknownIndices (table : Table) (env : Environment) (es : Array EnvExtensionEntry) (k : Nat)
@@ -128,50 +140,63 @@ unsafe def moduleRepair (base mono ir : RawExt) (env : Environment)
     moduleRepair base mono ir env entries (j + 1) acc
   else acc
 
-/-- Adds the entries `es[idxs[k]]`, from `k` on, that the compiler cannot find yet. -/
-unsafe def addAt (table : Table) (ext : RawExt) (es : Array EnvExtensionEntry) (idxs : Array Nat)
-    (k : Nat) (env : Environment) : Environment :=
-  if h : k < idxs.size then
-    let env := match es[idxs[k]'h]? with
-      | some entry => addIfUnknown table ext env entry
-      | none => env
-    addAt table ext es idxs (k + 1) env
-  else env
+/-- The name of the compiler declaration stored in `entry`. -/
+unsafe def entryName (table : Table) (entry : EnvExtensionEntry) : Name :=
+  match table with
+  | .base | .mono => (unsafeCast entry : Compiler.LCNF.Decl).name
+  | .ir => (unsafeCast entry : IR.Decl).name
 
-/-- Applies a module's `ModuleRepair` to `env`. -/
+/-- Adds the entries `es[idxs[k]]`, from `k` on, that the compiler cannot find yet, and the
+names of those it adds to `added`. -/
+unsafe def addAt (table : Table) (ext : RawExt) (es : Array EnvExtensionEntry) (idxs : Array Nat)
+    (k : Nat) (env : Environment) (added : NameSet) : Environment × NameSet :=
+  if h : k < idxs.size then
+    match es[idxs[k]'h]? with
+    | some entry =>
+      if isKnown table env entry then addAt table ext es idxs (k + 1) env added
+      else addAt table ext es idxs (k + 1)
+        (Lean.PersistentEnvExtension.addEntry._redArg ext env entry .sync Name.anonymous)
+        (added.insert (entryName table entry))
+    | none => addAt table ext es idxs (k + 1) env added
+  else (env, added)
+
+/-- Applies a module's `ModuleRepair` to `env`; the names of the entries added go to `added`. -/
 unsafe def applyRepair (base mono ir : RawExt) (entries : Array (Name × Array EnvExtensionEntry))
-    (repair : ModuleRepair) (env : Environment) : Environment :=
-  repair.foldl (init := env) fun env (j, idxs) =>
+    (repair : ModuleRepair) (env : Environment) (added : NameSet) : Environment × NameSet :=
+  repair.foldl (init := (env, added)) fun (env, added) (j, idxs) =>
     match entries[j]? with
     | some (extName, es) => match tableOf base mono ir extName with
-      | some (table, ext) => addAt table ext es idxs 0 env
-      | none => env
-    | none => env
+      | some (table, ext) => addAt table ext es idxs 0 env added
+      | none => (env, added)
+    | none => (env, added)
 
-/-- `repairEnv` that remembers, per imported module, which entries it had to add. The `.olean`
-the extractor writes for a module carries the entries re-added for that module's imports, so
-scanning them again for every importer made the repair grow with the depth of the import
-graph. What a module adds beyond its own imports is the same in every environment that
-imports it (its imports always come before it), so it is computed once per process. -/
-unsafe def repairEnvRemembering (memo : IO.Ref (Std.HashMap Name ModuleRepair)) (env : Environment) :
-    IO Environment := do
+/-- `repairEnv` that remembers, per imported module part (`PartKey`), which entries it had to
+add, and returns the names of the compiler declarations it entered into the current module's
+tables (the `.olean` written for the module leaves them out: they belong to its imports). A
+module part's compiler entries are its own, whose names no other module declares, so which of
+them the compiler cannot find is the same in every environment that imports that part, and is
+computed once per process: scanning every imported module's entries again for each module
+cost as much as the rest of the repair. -/
+unsafe def repairEnvRemembering (memo : IO.Ref (Std.HashMap PartKey ModuleRepair)) (env : Environment) :
+    IO (Environment × NameSet) := do
   let base : RawExt := unsafeCast Compiler.LCNF.baseExt
   let mono : RawExt := unsafeCast Compiler.LCNF.monoExt
   let ir : RawExt := unsafeCast IR.declMapExt
   let names := env.header.moduleNames
   let mods := env.header.moduleData
   let mut env := env
+  let mut added : NameSet := {}
   for h : i in [0:mods.size] do
-    let name := names[i]!
+    let key := partKey names[i]! mods[i]
     let entries := mods[i].entries
-    let repair ← match (← memo.get)[name]? with
+    let repair ← match (← memo.get)[key]? with
       | some repair => pure repair
       | none =>
         let repair := moduleRepair base mono ir env entries 0 #[]
-        memo.modify (·.insert name repair)
+        memo.modify (·.insert key repair)
         pure repair
-    env := applyRepair base mono ir entries repair env
-  return env
+    (env, added) := applyRepair base mono ir entries repair env added
+  return (env, added)
 
 /-- A persistent environment extension with its entry and state types erased, as
 `persistentEnvExtensionsRef` holds them. -/

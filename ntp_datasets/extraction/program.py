@@ -54,8 +54,8 @@ def importModulesOf (data : ToolchainData) (imports : Array Import) (privateRoot
 
 # Lines of Extract.lean that the WebAssembly build replaces (see extractor_source).
 _WASM_HOOKS = {
-    "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment := pure env":
-        "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO Environment :=\n"
+    "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO (Environment × NameSet) := pure (env, {})":
+        "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO (Environment × NameSet) :=\n"
         "  unsafe NtpWasmFix.repairEnvRemembering memo env",
     "def prepareImports : IO Unit := pure ()":
         "def prepareImports : IO Unit := unsafe NtpWasmFix.loadImportedIRAtImport",
