@@ -31,6 +31,25 @@ const Module = {
   printErr: (s) => { if (!isNoise(s)) process.stderr.write(s + '\n'); },
 };
 
+// A C++ exception that escapes a Lean thread reaches Node as a bare number, the exception
+// object's address (lean.js passes the worker's error on and rethrows it), and Node's report
+// of it says nothing more. The object is still in the shared memory: its type and message go
+// to stderr before Node's report, so that a dead process says what killed it.
+function exceptionAddress(e) {
+  if (typeof e === 'number') return e;
+  return e && typeof e.message === 'number' ? e.message : null;
+}
+process.on('uncaughtExceptionMonitor', (e) => {
+  const address = exceptionAddress(e);
+  if (address === null || typeof Module.getExceptionMessage !== 'function') return;
+  try {
+    const [type, message] = Module.getExceptionMessage(address);
+    process.stderr.write(`uncaught C++ exception ${type}${message ? `: ${message}` : ''}\n`);
+  } catch (err) {
+    process.stderr.write(`uncaught C++ exception (its type could not be read: ${err})\n`);
+  }
+});
+
 // Emscripten's pthread mailbox (lean.js) waits on the first word of the thread's own pthread
 // struct with `Atomics.waitAsync` and calls `.then` on the result. When that word no longer
 // holds the thread's address (a "checkMailbox" message reaching a worker whose thread has

@@ -20,7 +20,14 @@ from ntp_datasets.extraction.cache import (
     store_entry,
     work_dir_for,
 )
-from ntp_datasets.extraction.process import ExtractorProcess, ModuleDone, ModuleFailed, ModuleStarted, new_token
+from ntp_datasets.extraction.process import (
+    ExtractorProcess,
+    ModuleDone,
+    ModuleFailed,
+    ModuleStarted,
+    new_token,
+    stderr_tail,
+)
 from ntp_datasets.extraction.program import COMPILED_MODULE, compiled_extractor_dir
 from ntp_datasets.project import LeanProject
 from ntp_datasets.toolchain import Toolchain
@@ -207,6 +214,32 @@ def test_a_module_whose_process_dies_twice_keeps_both_stderr_tails_in_its_crash_
     assert output.error_kind == "crash"
     first, second = re.findall(r"--- process (\d) ---\nError: lost the connection in process (\d+) on D.A", output.error)
     assert (first[0], second[0]) == ("1", "2") and first[1] != second[1]  # two processes, each its own log
+
+
+def _dead_wasm_stderr(imports: int, address: int) -> str:
+    """The shape of what a WebAssembly Lean process that died on an uncaught C++ exception
+    leaves in its stderr: its own debug lines (one per import), then Node's report."""
+    return ("  - /toolchain/lib/lean/Init/Data/String/Lemmas/Basic.olean\n" + "  mainModule? = true\n" * imports
+            + f"worker sent an error! undefined:undefined: {address}\n\n"
+            + "node:internal/event_target:1136\n  process.nextTick(() => { throw err; });\n"
+            + "                           ^\n"
+            + f"{address}\n(Use `node --trace-uncaught ...` to show where the exception was thrown)\n\nNode.js v24.19.0\n")
+
+
+def test_a_dead_process_stderr_tail_reads_the_same_whatever_its_debug_lines_and_exception_address(tmp_path):
+    one, two = tmp_path / "one.stderr", tmp_path / "two.stderr"
+    one.write_text(_dead_wasm_stderr(imports=30, address=739856616))
+    two.write_text(_dead_wasm_stderr(imports=2, address=318879048))
+    assert stderr_tail(one) == stderr_tail(two) == (
+        "worker sent an error! undefined:undefined: <address>\n\n"
+        "node:internal/event_target:1136\n  process.nextTick(() => { throw err; });\n"
+        "                           ^\n"
+        "<address>\n(Use `node --trace-uncaught ...` to show where the exception was thrown)\n\nNode.js v24.19.0")
+    # Numbers anywhere else are the process's own words, kept as they are.
+    three = tmp_path / "three.stderr"
+    three.write_text("uncaught exception: 42 goals left\n17\n")
+    assert stderr_tail(three) == "uncaught exception: 42 goals left\n17"
+    assert stderr_tail(tmp_path / "missing.stderr") == ""
 
 
 # A stand-in for a Lean process whose memory was corrupted while it worked on B: B's events

@@ -83,6 +83,27 @@ def test_lean_threads_get_a_large_stack_and_survive_a_late_mailbox_message(tmp_p
     assert json.loads(done.stdout) == {"stackSizeMb": 256, "outcome": "unwound"}
 
 
+def test_a_cpp_exception_that_kills_lean_is_named_in_its_stderr(tmp_path):
+    """An uncaught C++ exception of the WebAssembly build reaches Node as a bare address; the
+    driver reads the exception's type and message through lean.js's `getExceptionMessage` and
+    writes them to stderr before Node's own report (which the crash row's tail quotes). A
+    stand-in for lean.js offers that function and throws an address, as lean.js rethrows a
+    dead Lean thread's error."""
+    fake_lean_js = tmp_path / "lean.js"
+    fake_lean_js.write_text(
+        "Module.getExceptionMessage = (address) => ['std::bad_alloc', `std::bad_alloc at ${address}`];\n"
+        "setTimeout(() => { throw 739856616; }, 0);\n"
+        "// wait.value.then(checkMailbox);\n"  # the one wait the driver guards, as in lean.js
+    )
+    driver = Path(tc.__file__).with_name("wasm_driver.js")
+    died = subprocess.run([str(tc.node_executable()), str(driver), str(fake_lean_js)], capture_output=True, text=True,
+                          timeout=60)
+    assert died.returncode != 0
+    first, *rest = died.stderr.splitlines()
+    assert first == "uncaught C++ exception std::bad_alloc: std::bad_alloc at 739856616"
+    assert "739856616" in rest  # Node's report follows
+
+
 def _integrity(data: bytes) -> str:
     import base64
     import hashlib

@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import queue
+import re
 import secrets
 import signal
 import subprocess
@@ -68,6 +69,31 @@ class ModuleTimedOut:
 
 
 ProtocolEvent = ModuleStarted | ModuleDone | ModuleFailed | ModuleTimedOut
+
+
+# Lines the WebAssembly build writes to stderr on every import (its own debug output): they
+# would fill a dead process's tail and make it depend on how many imports the process did.
+_STDERR_NOISE = re.compile(r"^\s*(mainModule\? = (true|false)|- \S+\.olean)\s*$")
+# Node's report of an uncaught exception prints the thrown value under a caret line; for the
+# WebAssembly build's C++ exceptions that value is an address, different in every process.
+_CARET = re.compile(r"^\s*\^\s*$")
+_THROWN_ADDRESS = re.compile(r"^\d+$")
+_WORKER_ERROR_ADDRESS = re.compile(r"^(worker sent an error! .*: )\d+$")
+
+
+def stderr_tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a Lean process's stderr log, without the WebAssembly
+    build's debug lines, and with the address of an uncaught C++ exception replaced by
+    ``<address>``, so that the same failure reads the same in every process."""
+    text = path.read_text(errors="replace") if path.is_file() else ""
+    kept: list[str] = []
+    for line in text.splitlines():
+        if _STDERR_NOISE.match(line):
+            continue
+        if _THROWN_ADDRESS.match(line) and kept and _CARET.match(kept[-1]):
+            line = "<address>"
+        kept.append(_WORKER_ERROR_ADDRESS.sub(r"\1<address>", line))
+    return "\n".join(kept[-lines:])
 
 
 def new_token() -> str:

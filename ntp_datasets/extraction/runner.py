@@ -64,6 +64,7 @@ from ntp_datasets.extraction.process import (
     ModuleTimedOut,
     ProtocolEvent,
     new_token,
+    stderr_tail,
 )
 from ntp_datasets.errors import ConfigError
 from ntp_datasets.extraction.program import write_program
@@ -132,7 +133,7 @@ class _Watch:
 
     def last_stderr_tail(self) -> str:
         """The end of the last Lean process's stderr."""
-        return _tail(self.stderr_logs[-1]) if self.stderr_logs else ""
+        return stderr_tail(self.stderr_logs[-1]) if self.stderr_logs else ""
 
 
 Elaborate = Callable[[LeanProject, Toolchain, list, dict, _Watch], Iterator[ModuleOutput]]
@@ -588,8 +589,3 @@ def _import_failure(module: LeanModule, project: LeanProject, failed: set[str],
 
 def _lake_build(project: LeanProject) -> None:
     subprocess.run(["lake", "build"], cwd=project.root, check=True)
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    text = path.read_text(errors="replace") if path.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])

@@ -35,6 +35,7 @@ from ntp_datasets.extraction.process import (
     ModuleTimedOut,
     ProtocolEvent,
     new_token,
+    stderr_tail,
 )
 from ntp_datasets.toolchain import Toolchain
 
@@ -274,10 +275,8 @@ class LeanWorker:
     def _log(self) -> str:
         return str(self._process.stderr_path) if self._process is not None else ""
 
-    def _tail(self, lines: int = 20) -> str:
-        path = Path(self._log())
-        text = path.read_text(errors="replace") if path.is_file() else ""
-        return "\n".join(text.splitlines()[-lines:])
+    def _tail(self) -> str:
+        return stderr_tail(Path(self._log()))
 
 
 def _readable(events: Path) -> bool:
