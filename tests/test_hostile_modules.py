@@ -240,6 +240,11 @@ def test_a_dead_process_stderr_tail_reads_the_same_whatever_its_debug_lines_and_
     three.write_text("uncaught exception: 42 goals left\n17\n")
     assert stderr_tail(three) == "uncaught exception: 42 goals left\n17"
     assert stderr_tail(tmp_path / "missing.stderr") == ""
+    # The exception's name stays when the interpreter's backtrace after it is longer than the tail.
+    four = tmp_path / "four.stderr"
+    four.write_text("uncaught C++ exception lean::throwable: deep recursion\ninterpreter stacktrace:\n"
+                    + "".join(f"#{i} f{i}\n" for i in range(1, 31)))
+    assert stderr_tail(four, lines=3) == "uncaught C++ exception lean::throwable: deep recursion\n[...]\n#28 f28\n#29 f29\n#30 f30"
 
 
 # A stand-in for a Lean process whose memory was corrupted while it worked on B: B's events
@@ -282,6 +287,8 @@ def test_a_module_whose_lean_output_holds_arbitrary_bytes_fails_alone(tmp_path, 
 @pytest.mark.parametrize("kind, last_words, expected", [
     ("wasm", "RangeError: Maximum call stack size exceeded", "toolchain_limit"),
     ("wasm", "Aborted(OOM)", "toolchain_limit"),
+    ("wasm", "uncaught C++ exception lean::throwable: deep recursion was detected at 'interpreter' (potential "
+             "solution: increase stack space in your system)", "toolchain_limit"),
     ("wasm", "Error: lost the connection", "crash"),
     ("native", "RangeError: Maximum call stack size exceeded", "crash"),
 ])

@@ -86,18 +86,26 @@ structure SourceMap where
   crlf : Array Nat := #[]
   deriving Inhabited
 
+/-- `out` and `crlf` with the bytes of `bytes[i:]` copied, but the CR of each CRLF, whose LF's
+offset in `out` goes to `crlf`. Plain tail recursion: the interpreter runs a `for` loop over a
+range with a stack frame per element, and a file of 20,000 lines killed the process ("deep
+recursion was detected at 'interpreter'"). -/
+def SourceMap.copyBytes (bytes : ByteArray) (i : Nat) (out : ByteArray) (crlf : Array Nat) :
+    ByteArray × Array Nat :=
+  if h : i < bytes.size then
+    if bytes[i] == 13 && i + 1 < bytes.size && bytes[i + 1]! == 10 then
+      copyBytes bytes (i + 1) out (crlf.push out.size)  -- where this line ending's LF lands
+    else
+      copyBytes bytes (i + 1) (out.push bytes[i]) crlf
+  else (out, crlf)
+termination_by bytes.size - i
+
 /-- The text Lean parses for a file's bytes and the `SourceMap` back to them; `none` when the
 bytes are not UTF-8. -/
-def SourceMap.ofBytes (bytes : ByteArray) : Option (String × SourceMap) := Id.run do
+def SourceMap.ofBytes (bytes : ByteArray) : Option (String × SourceMap) :=
   let bom := if bytes.size ≥ 3 && bytes[0]! == 0xEF && bytes[1]! == 0xBB && bytes[2]! == 0xBF then 3 else 0
-  let mut out := ByteArray.emptyWithCapacity bytes.size
-  let mut crlf := #[]
-  for i in [bom:bytes.size] do
-    if bytes[i]! == 13 && i + 1 < bytes.size && bytes[i + 1]! == 10 then
-      crlf := crlf.push out.size  -- where the LF of this line ending lands in the parsed text
-    else
-      out := out.push bytes[i]!
-  return (String.fromUTF8? out).map (·, { bom, crlf })
+  let (out, crlf) := SourceMap.copyBytes bytes bom (ByteArray.emptyWithCapacity bytes.size) #[]
+  (String.fromUTF8? out).map (·, { bom, crlf })
 
 /-- The byte offset in the file of position `pos` of the parsed text: the mark and the CR of
 every CRLF before `pos` are added back. A position at a line end maps to the line's CR. -/

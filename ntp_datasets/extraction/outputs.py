@@ -95,7 +95,12 @@ STACK_OVERFLOW = re.compile(r"RangeError: Maximum call stack size exceeded")
 """What Node prints when a thread of the WebAssembly Lean runs out of stack (its workers have
 `NTP_WORKER_STACK_MB`, 256 MB by default)."""
 
-WASM_PROCESS_LIMITS = (MEMORY_CAP, STACK_OVERFLOW)
+INTERPRETER_STACK = re.compile(r"uncaught C\+\+ exception lean::throwable: deep recursion was detected at "
+                               r"'interpreter'")
+"""What the driver prints when Lean's interpreter ran out of stack: natively an error message of
+the command, on the WebAssembly build an exception that nothing catches (the process dies)."""
+
+WASM_PROCESS_LIMITS = (MEMORY_CAP, STACK_OVERFLOW, INTERPRETER_STACK)
 """Deaths of a WebAssembly Lean process that are the build's limits (see `toolchain_limit`)."""
 
 _TOOLCHAIN_LIMITS = [
@@ -108,6 +113,8 @@ _TOOLCHAIN_LIMITS = [
     (MEMORY_CAP, "the WebAssembly memory cap (2 GB) was reached"),
     (STACK_OVERFLOW, "a thread of the WebAssembly Lean ran out of stack (Node's \"Maximum call stack size "
                      "exceeded\")"),
+    (INTERPRETER_STACK, "Lean's interpreter ran out of stack, which kills the WebAssembly Lean (natively an "
+                        "error of the command)"),
 ]
 
 

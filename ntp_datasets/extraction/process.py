@@ -71,6 +71,9 @@ class ModuleTimedOut:
 ProtocolEvent = ModuleStarted | ModuleDone | ModuleFailed | ModuleTimedOut
 
 
+UNCAUGHT_CPP_EXCEPTION = "uncaught C++ exception "
+"""How ``wasm_driver.js`` starts the line naming a C++ exception that killed the process."""
+
 # Lines the WebAssembly build writes to stderr on every import (its own debug output): they
 # would fill a dead process's tail and make it depend on how many imports the process did.
 _STDERR_NOISE = re.compile(r"^\s*(mainModule\? = (true|false)|- \S+\.olean)\s*$")
@@ -84,7 +87,9 @@ _WORKER_ERROR_ADDRESS = re.compile(r"^(worker sent an error! .*: )\d+$")
 def stderr_tail(path: Path, lines: int = 20) -> str:
     """The last ``lines`` lines of a Lean process's stderr log, without the WebAssembly
     build's debug lines, and with the address of an uncaught C++ exception replaced by
-    ``<address>``, so that the same failure reads the same in every process."""
+    ``<address>``, so that the same failure reads the same in every process. The line that
+    names an uncaught C++ exception (see ``wasm_driver.js``) comes first even when the
+    interpreter's backtrace after it is longer than the tail."""
     text = path.read_text(errors="replace") if path.is_file() else ""
     kept: list[str] = []
     for line in text.splitlines():
@@ -93,7 +98,9 @@ def stderr_tail(path: Path, lines: int = 20) -> str:
         if _THROWN_ADDRESS.match(line) and kept and _CARET.match(kept[-1]):
             line = "<address>"
         kept.append(_WORKER_ERROR_ADDRESS.sub(r"\1<address>", line))
-    return "\n".join(kept[-lines:])
+    tail = kept[-lines:]
+    named = [line for line in kept[:-lines] if line.startswith(UNCAUGHT_CPP_EXCEPTION)]
+    return "\n".join(named[-1:] + ["[...]"] * bool(named) + tail)
 
 
 def new_token() -> str:
