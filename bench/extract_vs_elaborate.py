@@ -48,10 +48,10 @@ if __package__ in (None, ""):  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ntp_datasets import records, toolchain as toolchains  # noqa: E402
-from ntp_datasets.extraction import Extractor  # noqa: E402
+from ntp_datasets.extraction import ExtractionOptions, Extractor  # noqa: E402
 from ntp_datasets.extraction.cache import cache_root, module_cache_keys, work_dir_for  # noqa: E402
-from ntp_datasets.extraction.process import ModuleDone, ModuleStarted  # noqa: E402
-from ntp_datasets.extraction.runner import MODULE_TIMEOUT_ENV  # noqa: E402
+from ntp_datasets.extraction.options import MODULE_TIMEOUT_ENV  # noqa: E402
+from ntp_datasets.extraction.process import ModuleDone, ModuleStarted, Ready  # noqa: E402
 from ntp_datasets.project import LeanProject  # noqa: E402
 from ntp_datasets.resources import sample_project_dir  # noqa: E402
 
@@ -388,9 +388,9 @@ def extract_and_derive(project_dir: Path, workers: int = 1) -> dict:
     tc = toolchains.find_toolchain(install=False)
     counts = {kind: 0 for kind in records.RECORD_KINDS}
     failed = {}
-    phases, first_module_s, on_event = _phase_watcher()
+    phases, first_module_s, started, on_event = _phase_watcher()
     start = time.perf_counter()
-    extractor = Extractor(tc, progress=False, on_event=on_event, workers=workers)
+    extractor = Extractor(ExtractionOptions.of(workers=workers), toolchain=tc, progress=False, on_event=on_event)
     for output in extractor.extract_project(project_dir):
         if output.error:
             failed[output.module] = output.error[-500:]
@@ -399,7 +399,8 @@ def extract_and_derive(project_dir: Path, workers: int = 1) -> dict:
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"wall_s": wall, "peak_rss_mib": peak / 1024, "records": counts, "failed": failed,
-            "workers": extractor.workers_for(LeanProject(project_dir).import_order()),
+            "workers": len(started),
+            "startup_s": [round(s, 1) for s in started],
             "phases_s": {k: round(v / 1000, 2) for k, v in phases.items()},
             "until_first_module_s": round(first_module_s[0] - start, 2) if first_module_s else None}
 
@@ -407,19 +408,23 @@ def extract_and_derive(project_dir: Path, workers: int = 1) -> dict:
 def _phase_watcher():
     """Sum, over modules, the milliseconds of each phase the extractor reports in its `done`
     lines (import, elaborate, events, olean, ...), and note when the first `start` line came
-    (what precedes it is the process's start-up: Lean, `import Lean`, the extractor's compile).
-    Returns the sums, the list that gets the first start time, and the event callback."""
+    (what precedes it is the process's start-up: Lean, `import Lean`, the extractor's compile),
+    and the start-up of each Lean process (its `ready` line). Returns the sums, the list that gets
+    the first start time, the start-ups, and the event callback."""
     phases: dict[str, float] = {}
     first_module: list[float] = []
+    started: list[float] = []
 
     def on_event(event):
+        if isinstance(event, Ready):
+            started.append(event.seconds)
         if isinstance(event, ModuleStarted) and not first_module:
             first_module.append(time.perf_counter())
         if isinstance(event, ModuleDone):
             for phase, ms in event.phases.items():
                 phases[phase] = phases.get(phase, 0) + ms
 
-    return phases, first_module, on_event
+    return phases, first_module, started, on_event
 
 
 def measured_extraction(project: LeanProject, tc: toolchains.Toolchain, workers: int = 1,

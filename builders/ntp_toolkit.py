@@ -2,32 +2,33 @@
 
 Configs:
 
-- one record config per ``records.RECORD_KINDS`` entry, e.g. ``tactic_prediction``
-  (one row per tactic step) and ``full_proof`` (one row per declaration with a
-  proof or value); a single ``train`` split with every record.
-- ``instruct_<prompt type>`` for each built-in template of ``prompts/``
-  (``ntp_datasets.prompting``): instruction-tuning prompt/completion rows
-  rendered from the records; rows containing ``sorry``, rows of declarations with Lean
-  errors and tactics inside statements are dropped (``prompting.drop_reason``). Splits
-  ``train``, ``dev``, ``test``, ``file_split_dev``, ``file_split_test``
-  (``ntp_datasets.splits``); a held-out split with no rows is left out,
-  since datasets cannot read back an empty split.
-- ``instruct``: the same for a user's template, given as ``template_dir=``
-  (with ``prompt_name=`` when it holds several) or ``template=``.
+- one record config per ``ntp_datasets.records.RECORD_KINDS`` entry, e.g. ``tactic_prediction``
+  (one row per tactic step) and ``full_proof`` (one row per declaration with a proof or value);
+  a single ``train`` split with every record (``train``/``dev``/``test`` with
+  ``split_strategy="novel_premises"``).
+- ``instruct_<prompt type>`` for each built-in template (``ntp_datasets/rows/templates/``):
+  instruction-tuning prompt/completion rows rendered from the records; rows containing
+  ``sorry``, rows of declarations with Lean errors and tactics inside statements are dropped
+  (``ntp_datasets.rows.prompting.drop_reason``). Splits ``train``, ``dev``, ``test``,
+  ``file_split_dev``, ``file_split_test`` (``ntp_datasets.rows.splits``); a held-out split with
+  no rows is left out, since datasets cannot read back an empty split.
+- ``instruct``: the same for a user's template, given as ``template_dir=`` (with
+  ``prompt_name=`` when it holds several) or ``template=``.
 
 Usage: ``datasets.load_dataset("ntp_toolkit", "full_proof", project="path/to/lean/project")``
-after ``import ntp_datasets``; ``project`` is any spec of ``ntp_datasets.specs`` (a
+after ``import ntp_datasets``; ``project`` is any spec of ``ntp_datasets.project.specs`` (a
 directory, a git URL at a commit, an ntp-toolkit config file, a list) and defaults to the
 bundled sample project. Every row has a ``project`` column: its project's name.
 
-Generation: ``download_and_prepare`` first extracts every project in the main process
-(one Lean process per project, cached per module) and writes each module's extractor
-output to a file; the list of those files is what datasets shards over ``num_proc``
-workers. Streaming (``as_streaming_dataset``) extracts while rows are read.
+Generation: ``download_and_prepare`` first extracts every project in the main process (Lean
+workers, cached per module: ``ntp_datasets.extraction``) and writes each module's extractor
+output to a file; the list of those files is what datasets shards over ``num_proc`` workers.
+Streaming (``as_streaming_dataset``) extracts while rows are read.
 
 Injection points (keyword arguments of the builder, beside datasets' own): ``extractor``, an
 ``ntp_datasets.extraction.Extractor`` (or an object with its ``toolchain`` and
-``extract_project``), and ``summary``, a ``BuildSummary`` the builder fills while it builds.
+``extract_project``), which carries the extraction options, and ``summary``, a
+``BuildSummary`` the builder fills while it builds.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from datasets.builder import Key
 from datasets.utils.tqdm import tqdm as hf_tqdm
 
 from ntp_datasets.errors import ConfigError, output_error
-from ntp_datasets.extraction import Extractor, check_executor, worker_count
+from ntp_datasets.extraction import ExtractionOptions, Extractor, given_options
 from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.progress import say
 from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
@@ -166,15 +167,12 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``import_closure``: ``imports`` rows for every module of each module's environment
     (``Init``'s closure included), not only its direct and project imports.
 
-    ``module_timeout``: seconds one module may take to elaborate before its Lean
-    process is stopped and the module recorded as ``timeout`` (None:
-    ``$NTP_DATASETS_MODULE_TIMEOUT``, else 600; 0: no limit).
-
-    ``workers``: Lean processes extracting side by side over the import graph (None:
-    ``$NTP_DATASETS_WORKERS``, else as many as the cores and the memory allow).
-    ``executor``: ``"local"`` or ``"ray"`` (Ray actors as workers, on the cluster at
-    ``ray_address``, or a local Ray started for the build). None of these three changes the
-    rows, so none is part of the cache id.
+    Extraction options (how, not what: see ``ntp_datasets.extraction.ExtractionOptions``;
+    None: the environment's setting, else the default): ``workers`` (Lean processes side by
+    side; None: as many as pay for themselves), ``executor`` (``"local"`` or ``"ray"``),
+    ``ray_address``, ``module_timeout`` and ``command_timeout`` (CPU seconds a module / a command
+    may take; 0: no limit), ``toolchain`` (``"wasm"`` or ``"native"``). The time limits decide
+    which commands and modules fail, so they are part of the cache id; the others are not.
     """
 
     project: Any = None
@@ -192,12 +190,14 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     file_test_fraction: float = 0.0
     keep_error_rows: bool = False
     progress: bool = True
-    module_timeout: float | None = None
     import_closure: bool = False
-    workers: int | None = None
-    executor: str = "local"
-    ray_address: str | None = None
     split_strategy: str = "random"
+    workers: int | None = None
+    executor: str | None = None
+    ray_address: str | None = None
+    module_timeout: float | None = None
+    command_timeout: float | None = None
+    toolchain: str | None = None
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -210,11 +210,6 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             raise ConfigError(f"record_kind must be one of {sorted(RECORD_KINDS)}, got {self.record_kind!r}")
         if not isinstance(self.max_context_tokens, int) or self.max_context_tokens < 0:
             raise ConfigError(f"max_context_tokens must be an int >= 0, got {self.max_context_tokens!r}")
-        if self.module_timeout is not None and not self.module_timeout >= 0:
-            raise ConfigError(f"module_timeout must be a number of seconds >= 0 (0: no limit), got {self.module_timeout!r}")
-        if self.workers is not None:
-            worker_count(self.workers)
-        check_executor(self.executor)
         if self.split_strategy not in SPLIT_STRATEGIES:
             raise ConfigError(f"split_strategy must be one of {list(SPLIT_STRATEGIES)}, got {self.split_strategy!r}")
         if not isinstance(self.import_closure, bool):
@@ -284,7 +279,7 @@ class NtpToolkitConfig(datasets.BuilderConfig):
         # `project` is described by the fingerprint; `progress` does not change the rows.
         # `workers`, `executor` and `ray_address` say how to extract, not what: the rows are the same.
         described_elsewhere = {"project", "progress", "tokenizer", "tokenizer_name", "template_dir", "workers",
-                               "executor", "ray_address"}
+                               "executor", "ray_address", "toolchain"}
         id_kwargs = {key: value for key, value in config_kwargs.items() if key not in described_elsewhere}
         id_kwargs["fingerprint"] = self.fingerprint
         # A tokenizer object hashes differently from process to process; its name does not.
@@ -309,11 +304,12 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
     DEFAULT_CONFIG_NAME = "tactic_prediction"
 
     def __init__(self, *args, extractor=None, summary: BuildSummary | None = None, **kwargs):
+        # Checked before anything else happens (a git checkout, a toolchain install); the
+        # limits in force become the config's own, so the cache id tells them apart.
+        options = extraction_options(extractor, kwargs)
+        kwargs.update(module_timeout=options.module_timeout or 0, command_timeout=options.command_timeout or 0)
         super().__init__(*args, **kwargs)
-        self.extractor = extractor or Extractor(module_timeout=self.config.module_timeout,
-                                                progress=self.config.progress, workers=self.config.workers,
-                                                executor=self.config.executor,
-                                                ray_address=self.config.ray_address)
+        self.extractor = extractor or Extractor(options, progress=self.config.progress)
         # A caller that passes its summary shows it; else the builder shows its own, once.
         self._shows_summary = summary is None
         self.summary = summary if summary is not None else BuildSummary(config=self.config.name)
@@ -541,6 +537,23 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 )
                 yield Key(shard, index), row
                 index += 1
+
+
+def extraction_options(extractor, config_kwargs: dict) -> ExtractionOptions:
+    """The extraction options of a build: those of ``extractor`` when one is passed (an option
+    among ``config_kwargs`` that says otherwise is a :class:`ConfigError`: it would be ignored),
+    else built from ``config_kwargs`` (``ExtractionOptions.from_mapping``)."""
+    given = given_options(config_kwargs)
+    own = getattr(extractor, "options", None)
+    if extractor is None or not isinstance(own, ExtractionOptions):
+        return ExtractionOptions.from_mapping(config_kwargs) if extractor is None else ExtractionOptions.of()
+    wanted = ExtractionOptions.of(**given)
+    conflicts = [f"{name}={given[name]!r} (the extractor has {getattr(own, name)!r})" for name in given
+                 if getattr(wanted, name) != getattr(own, name)]
+    if conflicts:
+        raise ConfigError(f"extractor= is given with other extraction options: {', '.join(conflicts)}; "
+                          "set them on the Extractor (ExtractionOptions) instead")
+    return own
 
 
 def _warn_about_errors(module_output, shown: set) -> None:

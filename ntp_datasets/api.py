@@ -23,10 +23,6 @@ from ntp_datasets.project import LeanProject
 from ntp_datasets.routing import code_hash
 from ntp_datasets.summary import BuildSummary
 
-# Options that change which modules fail, so the errors config behind a summary shares them.
-_EXTRACTION_OPTIONS = ("module_timeout",)
-
-
 def make_builder(config_name: str, project=None, *, cache_dir=None, extractor: Extractor | None = None,
                  summary: BuildSummary | None = None, **config_kwargs) -> NtpToolkit:
     """The ntp_toolkit builder of config ``config_name`` for ``project`` (a spec of
@@ -114,18 +110,18 @@ def _summary_from_errors(builder: NtpToolkit, config_name: str, cache_dir, confi
     """The summary of a config read from the datasets cache: module failures and errors from
     the project's ``errors`` config, the other modules counted as built earlier."""
     projects = builder.config.resolved_projects()
-    kwargs = {key: value for key, value in config_kwargs.items() if key in _EXTRACTION_OPTIONS}
-    # Its own summary is not shown: this one is built from it.
+    # Its own summary is not shown: this one is built from it. The extractor carries the time
+    # limits, which decide which modules fail.
     errors_builder = make_builder("errors", builder.config.project, cache_dir=cache_dir, extractor=builder.extractor,
-                                  summary=BuildSummary(config="errors"), **kwargs)
+                                  summary=BuildSummary(config="errors"))
     errors_builder.download_and_prepare()
     errors = _as_dataset(errors_builder)["train"]
     summary = BuildSummary(project=", ".join(p.name for p in projects), config=config_name, from_datasets_cache=True,
                            rows=builder.summary.rows)
-    whole_module = {(row["project"], row["module"], row["kind"]) for row in errors
-                    if row["line"] == 0 and row["kind"] != "toolchain_mismatch"}
+    whole_module = {(row["project"], row["module"], row["kind"]) for row in errors if row["line"] == 0}
     summary.failed.update(kind for _, _, kind in whole_module)
     summary.errors.update(errors["kind"])
+    summary.skipped_commands.update(row["kind"] for row in errors if row["skipped"])
     modules = sum(len(LeanProject(p.root).modules) for p in projects)
     summary.cached = modules - len(whole_module)
     return summary

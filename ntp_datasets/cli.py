@@ -13,7 +13,8 @@ import sys
 
 from ntp_datasets.api import build
 from ntp_datasets.errors import NtpDatasetsError
-from ntp_datasets.extraction import EXECUTORS, Extractor
+from ntp_datasets.extraction import EXECUTORS, ExtractionOptions, Extractor
+from ntp_datasets.extraction.options import TOOLCHAIN_KINDS
 from ntp_datasets.extraction.program import compiled_extractor
 from ntp_datasets.publish import build_dataset_folder, folder_stats, format_stats, push_to_hub, redact, write_stats_plot
 from ntp_datasets.toolchain import find_toolchain, install_wasm_toolchain, ntp_home
@@ -55,34 +56,46 @@ def _preview(args) -> int:
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
-    """Options of every command that builds datasets: ``--strict``, ``--module-timeout``,
-    ``--cache-dir``, ``--workers``, ``--executor``, ``--ray-address``."""
+    """Options of every command that builds datasets: ``--strict``, ``--cache-dir`` and the
+    extraction options (``--workers``, ``--executor``, ``--ray-address``, ``--module-timeout``,
+    ``--command-timeout``, ``--toolchain``: see ``ExtractionOptions``)."""
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 if any error was recorded (default: only if nothing could be built)")
-    parser.add_argument("--module-timeout", type=float, default=None, metavar="SECONDS",
-                        help="time limit per module (default: $NTP_DATASETS_MODULE_TIMEOUT or 600; 0: none)")
     parser.add_argument("--cache-dir", default=None, help="datasets cache directory")
+    parser.add_argument("--module-timeout", type=float, default=None, metavar="SECONDS",
+                        help="CPU seconds one module may take (default: $NTP_DATASETS_MODULE_TIMEOUT or 1200; 0: none)")
+    parser.add_argument("--command-timeout", type=float, default=None, metavar="SECONDS",
+                        help="CPU seconds one command may take; it is then skipped (default: "
+                             "$NTP_DATASETS_COMMAND_TIMEOUT or 600; 0: none)")
     parser.add_argument("--workers", type=int, default=None, metavar="K",
                         help="Lean processes extracting side by side over the import graph (default: "
-                             "$NTP_DATASETS_WORKERS, else as many as the cores and the memory allow, 4.5 GiB each)")
-    parser.add_argument("--executor", choices=EXECUTORS, default="local",
-                        help="where the workers run: local processes, or Ray actors (pip install \"ntp-datasets[ray]\")")
+                             "$NTP_DATASETS_WORKERS, else as many as pay for their start-up, within the cores and "
+                             "the memory)")
+    parser.add_argument("--executor", choices=EXECUTORS, default=None,
+                        help="where the workers run: local processes (default), or Ray actors "
+                             "(pip install \"ntp-datasets[ray]\")")
     parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
                         help="the Ray cluster to use with --executor ray (default: a local Ray started for the build)")
+    parser.add_argument("--toolchain", choices=TOOLCHAIN_KINDS, default=None,
+                        help="the Lean to use (default: $NTP_DATASETS_TOOLCHAIN, else a native lean on PATH, else "
+                             "the WebAssembly build)")
+
+
+def extraction_options(args) -> ExtractionOptions:
+    """The extraction options of a command's flags (:func:`add_build_options`)."""
+    return ExtractionOptions.of(workers=args.workers, executor=args.executor, ray_address=args.ray_address,
+                                module_timeout=args.module_timeout, command_timeout=args.command_timeout,
+                                toolchain=args.toolchain)
 
 
 def make_extractor(args) -> Extractor:
     """The one extractor of a command, from its build options."""
-    return Extractor(module_timeout=args.module_timeout, workers=args.workers, executor=args.executor,
-                     ray_address=args.ray_address)
+    return Extractor(extraction_options(args))
 
 
 def build_options(args) -> dict:
-    """Builder config options given by :func:`add_build_options`'s flags, and the extractor."""
-    options = {"extractor": getattr(args, "extractor", None)}
-    if args.module_timeout is not None:
-        options["module_timeout"] = args.module_timeout
-    return options
+    """Builder config options of a command: its extractor, which carries the extraction options."""
+    return {"extractor": getattr(args, "extractor", None)}
 
 
 def _build(args) -> int:

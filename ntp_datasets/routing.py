@@ -7,20 +7,21 @@ datasets has no public registry for builders shipped inside a Python package.
 directory), then imports the builder class from that module. :func:`install` wraps
 that function: the name ``ntp_toolkit`` resolves to ``ntp_datasets.builders.ntp_toolkit``;
 every other name passes through unchanged. (A local directory named ``ntp_toolkit`` is
-shadowed as a result.) ``import ntp_datasets`` calls :func:`install`.
+shadowed as a result.) ``import ntp_datasets`` calls :func:`install`; an installed (not
+editable) package also routes the name when ``datasets`` is imported without it
+(``autoload.py``).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from pathlib import Path
 
 import datasets.load
 
+from ntp_datasets.autoload import route
 from ntp_datasets.resources import resource_dir
 
-DATASET_NAME = "ntp_toolkit"
 BUILDER_MODULE = "ntp_datasets.builders.ntp_toolkit"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CODE_SUFFIXES = (".py", ".lean", ".j2", ".js")
@@ -44,16 +45,6 @@ def builder_dataset_module() -> datasets.load.DatasetModule:
 
 
 def install() -> None:
-    """Wrap ``datasets.load.dataset_module_factory`` once so it resolves ``ntp_toolkit``."""
-    original = datasets.load.dataset_module_factory
-    if hasattr(original, "ntp_datasets_original"):
-        return  # already installed
-
-    @functools.wraps(original)
-    def dataset_module_factory(path, *args, **kwargs):
-        if path == DATASET_NAME:
-            return builder_dataset_module()
-        return original(path, *args, **kwargs)
-
-    dataset_module_factory.ntp_datasets_original = original
-    datasets.load.dataset_module_factory = dataset_module_factory
+    """Route ``ntp_toolkit`` through ``datasets.load.dataset_module_factory`` (once; the same
+    route the installed autoload hook adds when ``datasets`` is imported first)."""
+    datasets.load.dataset_module_factory = route(datasets.load.dataset_module_factory)

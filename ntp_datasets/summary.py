@@ -32,6 +32,10 @@ class BuildSummary:
     """Modules that failed as a whole, by error kind."""
     errors: Counter = field(default_factory=Counter)
     """``errors`` rows of the project, by kind (module failures and Lean error messages)."""
+    skipped_commands: Counter = field(default_factory=Counter)
+    """Commands not elaborated in modules that were extracted, by kind: ``toolchain_limit`` or
+    ``crash`` (the command killed the Lean process twice), ``timeout`` (it ran past
+    ``command_timeout``). Each is also an ``errors`` row."""
     rows: int = 0
     """Rows the config got."""
     dropped_rows: int = 0
@@ -61,7 +65,7 @@ class BuildSummary:
         """Begin counting a fresh extraction of ``project`` (the names of its projects): a
         streamed config extracts once per split, and only the last pass counts."""
         self.project, self.extracted, self.cached = project, 0, 0
-        self.failed, self.errors = Counter(), Counter()
+        self.failed, self.errors, self.skipped_commands = Counter(), Counter(), Counter()
 
     def add_module(self, module_output: ModuleOutput) -> None:
         """Count one extractor output and its errors."""
@@ -71,12 +75,15 @@ class BuildSummary:
             self.cached += 1
         else:
             self.extracted += 1
-        self.errors.update(e.kind for e in error_records(module_output))
+        errors = list(error_records(module_output))
+        self.errors.update(e.kind for e in errors)
+        self.skipped_commands.update(e.kind for e in errors if e.skipped)
 
     def format(self) -> str:
         """One line for the CLI and the API: where the config's rows came from (modules
         extracted now, read from the extraction cache, or the whole config read from the
-        datasets cache), modules failed and errors by kind, rows."""
+        datasets cache), modules failed and errors by kind, commands skipped in extracted
+        modules by kind (when any), rows."""
         modules = self.modules_seen
         failed = f"{sum(self.failed.values())} failed{_by_kind(self.failed)}"
         head = f"{self.config or 'config'} of {self.project or 'the project'}"
@@ -87,7 +94,9 @@ class BuildSummary:
         else:
             done = (f"{modules} modules: {self.extracted} extracted now, {self.cached} read from the extraction cache, "
                     f"{failed}")
-        return f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}; {self.rows} rows"
+        skipped = sum(self.skipped_commands.values())
+        skipped = f"; {skipped} command{'s' * (skipped != 1)} skipped{_by_kind(self.skipped_commands)}" if skipped else ""
+        return f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}{skipped}; {self.rows} rows"
 
     def exit_status(self, strict: bool = False) -> int:
         """1 when nothing could be built (every module failed), or when ``strict`` and any error

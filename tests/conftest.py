@@ -71,7 +71,7 @@ def toolchain():
 @pytest.fixture(scope="session")
 def sample_outputs(toolchain):
     """The real extractor's output for the bundled sample project, by module name."""
-    outputs = Extractor(toolchain, progress=False).extract_project(sample_project_dir())
+    outputs = Extractor(toolchain=toolchain, progress=False).extract_project(sample_project_dir())
     return {o.module: o for o in outputs}
 
 
@@ -79,7 +79,7 @@ def _extract_project_files(root: Path, files: dict[str, str], toolchain) -> dict
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(text.encode("utf-8"))  # line endings and all, as given
-    return {o.module: o for o in Extractor(toolchain, progress=False).extract_project(root)}
+    return {o.module: o for o in Extractor(toolchain=toolchain, progress=False).extract_project(root)}
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,6 @@ class FakeModuleOutput:
     error: str | None = None
     cached: bool = False
     error_kind: str = ""
-    toolchain_mismatch: str = ""
     project: str = ""
     project_imports: tuple = ()
 

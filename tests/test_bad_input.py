@@ -1,7 +1,7 @@
 """Broken projects through the public entry points: parse and elaboration errors, a file that
-is not UTF-8, an import cycle, a missing import, a module that never finishes, a module whose
-Lean process dies, a project asking for another Lean version. Each failure becomes an
-`errors` row of its kind, and every other module still gives its rows.
+is not UTF-8, an import cycle, a missing import, a command that never finishes, a command that
+kills the Lean process, a project asking for another Lean version. Each failure becomes an
+`errors` row of its kind, and every other module (and declaration) still gives its rows.
 
 One real build of one project with all of these, shared by the tests of this file."""
 
@@ -13,12 +13,13 @@ import pytest
 
 import ntp_datasets
 from ntp_datasets import cli
-from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction import ExtractionOptions, Extractor
 
-pytestmark = pytest.mark.slow  # one build runs three Lean processes and waits for a timeout
+pytestmark = pytest.mark.slow  # one build runs four Lean processes and waits for a time limit
 
-# Import order (ties broken by name): A, B_Errors, C_Loop (stops the first Lean process),
-# D_Good, E_Missing, Z_Crash (kills the second process, and the retry) -- three processes.
+# Import order (ties broken by name): A, B_Errors, C_Loop (its loop stops the first Lean process),
+# then again without the loop, D_Good, E_Missing, F_UsesLoop, Z_Crash (kills the second
+# process, and the third), then Z_Crash without that command -- four processes.
 BAD_PROJECT = {
     "lean-toolchain": "leanprover/lean4:v4.9.0\n",
     "Bad/A.lean": "def Bad.one : Nat := 1\n\ntheorem Bad.one_pos : 0 < Bad.one := by\n  decide\n",
@@ -37,7 +38,8 @@ BAD_PROJECT = {
     "Bad/Z_Crash.lean": "import Bad.A\n\n#eval (IO.Process.exit 3 : IO Unit)\n",
 }
 LATIN1 = ("Bad/Latin1.lean", "-- café, saved as Latin-1\ndef Bad.latin : Nat := 1\n".encode("latin-1"))
-TIMEOUT = 30  # seconds; far more than any good module here needs, even on a busy machine
+TIMEOUT = 30  # CPU seconds a module may take; far more than any good module here needs
+COMMAND_TIMEOUT = 5  # CPU seconds a command may take: the loop waits, so 4 x 5 s of wall time
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,8 @@ def bad_build(tmp_path_factory, empty_home):
     cache_dir = tmp_path_factory.mktemp("bad_datasets_cache")
     # One extractor for every build of this file: it remembers the modules that timed out or
     # crashed, so later builds (other configs, the CLI) start no Lean process.
-    extractor = Extractor(module_timeout=TIMEOUT, progress=False)
+    extractor = Extractor(ExtractionOptions.of(module_timeout=TIMEOUT, command_timeout=COMMAND_TIMEOUT),
+                          progress=False)
     log, logger = _LogCapture(), logging.getLogger("ntp_datasets")
     level = logger.level
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -117,39 +120,41 @@ def test_import_cycle_and_missing_import_fail_only_their_modules(bad_build):
     assert not {"Bad.CycleA", "Bad.CycleB", "Bad.E_Missing"} & set(steps["module"])
 
 
-def test_a_module_that_never_finishes_times_out_and_the_build_goes_on(bad_build):
-    (row,) = [r for r in _errors_of(bad_build, "Bad.C_Loop") if r["kind"] != "toolchain_mismatch"]
-    assert row["kind"] == "timeout"
-    assert f"did not finish within {TIMEOUT} s (module_timeout)" in row["message"]
-    (dependent,) = [r for r in _errors_of(bad_build, "Bad.F_UsesLoop") if r["kind"] != "toolchain_mismatch"]
-    assert dependent["kind"] == "dependency" and "imports Bad.C_Loop, which could not be built" in dependent["message"]
+def test_a_command_that_never_finishes_is_skipped_and_its_module_and_importers_go_on(bad_build):
+    (row,) = _errors_of(bad_build, "Bad.C_Loop")
+    assert (row["kind"], row["line"], row["skipped"]) == ("timeout", 1, True)
+    assert row["message"] == (f"not elaborated: this command ran past the time limit of {COMMAND_TIMEOUT} CPU "
+                              "seconds (command_timeout) and its Lean process was stopped")
+    assert _errors_of(bad_build, "Bad.F_UsesLoop") == []
+    assert "Bad.F_UsesLoop:Bad.f" in set(_build(bad_build, "full_proof")["declId"])
     # D_Good comes after the loop: a fresh Lean process elaborated it.
-    assert "elaborated Bad.D_Good" in bad_build["log"]
+    assert "elaborated Bad.D_Good in " in bad_build["log"]
     assert _errors_of(bad_build, "Bad.D_Good") == []
 
 
-def test_a_module_whose_lean_process_dies_is_retried_once_then_recorded(bad_build):
-    (row,) = [r for r in _errors_of(bad_build, "Bad.Z_Crash") if r["kind"] != "toolchain_mismatch"]
-    assert row["kind"] == "crash"
-    assert row["message"].startswith("the Lean process died twice while elaborating this module")
+def test_a_command_that_kills_the_lean_process_twice_is_skipped(bad_build):
+    (row,) = _errors_of(bad_build, "Bad.Z_Crash")
+    assert (row["kind"], row["line"], row["skipped"]) == ("crash", 3, True)
+    assert row["message"].startswith("not elaborated: this command killed the Lean process twice (the process died)")
     log = bad_build["log"]
-    assert "died while elaborating Bad.Z_Crash (trying it again in a fresh process)" in log
-    assert "died while elaborating Bad.Z_Crash (giving up)" in log
+    assert "died while elaborating Bad.Z_Crash (command at line 3; trying it again in a fresh process)" in log
+    assert ("died while elaborating Bad.Z_Crash (command at line 3; elaborating the module again without that "
+            "command)") in log
 
 
-def test_another_lean_version_is_a_warning_and_a_row_only_for_modules_with_errors(bad_build):
+def test_another_lean_version_is_a_warning_never_an_error_row(bad_build):
     assert "asks for Lean 4.9.0 (leanprover/lean4:v4.9.0) but the toolchain in use is Lean 4." in bad_build["log"]
-    mismatched = {r["module"] for r in bad_build["errors"] if r["kind"] == "toolchain_mismatch"}
-    assert "Bad.B_Errors" in mismatched and "Bad.Z_Crash" in mismatched
-    assert not {"Bad.A", "Bad.D_Good"} & mismatched
+    assert not {r["kind"] for r in bad_build["errors"]} - {"parse", "elaboration", "encoding", "import_cycle",
+                                                             "missing_import", "timeout", "crash"}
 
 
 def test_every_build_ends_with_a_summary_and_strict_sets_the_exit_status(bad_build, capsys):
     assert f"errors of {bad_build['root'].name}: 10 modules: " in bad_build["log"]
     args = ["preview", str(bad_build["root"]), "--config", "declarations", "--cache-dir", str(bad_build["cache_dir"]),
-            "--module-timeout", str(TIMEOUT)]
+            "--module-timeout", str(TIMEOUT), "--command-timeout", str(COMMAND_TIMEOUT)]
     assert cli.main(args, extractor=bad_build["extractor"]) == 0
     out = capsys.readouterr().out
-    assert f"declarations of {bad_build['root'].name}: 10 modules:" in out and "failed (crash: 1, dependency: 1, encoding: 1, import_cycle: 2, " \
-        "missing_import: 1, timeout: 1)" in out
+    assert f"declarations of {bad_build['root'].name}: 10 modules:" in out
+    assert "failed (encoding: 1, import_cycle: 2, missing_import: 1)" in out
+    assert "2 commands skipped (crash: 1, timeout: 1)" in out
     assert cli.main([*args, "--strict"], extractor=bad_build["extractor"]) == 1

@@ -57,19 +57,6 @@ def test_a_missing_project_is_one_clear_error(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: Lean project not found:")
 
 
-def test_module_timeout_comes_from_the_argument_else_the_environment_else_600(monkeypatch):
-    from ntp_datasets.extraction import module_timeout_seconds
-
-    monkeypatch.delenv("NTP_DATASETS_MODULE_TIMEOUT", raising=False)
-    assert module_timeout_seconds() == 600
-    monkeypatch.setenv("NTP_DATASETS_MODULE_TIMEOUT", "90")
-    assert module_timeout_seconds() == 90 and module_timeout_seconds(5) == 5
-    assert module_timeout_seconds(0) is None  # no limit
-    monkeypatch.setenv("NTP_DATASETS_MODULE_TIMEOUT", "ten minutes")
-    with pytest.raises(ValueError, match="NTP_DATASETS_MODULE_TIMEOUT must be a number of seconds"):
-        module_timeout_seconds()
-
-
 def test_folder_build_prints_one_true_line_per_config_and_each_error_once(project, fake_extractor, tmp_path, capsys,
                                                                           caplog):
     cached = sample_module_output()

@@ -32,7 +32,7 @@ FILES = {
 
 
 def _all_rows(toolchain, root) -> dict[str, list[dict]]:
-    outputs = list(Extractor(toolchain, progress=False).extract_project(root))
+    outputs = list(Extractor(toolchain=toolchain, progress=False).extract_project(root))
     assert not any(o.cached for o in outputs)
     return {kind: [records.as_row(r) for o in outputs for r in records.records_of_kind(kind, o)]
             for kind in records.RECORD_KINDS}

@@ -16,6 +16,8 @@ from ntp_datasets.extraction.program import (
     compiled_extractor_dir,
     extractor_lean_path,
     extractor_source,
+    hook_blocks,
+    replace_hooks,
     runner_source,
     write_program,
 )
@@ -70,6 +72,32 @@ def test_webassembly_module_imports_through_the_shared_toolchain_data(tmp_path):
     assert source.index("structure ToolchainData where") < source.index("structure LoadedModule extends EffectiveImport") \
         < source.index("def importModulesOf") < source.index("def importHeader")
     assert "structure LoadedModule" not in native
+
+
+def test_the_webassembly_variant_replaces_exactly_the_marked_hook_blocks(tmp_path):
+    native = EXTRACTOR_FILE.read_text(encoding="utf-8")
+    blocks = hook_blocks(native)
+    assert sorted(blocks) == ["importModulesOf", "prepareImports", "repairImportedEnv"]
+    for name, (start, end) in blocks.items():  # each block: its markers, a docstring, one definition of its name
+        block = native[start:end]
+        assert block.startswith(f"-- ntp-wasm-hook: {name}\n/--") and block.endswith("-- ntp-wasm-hook-end")
+        assert block.count(f"def {name} ") == 1
+    source = extractor_source(_wasm(tmp_path))
+    assert hook_blocks(source) == {}  # no marker line is left
+    assert "def prepareImports : IO Unit := unsafe NtpWasmFix.loadImportedIRAtImport" in source
+    # Outside the blocks the module's text is Extract.lean's own, whatever its comments say.
+    assert native[blocks["prepareImports"][1]:blocks["importModulesOf"][0]] in source
+
+
+def test_a_hook_block_without_its_end_or_given_twice_is_an_error():
+    with pytest.raises(ExtractorError, match="the hook block 'x' has no '-- ntp-wasm-hook-end' line"):
+        hook_blocks("-- ntp-wasm-hook: x\ndef x := 1\n-- ntp-wasm-hook: y\n-- ntp-wasm-hook-end\n")
+    with pytest.raises(ExtractorError, match="the hook block 'x' appears twice"):
+        hook_blocks("-- ntp-wasm-hook: x\n-- ntp-wasm-hook-end\n-- ntp-wasm-hook: x\n-- ntp-wasm-hook-end\n")
+    with pytest.raises(ExtractorError, match="lacks the hook block\\(s\\) z"):
+        replace_hooks("-- ntp-wasm-hook: x\n-- ntp-wasm-hook-end\n", {"z": "def z := 1"})
+    # A marker's words inside prose are no marker.
+    assert hook_blocks("/-! between `-- ntp-wasm-hook: NAME` and `-- ntp-wasm-hook-end` -/\n") == {}
 
 
 def test_runner_imports_the_module_and_repairs_under_its_own_namespace():

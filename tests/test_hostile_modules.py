@@ -8,6 +8,7 @@ import re
 import sys
 
 import pytest
+from fake_pool import recording_pool
 
 from ntp_datasets import records
 from ntp_datasets.extraction import Extractor
@@ -60,7 +61,7 @@ def summary(outputs):
 def test_real_progress_lines_written_by_a_module_are_not_progress(tmp_path, toolchain, empty_home, monkeypatch):
     monkeypatch.setenv("NTP_DATASETS_HOME", str(empty_home("forging_home")))
     root = write_project(tmp_path / "forging", FORGING)
-    outputs = list(Extractor(toolchain, progress=False).extract_project(root))
+    outputs = list(Extractor(toolchain=toolchain, progress=False).extract_project(root))
     assert summary(outputs) == {
         "H.A": (None, ["rfl"], ["H.a", "H.ta"]),
         "H.B": (None, ["rfl"], ["H.tb"]),
@@ -107,29 +108,6 @@ def test_a_malformed_progress_line_fails_the_module_in_progress(tmp_path):
         f'@@ntp {token} {{"event":"done",\n')
 
 
-# A stand-in for one Lean process: stores each module's events (one per line of its source)
-# and an `.olean` in the cache the way the real one does.
-def fake_elaborate(calls):
-    def elaborate(project, toolchain, modules, entries, watch):
-        calls.append([m.name for m in modules])
-        work = tmp_work(project)
-        for m in modules:
-            events = work / f"{m.name}.jsonl"
-            lines = m.path.read_text().splitlines()
-            events.write_text("".join(json.dumps({"kind": "line", "n": i, "text": t}) + "\n" for i, t in enumerate(lines)))
-            olean = work / f"{m.name}.olean"
-            olean.write_bytes(f"olean of {m.name}".encode())
-            store_entry(entries[m.name], events, (olean, m.name))
-            yield read_entry(m, entries[m.name])
-    return elaborate
-
-
-def tmp_work(project):
-    work = work_dir_for(project)
-    work.mkdir(parents=True, exist_ok=True)
-    return work
-
-
 CACHED = {"K/A.lean": "def K.a : Nat := 1\ndef K.b : Nat := 2\ndef K.c : Nat := 3\n",
           "K/B.lean": "import K.A\ndef K.d : Nat := 4\n"}
 FAKE_TOOLCHAIN = Toolchain(kind="native", version="Lean (version 4.28.0-pre, fake)", command=["false"], location="-")
@@ -139,7 +117,7 @@ def _damage_and_rebuild(tmp_path, monkeypatch, caplog, damage):
     monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
     root = write_project(tmp_path / "cached", CACHED)
     calls = []
-    extractor = Extractor(FAKE_TOOLCHAIN, progress=False, elaborate=fake_elaborate(calls))
+    extractor = Extractor(toolchain=FAKE_TOOLCHAIN, progress=False, start_pool=recording_pool(calls))
     clean = [(o.module, o.events, o.error) for o in extractor.extract_project(root)]
     keys = module_cache_keys(LeanProject(root), FAKE_TOOLCHAIN)
     entry = cache_root() / keys["K.A"]
@@ -165,7 +143,7 @@ def _garbage_olean(entry):
 @pytest.mark.parametrize("damage", [_truncate_mid_line, _truncate_at_line, _garbage_olean])
 def test_a_damaged_cache_entry_is_discarded_and_elaborated_again(tmp_path, monkeypatch, caplog, damage):
     clean, again, calls, entry = _damage_and_rebuild(tmp_path, monkeypatch, caplog, damage)
-    assert calls == [["K.A", "K.B"], ["K.A"]]
+    assert calls == ["K.A", "K.B", "K.A"]
     assert again == clean and len(clean[0][1]) == 3
     what = "build/K/A.olean" if damage is _garbage_olean else "events.jsonl"
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
@@ -176,7 +154,7 @@ def test_a_damaged_cache_entry_is_discarded_and_elaborated_again(tmp_path, monke
 def test_an_entry_without_checksums_is_elaborated_again(tmp_path, monkeypatch, caplog):
     clean, again, calls, entry = _damage_and_rebuild(
         tmp_path, monkeypatch, caplog, lambda entry: (entry / "checksums.json").unlink())
-    assert calls == [["K.A", "K.B"], ["K.A"]] and again == clean
+    assert calls == ["K.A", "K.B", "K.A"] and again == clean
 
 
 def test_a_cached_olean_is_copied_only_if_it_verifies(tmp_path, monkeypatch, caplog):
@@ -193,11 +171,26 @@ def test_a_cached_olean_is_copied_only_if_it_verifies(tmp_path, monkeypatch, cap
     assert not (tmp_path / "copy").exists() and not entry.exists()
 
 
+# What a stand-in Lean process runs first: `jobs(job)` yields the job's modules, then those of
+# its queue directory as they come (the extractor's worker mode).
+QUEUED_JOBS = r'''
+import json, os, sys, time
+def jobs(job):
+    yield from job["modules"]
+    n = 0
+    while job.get("queue"):
+        path = os.path.join(job["queue"], f"{n}.json")
+        if os.path.exists(path):
+            yield json.load(open(path))
+            n += 1
+        else:
+            time.sleep(0.01)
+'''
+
 # A stand-in for a Lean process that dies on its first module, saying why on stderr.
-DYING_LEAN = r'''
-import json, os, sys
+DYING_LEAN = QUEUED_JOBS + r'''
 job = json.load(open(sys.argv[-1]))
-first = job["modules"][0]["name"]
+first = next(jobs(job))["name"]
 print(f"@@ntp {job['token']} " + json.dumps({"event": "start", "module": first}), flush=True)
 sys.stderr.write(os.environ.get("LAST_WORDS", "Error: lost the connection") + f" in process {os.getpid()} on {first}\n")
 sys.exit(7)
@@ -210,7 +203,7 @@ def test_a_module_whose_process_dies_twice_keeps_both_stderr_tails_in_its_crash_
     script.write_text(DYING_LEAN)
     root = write_project(tmp_path / "dying", {"D/A.lean": "theorem D.a : True := trivial\n"})
     fake = Toolchain(kind="native", version="fake", command=[sys.executable, str(script)], location="-")
-    (output,) = Extractor(fake, progress=False).extract_project(root)
+    (output,) = Extractor(toolchain=fake, progress=False).extract_project(root)
     assert output.error_kind == "crash"
     first, second = re.findall(r"--- process (\d) ---\nError: lost the connection in process (\d+) on D.A", output.error)
     assert (first[0], second[0]) == ("1", "2") and first[1] != second[1]  # two processes, each its own log
@@ -249,10 +242,9 @@ def test_a_dead_process_stderr_tail_reads_the_same_whatever_its_debug_lines_and_
 
 # A stand-in for a Lean process whose memory was corrupted while it worked on B: B's events
 # hold bytes that are not UTF-8 and an escape that is not JSON (both seen on a real library).
-GARBLING_LEAN = r'''
-import json, os, sys
+GARBLING_LEAN = QUEUED_JOBS + r'''
 job = json.load(open(sys.argv[-1]))
-for m in job["modules"]:
+for m in jobs(job):
     print(f"@@ntp {job['token']} " + json.dumps({"event": "start", "module": m["name"]}), flush=True)
     event = json.dumps({"kind": "message", "severity": "error", "line": 1, "column": 0, "phase": "elab",
                         "text": "unknown module prefix 'X'"}).encode()
@@ -273,7 +265,7 @@ def test_a_module_whose_lean_output_holds_arbitrary_bytes_fails_alone(tmp_path, 
     root = write_project(tmp_path / "garbled", {"G/A.lean": "def G.a : Nat := 1\n", "G/B.lean": "def G.b : Nat := 2\n",
                                                 "G/C.lean": "import G.B\ndef G.c : Nat := 3\n"})
     fake = Toolchain(kind="native", version="fake", command=[sys.executable, str(script)], location="-")
-    outputs = {o.module: o for o in Extractor(fake, progress=False).extract_project(root)}
+    outputs = {o.module: o for o in Extractor(toolchain=fake, progress=False).extract_project(root)}
     assert {name: o.error_kind for name, o in outputs.items()} == {"G.A": "", "G.B": "crash", "G.C": "dependency"}
     assert outputs["G.A"].events[0]["text"] == "unknown module prefix 'X'"
     assert outputs["G.B"].error.startswith("the extractor's output for this module is unreadable (line 1: 'utf-8' "
@@ -307,6 +299,6 @@ def test_a_webassembly_lean_dying_at_its_limits_twice_is_a_toolchain_limit(tmp_p
         compiled = compiled_extractor_dir(fake)
         compiled.mkdir(parents=True)
         (compiled / f"{COMPILED_MODULE}.olean").write_bytes(b"")
-    (output,) = Extractor(fake, progress=False).extract_project(root)
+    (output,) = Extractor(toolchain=fake, progress=False).extract_project(root)
     assert output.error_kind == expected
     assert output.error.count(f"{last_words} in process") == 2

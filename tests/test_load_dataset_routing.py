@@ -1,6 +1,11 @@
-"""``datasets.load_dataset("ntp_toolkit", ...)`` reaches our builder; the extractor is faked."""
+"""``datasets.load_dataset("ntp_toolkit", ...)`` reaches our builder, with ``import ntp_datasets`` or
+through the installed autoload hook; the extractor is faked but in one slow test."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import datasets
 import datasets.load
@@ -89,3 +94,48 @@ def test_fingerprint_follows_project_sources_not_dependencies(project):
 
     (project / "lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
     assert project_fingerprint(project) != before
+
+
+# What an installed (not editable) ntp-datasets puts in site-packages: `setup.py`'s build step
+# writes the autoload module and its `.pth` into a build directory, which a child Python reads
+# as a site directory, with this checkout on its path and without `import ntp_datasets`.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def autoload_site(tmp_path_factory):
+    site_dir = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(site_dir)], cwd=ROOT, check=True,
+                   capture_output=True)
+    return site_dir
+
+
+def _child(site_dir, code: str, **env) -> subprocess.CompletedProcess:
+    prelude = f"import site; site.addsitedir({str(site_dir)!r})\n"
+    return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+
+
+def test_the_installed_hook_routes_ntp_toolkit_without_importing_ntp_datasets_until_asked(autoload_site):
+    assert sorted(p.name for p in autoload_site.glob("*autoload*")) == ["_ntp_datasets_autoload.py",
+                                                                          "ntp_datasets-autoload.pth"]
+    done = _child(autoload_site, """import sys, datasets, datasets.load
+print("ntp_datasets" in sys.modules)
+print(datasets.load.dataset_module_factory("ntp_toolkit").module_path)
+print("ntp_datasets" in sys.modules)
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "ntp_datasets.builders.ntp_toolkit", "True"]
+    off = _child(autoload_site, "import datasets.load; print(hasattr(datasets.load.dataset_module_factory, "
+                                "'ntp_datasets_original'))", NTP_DATASETS_NO_AUTOLOAD="1")
+    assert off.stdout.split() == ["False"]
+
+
+@pytest.mark.slow
+def test_datasets_load_dataset_builds_the_sample_project_in_a_fresh_home_without_import(autoload_site, empty_home,
+                                                                                         tmp_path):
+    done = _child(autoload_site, "import datasets\nds = datasets.load_dataset('ntp_toolkit', 'modules')\n"
+                                 "print(sorted(ds['train']['module']))",
+                  NTP_DATASETS_HOME=str(empty_home("routing_home")), HF_DATASETS_CACHE=str(tmp_path / "hf"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "['Sample.Basic', 'Sample.Calc', 'Sample.Lists']"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from fake_pool import recording_pool
 from fixture_projects import register
 
 from ntp_datasets import records
@@ -79,14 +80,14 @@ def test_module_file_importing_an_ordinary_file_is_reported_before_extraction(tm
     (tmp_path / "M/Strict.lean").write_text("module\n\npublic import M.Plain\n\npublic def strict : Nat := plain\n")
     (tmp_path / "M/User.lean").write_text("import M.Strict\n")
     started = []
-    # No Lean runs: elaboration is replaced, and the check happens before it.
+    # No Lean runs: the workers are scripted, and the check happens before them.
     toolchain = Toolchain(kind="native", version="unused", command=["lean"], location="lean")
-    extractor = Extractor(toolchain, progress=False, elaborate=lambda project, tc, modules, entries, *watch: started.append(
-        [m.name for m in modules]) or iter(()))
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    extractor = Extractor(toolchain=toolchain, progress=False, start_pool=recording_pool(started))
     outputs = {o.module: o for o in extractor.extract_project(tmp_path)}
     assert "M/Strict.lean starts with `module` but imports ordinary (non-`module`) files M.Plain" in outputs["M.Strict"].error
     assert "imports M.Strict" in outputs["M.User"].error
-    assert started == [["M.Plain"]]
+    assert started == ["M.Plain"]
 
 
 # Code of one module run by modules importing it: `Run.C` imports `Run.A` again after the

@@ -156,7 +156,7 @@ def test_premise_corpus_holds_the_project_and_its_library(tmp_path, toolchain):
     (project / "Tiny").mkdir(parents=True)
     (project / "Tiny" / "Same.lean").write_text("prelude\nimport Init.Prelude\n\n"
                                                 "/-- Reflexivity. -/\ntheorem Tiny.same (n : Nat) : Eq n n := rfl\n")
-    extractor = Extractor(toolchain, progress=False)
+    extractor = Extractor(toolchain=toolchain, progress=False)
     rows = ntp_datasets.load_dataset("premise_corpus", project=str(project), cache_dir=str(tmp_path / "cache"),
                                      extractor=extractor, progress=False)["train"].to_list()
     by_name = {r["name"]: r for r in rows}

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 
+from fake_pool import recording_pool
+
 from ntp_datasets import records
-from ntp_datasets.extraction import Extractor, ModuleOutput
+from ntp_datasets.extraction import Extractor
 from ntp_datasets.project import LeanProject
 from ntp_datasets.project.modules import parse_imports
 from ntp_datasets.toolchain import Toolchain
@@ -42,13 +44,7 @@ def test_collisions_symlinks_and_quoted_imports(tmp_path, monkeypatch):
     monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
     root = _project(tmp_path)
     elaborated = []
-
-    def elaborate(project, toolchain, modules, entries, watch):
-        for m in modules:
-            elaborated.append(m.name)
-            yield ModuleOutput(m.name, m.relpath, m.path.read_text(), [])
-
-    extractor = Extractor(FAKE_TOOLCHAIN, progress=False, elaborate=elaborate)
+    extractor = Extractor(toolchain=FAKE_TOOLCHAIN, progress=False, start_pool=recording_pool(elaborated))
     outputs = {o.module: o for o in extractor.extract_project(root)}
     assert LeanProject(root).modules["Uses"].imports == ("With Space", "Foo.Bar")
     assert elaborated == ["With Space", "Alias", "Plain"]

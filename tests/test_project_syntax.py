@@ -12,7 +12,7 @@ import pytest
 from fixture_projects import register
 
 from ntp_datasets import records
-from ntp_datasets.extraction.runner import _import_failure
+from ntp_datasets.extraction.scheduler import import_failure
 from ntp_datasets.records.errors import message_kind
 
 SYNTAX_FILES = {
@@ -187,7 +187,7 @@ def test_an_import_that_exists_but_cannot_be_loaded_is_not_missing():
     module = SimpleNamespace(imports=("Pkg.Macros", "Lean"))
 
     def failure(text):
-        return _import_failure(module, project, set(), [{"text": text}])
+        return import_failure(module, project, set(), [{"text": text}])
 
     kind, message = failure("(interpreter) unknown declaration 'Pkg.command_Lemma___._closed_23'")
     assert kind == "toolchain_limit"
@@ -201,8 +201,8 @@ def test_an_import_that_exists_but_cannot_be_loaded_is_not_missing():
     kind, message = failure("import Pkg.Macros failed, environment already contains 'foo' from Pkg.Other")
     assert (kind, message.splitlines()[0]) == ("import_failed", "not extracted: its imports exist but could not be loaded")
     module = SimpleNamespace(imports=("Pkg.Macros", "Nowhere.Lemmas"))
-    kind, message = _import_failure(module, project, set(), [{"text": "unknown module prefix 'Nowhere'\n\nNo directory "
+    kind, message = import_failure(module, project, set(), [{"text": "unknown module prefix 'Nowhere'\n\nNo directory "
                                                                       "'Nowhere' or file 'Nowhere.olean' in the search path"}])
     assert kind == "missing_import"
     assert "import Nowhere.Lemmas: not a module of the project nor of the toolchain's library" in message
-    assert _import_failure(module, project, {"Pkg.Macros"}, [])[0] == "dependency"
+    assert import_failure(module, project, {"Pkg.Macros"}, [])[0] == "dependency"

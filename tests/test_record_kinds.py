@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from fake_pool import recording_pool
 
 import ntp_datasets
 from ntp_datasets import records
-from ntp_datasets.extraction import Extractor, ModuleOutput
-from ntp_datasets.extraction.runner import elaborate_modules
-from ntp_datasets.toolchain import Toolchain
+from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction.process import ModuleStarted
 
 
 def _rows(kind, output):
@@ -113,47 +113,25 @@ def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_c
         (project / rel).write_text(text)
     elaborated = []
 
-    def counting(project, tc, modules, entries, *watch):
-        elaborated.append([m.name for m in modules])
-        return elaborate_modules(project, tc, modules, entries, *watch)
-
     def run():
-        extractor = Extractor(toolchain, progress=False, elaborate=counting)
+        elaborated.append([])
+        extractor = Extractor(toolchain=toolchain, progress=False,
+                              on_event=lambda e: elaborated[-1].append(e.module) if isinstance(e, ModuleStarted) else None)
         return {o.module: o for o in extractor.extract_project(project)}
 
     first = run()
-    assert elaborated == [["Cache.A", "Cache.B", "Cache.C"]] and not any(o.cached for o in first.values())
+    assert sorted(elaborated[0]) == ["Cache.A", "Cache.B", "Cache.C"] and not any(o.cached for o in first.values())
     second = run()
-    assert len(elaborated) == 1 and all(o.cached for o in second.values())
+    assert elaborated[1] == [] and all(o.cached for o in second.values())
     assert [o.events for o in second.values()] == [o.events for o in first.values()]
     (project / "Cache/A.lean").write_text("def Cache.a : Nat := 1\n\ndef Cache.z : Nat := 0\n")
     third = run()
-    assert elaborated[1] == ["Cache.A", "Cache.B"] and third["Cache.C"].cached
+    assert elaborated[2] == ["Cache.A", "Cache.B"] and third["Cache.C"].cached
     assert list(records.error_records(third["Cache.B"])) == []
 
 
 def test_a_second_config_elaborates_nothing(sample_outputs, tmp_path, monkeypatch):
     calls = []
-    extractor = Extractor(elaborate=lambda *a: calls.append(a) or iter(()))
+    extractor = Extractor(progress=False, start_pool=recording_pool(calls))
     ds = ntp_datasets.load_dataset("declarations", cache_dir=str(tmp_path), extractor=extractor)
     assert calls == [] and "Sample.Lists:Sample.sum_append" in ds["train"]["declId"]
-
-
-def test_a_lean_process_that_dies_is_replaced_for_the_modules_it_did_not_reach(tmp_path, monkeypatch):
-    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
-    project = tmp_path / "project"
-    for rel, text in PROJECT.items():
-        (project / rel).parent.mkdir(parents=True, exist_ok=True)
-        (project / rel).write_text(text)
-    calls = []
-
-    def dies_after_one_module(project, tc, modules, entries, *watch):
-        calls.append([m.name for m in modules])
-        first = modules[0]
-        yield ModuleOutput(first.name, first.relpath, "", [])  # then the process "dies"
-
-    toolchain = Toolchain(kind="native", version="unused", command=["lean"], location="lean")
-    extractor = Extractor(toolchain, progress=False, elaborate=dies_after_one_module)
-    outputs = list(extractor.extract_project(project))
-    assert calls == [["Cache.A", "Cache.B", "Cache.C"], ["Cache.B", "Cache.C"], ["Cache.C"]]
-    assert [o.error for o in outputs] == [None, None, None]

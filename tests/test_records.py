@@ -114,20 +114,24 @@ def test_error_records_keep_errors_only(module_output):
     module_output.error_kind = "crash"
 
     assert list(error_records(module_output)) == [
-        ErrorRecord(MODULE, FILE, 0, 0, "the Lean process died twice while elaborating this module", "crash", "", ""),
-        ErrorRecord(MODULE, FILE, 12, 6, "unknown identifier 'y'", "elaboration", f"{MODULE}:Sample.Point", ""),
+        ErrorRecord(MODULE, FILE, 0, 0, "the Lean process died twice while elaborating this module", "crash", "", "",
+                    False),
+        ErrorRecord(MODULE, FILE, 12, 6, "unknown identifier 'y'", "elaboration", f"{MODULE}:Sample.Point", "",
+                    False),
     ]
 
 
-def test_error_kinds_come_from_the_message_phase_and_a_version_mismatch_is_added(module_output):
+def test_error_kinds_come_from_the_message_phase_and_a_skipped_command_keeps_its_kind(module_output):
     module_output.events.append(
         {"kind": "message", "severity": "error", "line": 6, "column": 0, "text": "unexpected token", "phase": "parse"})
-    module_output.toolchain_mismatch = "p: lean-toolchain asks for Lean 4.9.0 but the available Lean is 4.28.0"
+    module_output.events.append(
+        {"kind": "message", "severity": "error", "line": 20, "column": 0, "phase": "skip", "errorKind": "toolchain_limit",
+         "declName": "Sample.deep", "text": "not elaborated: this command killed the Lean process twice (...)"})
 
     rows = list(error_records(module_output))
-    assert [(r.line, r.kind, r.declaration) for r in rows] == [
-        (12, "elaboration", f"{MODULE}:Sample.Point"), (6, "parse", ""), (0, "toolchain_mismatch", "")]
-    assert "asks for Lean 4.9.0" in rows[-1].message
+    assert [(r.line, r.kind, r.declaration, r.skipped) for r in rows] == [
+        (12, "elaboration", f"{MODULE}:Sample.Point", False), (6, "parse", "", False),
+        (20, "toolchain_limit", f"{MODULE}:Sample.deep", True)]
     assert {r.kind for r in rows} <= set(ERROR_KINDS)
 
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+import ntp_datasets
 from ntp_datasets.builders.ntp_toolkit import NtpToolkitConfig
 from ntp_datasets.cli import build_parser, make_extractor
 from ntp_datasets.errors import ConfigError
-from ntp_datasets.extraction import Extractor, default_workers, worker_count
-from ntp_datasets.extraction.workers import WORKER_MEMORY, ImportPlan
+from ntp_datasets.extraction import ExtractionOptions, Extractor, default_workers
+from ntp_datasets.extraction.options import WORKER_MEMORY
+from ntp_datasets.extraction.scheduler import ImportPlan
 from ntp_datasets.project import LeanProject
 from ntp_datasets.toolchain import Toolchain
 
@@ -68,28 +70,60 @@ def test_default_workers_one_per_core_within_memory():
     assert default_workers(cpus=8, available=1024 ** 3) == 1  # never fewer than one
 
 
-def test_worker_count_from_argument_or_environment(monkeypatch):
+def test_extraction_options_from_arguments_or_environment(monkeypatch):
     monkeypatch.setenv("NTP_DATASETS_WORKERS", "3")
-    assert worker_count() == 3
-    assert worker_count(5) == 5
+    monkeypatch.setenv("NTP_DATASETS_MODULE_TIMEOUT", "90")
+    monkeypatch.delenv("NTP_DATASETS_COMMAND_TIMEOUT", raising=False)
+    options = ExtractionOptions.of()
+    assert (options.workers, options.module_timeout, options.command_timeout) == (3, 90.0, 600.0)
+    assert ExtractionOptions.of(workers=5, module_timeout=0, command_timeout=7).workers == 5
+    assert ExtractionOptions.of(module_timeout=0).module_timeout is None  # 0: no limit
+    monkeypatch.delenv("NTP_DATASETS_WORKERS")
+    monkeypatch.delenv("NTP_DATASETS_MODULE_TIMEOUT")
+    assert (ExtractionOptions.of().workers, ExtractionOptions.of().module_timeout) == (None, 1200.0)
     monkeypatch.setenv("NTP_DATASETS_WORKERS", "many")
     with pytest.raises(ConfigError, match="NTP_DATASETS_WORKERS must be a whole number"):
-        worker_count()
+        ExtractionOptions.of()
     with pytest.raises(ConfigError, match="workers must be a whole number >= 1, got 0"):
-        worker_count(0)
+        ExtractionOptions.of(workers=0)
     with pytest.raises(ConfigError, match="executor must be one of local, ray, got 'dask'"):
-        Extractor(FAKE_TOOLCHAIN, workers=1, executor="dask")
+        ExtractionOptions.of(workers=1, executor="dask")
+    with pytest.raises(ConfigError, match="module_timeout must be a number of seconds >= 0"):
+        ExtractionOptions.of(workers=1, module_timeout=-1)
+    with pytest.raises(ConfigError, match="ray_address='h:1' needs executor=\"ray\""):
+        ExtractionOptions.of(workers=1, ray_address="h:1")
 
 
-def _extract(root: Path, tmp_path: Path, monkeypatch, workers: int, **kwargs) -> tuple[dict, list[str]]:
+def test_ray_without_ray_installed_is_an_error_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if it were not installed
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home"))
+    with pytest.raises(ConfigError, match='executor="ray" needs Ray: pip install "ntp-datasets\\[ray\\]"'):
+        ntp_datasets.load_dataset("full_proof", str(wide(tmp_path / "p", n=1)), executor="ray")
+    assert not (tmp_path / "home").exists()  # nothing was installed, compiled or extracted
+
+
+def test_an_extractor_and_other_extraction_options_must_agree(tmp_path):
+    extractor = Extractor(ExtractionOptions.of(workers=2, module_timeout=120), toolchain=FAKE_TOOLCHAIN)
+    with pytest.raises(ConfigError, match=r"extractor= is given with other extraction options: workers=1 \(the "
+                                          r"extractor has 2\), module_timeout=60 \(the extractor has 120.0\)"):
+        ntp_datasets.load_dataset("full_proof", str(wide(tmp_path / "p", n=1)), extractor=extractor, workers=1,
+                                  module_timeout=60)
+
+
+def _extract(root: Path, tmp_path: Path, monkeypatch, workers: int | None, **kwargs) -> tuple[dict, list[str]]:
     """Extract ``root`` with the stand-in Lean; its outputs by module and the log of its processes."""
     log = tmp_path / f"lean-{workers}-{root.name}.log"
     log.unlink(missing_ok=True)
     monkeypatch.setenv("FAKE_LEAN_LOG", str(log))
     monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / f"home-{workers}-{root.name}"))
-    extractor = Extractor(FAKE_TOOLCHAIN, progress=False, workers=workers, **kwargs)
+    extractor = Extractor(ExtractionOptions.of(workers=workers, **kwargs), toolchain=FAKE_TOOLCHAIN, progress=False)
     outputs = {o.module: o for o in extractor.extract_project(root)}
     return outputs, log.read_text().splitlines() if log.exists() else []
+
+
+def _modules_run(log: list[str]) -> list[str]:
+    """The modules the stand-in Lean's processes started, in order."""
+    return [line.split()[-1] for line in log if " MODULE " in line]
 
 
 def _summary(outputs: dict) -> dict:
@@ -117,30 +151,77 @@ def test_two_workers_start_lean_twice_and_give_the_outputs_of_one(tmp_path, monk
 def test_workers_never_exceed_the_widest_level(tmp_path, monkeypatch):
     chain = _write(tmp_path / "chain", {"A.lean": "def a := 1\n", "B.lean": "import A\n", "C.lean": "import B\n"})
     outputs, log = _extract(chain, tmp_path, monkeypatch, workers=4)
-    assert Extractor(FAKE_TOOLCHAIN, workers=4).workers_for(LeanProject(chain).import_order()) == 1
-    assert [line.split()[1] for line in log] == ["START", "MODULE", "MODULE", "MODULE"]
+    assert [line.split()[1] for line in log if " COMMAND " not in line] == ["START", "MODULE", "MODULE", "MODULE"]
     assert not any(o.error for o in outputs.values())
 
 
 def test_failures_keep_their_meaning_per_module(tmp_path, monkeypatch):
     root = wide(tmp_path / "failing", n=4, extra={
-        "W1.lean": "import Base\n-- fake: die\n",       # dies twice: crash; Top fails as dependency
-        "W2.lean": "import Base\n-- fake: die-once\n",  # dies once: a fresh process does it
-        "W3.lean": "import Base\n-- fake: hang\n",      # timeout
-        "W4.lean": "import Missing.Thing\n",            # an import Lean cannot find
+        "W1.lean": "import Base\n-- fake: die-at-start\n",  # dies twice outside every command: crash
+        "W2.lean": "import Base\n-- fake: die-once\n",      # dies once: a fresh process does it
+        "W3.lean": "import Base\n-- fake: spin\n",          # runs past the module limit twice: timeout
+        "W4.lean": "import Missing.Thing\n",                 # an import Lean cannot find
     })
-    outputs, log = _extract(root, tmp_path, monkeypatch, workers=2, module_timeout=3)
+    outputs, log = _extract(root, tmp_path, monkeypatch, workers=2, module_timeout=1, command_timeout=0)
     kinds = {name: o.error_kind for name, o in outputs.items()}
     assert kinds == {"Base": "", "W1": "crash", "W2": "", "W3": "timeout", "W4": "missing_import",
                      "Top": "dependency"}
-    assert outputs["W1"].error.startswith("the Lean process died twice while elaborating this module")
+    assert outputs["W1"].error.startswith("the Lean process died twice while elaborating this module, outside "
+                                          "every command")
     assert "fake Lean dies on W1" in outputs["W1"].error
-    assert outputs["W3"].error == ("elaboration did not finish within 3 s (module_timeout); its Lean process "
-                                   "was stopped")
+    assert outputs["W3"].error == ("elaboration did not finish within 2 CPU seconds (module_timeout, already doubled "
+                                   "once, with no other module running); its Lean process was stopped")
     assert outputs["Top"].error == "not extracted: it imports W1, which could not be built"
     assert outputs["W2"].events == [{"kind": "fake", "module": "W2", "imports": ["Base"]}]
-    ran = Counter(line.split()[-1] for line in log if " MODULE " in line)
-    assert ran["W1"] == 2 and ran["W2"] == 2 and ran["Top"] == 0
+    ran = Counter(_modules_run(log))
+    assert ran["W1"] == 2 and ran["W2"] == 2 and ran["W3"] == 2 and ran["Top"] == 0
+
+
+def test_a_command_that_kills_the_process_twice_is_skipped_and_its_module_and_importers_go_on(tmp_path, monkeypatch):
+    root = _write(tmp_path / "skip", {
+        "A.lean": "def a := 1\n-- fake: die\ndef b := 2\n",
+        "B.lean": "import A\ndef c := a\n",
+    })
+    outputs, log = _extract(root, tmp_path, monkeypatch, workers=1)
+    assert {name: o.error_kind for name, o in outputs.items()} == {"A": "", "B": ""}
+    (skipped,) = outputs["A"].skipped_commands
+    assert (skipped["line"], skipped["errorKind"]) == (2, "crash")  # a native (stand-in) Lean: a crash
+    assert skipped["text"].startswith("not elaborated: this command killed the Lean process twice (the process "
+                                      "died). The end of each process's stderr:")
+    assert "--- process 2 ---\nfake Lean dies on A" in skipped["text"]
+    assert _modules_run(log) == ["A", "A", "A", "B"]
+    # The third run skipped line 2 and went on to line 3.
+    assert [line.split(maxsplit=1)[1] for line in log if " COMMAND A " in line] == [
+        "COMMAND A 1", "COMMAND A 2", "COMMAND A 1", "COMMAND A 2", "COMMAND A 1", "COMMAND A 3"]
+    rows = list(ntp_datasets.records.error_records(outputs["A"]))
+    assert [(r.line, r.kind, r.skipped) for r in rows] == [(2, "crash", True)]
+
+
+def test_a_process_that_ends_after_a_module_is_replaced_for_the_next(tmp_path, monkeypatch):
+    root = _write(tmp_path / "ends", {"A.lean": "def a := 1\n-- fake: exit-after\n", "B.lean": "import A\n",
+                                      "C.lean": "import B\n"})
+    outputs, log = _extract(root, tmp_path, monkeypatch, workers=1)
+    assert not any(o.error for o in outputs.values())
+    starts = [line.split()[0] for line in log if line.endswith("START")]
+    assert len(starts) == 2 and _modules_run(log) == ["A", "B", "C"]
+    assert [line.split()[0] for line in log if " MODULE " in line] == [starts[0], starts[1], starts[1]]
+
+
+def test_a_command_past_the_command_timeout_is_skipped(tmp_path, monkeypatch):
+    root = _write(tmp_path / "slowcmd", {"A.lean": "def a := 1\n-- fake: spin\ndef b := 2\n"})
+    outputs, log = _extract(root, tmp_path, monkeypatch, workers=1, command_timeout=1)
+    (skipped,) = outputs["A"].skipped_commands
+    assert (skipped["line"], skipped["errorKind"]) == (2, "timeout")
+    assert skipped["text"] == ("not elaborated: this command ran past the time limit of 1 CPU seconds "
+                               "(command_timeout) and its Lean process was stopped")
+    assert _modules_run(log) == ["A", "A"] and not outputs["A"].error
+
+
+def test_a_waiting_process_is_stopped_after_four_times_the_limit_in_wall_time(tmp_path, monkeypatch):
+    root = _write(tmp_path / "hang", {"A.lean": "def a := 1\n-- fake: hang\n"})
+    outputs, log = _extract(root, tmp_path, monkeypatch, workers=1, command_timeout=0.5, module_timeout=0)
+    (skipped,) = outputs["A"].skipped_commands
+    assert (skipped["line"], skipped["errorKind"]) == (2, "timeout") and not outputs["A"].error
 
 
 def test_a_worker_that_cannot_start_fails_the_modules_left(tmp_path, monkeypatch):
@@ -148,7 +229,8 @@ def test_a_worker_that_cannot_start_fails_the_modules_left(tmp_path, monkeypatch
                        command=[sys.executable, "-c", "import sys; sys.exit('no Lean here')"], location="-")
     root = wide(tmp_path / "broken", n=2)
     monkeypatch.setenv("NTP_DATASETS_HOME", str(tmp_path / "home-broken"))
-    outputs = {o.module: o for o in Extractor(broken, progress=False, workers=2).extract_project(root)}
+    extractor = Extractor(ExtractionOptions.of(workers=2), toolchain=broken, progress=False)
+    outputs = {o.module: o for o in extractor.extract_project(root)}
     assert {o.error_kind for o in outputs.values()} == {"crash"}
     assert outputs["Base"].error == "the Lean process ended before this module was done:\nno Lean here"
 
@@ -162,16 +244,15 @@ def test_a_local_pool_stops_its_processes(tmp_path, monkeypatch):
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
 
 
-def test_workers_and_executor_from_the_command_line_and_the_config():
+def test_workers_and_executor_from_the_command_line():
     args = build_parser().parse_args(["build", "proj", "--out", "o", "--workers", "2", "--executor", "ray",
-                                      "--ray-address", "10.0.0.1:6379"])
-    extractor = make_extractor(args)
-    assert (extractor.workers, extractor.executor) == (2, "ray")
-    assert make_extractor(build_parser().parse_args(["preview", "--workers", "3"])).executor == "local"
+                                      "--ray-address", "10.0.0.1:6379", "--command-timeout", "30"])
+    options = make_extractor(args).options
+    assert (options.workers, options.executor, options.ray_address, options.command_timeout) == (
+        2, "ray", "10.0.0.1:6379", 30.0)
+    assert make_extractor(build_parser().parse_args(["preview", "--workers", "3"])).options.executor == "local"
     with pytest.raises(ConfigError, match="workers must be a whole number >= 1, got 0"):
-        NtpToolkitConfig(name="full_proof", workers=0)
-    with pytest.raises(ConfigError, match="executor must be one of local, ray, got 'spark'"):
-        NtpToolkitConfig(name="full_proof", executor="spark")
+        make_extractor(build_parser().parse_args(["preview", "--workers", "0"]))
 
 
 def test_workers_do_not_change_the_cache_id(tmp_path):
@@ -179,7 +260,8 @@ def test_workers_do_not_change_the_cache_id(tmp_path):
         return NtpToolkitConfig(name="full_proof", record_kind="full_proof").create_config_id(
             {"project": str(wide(tmp_path / "ids", n=2)), **options})
 
-    assert config_id(workers=2, executor="ray", ray_address="h:1") == config_id()
+    assert config_id(workers=2, executor="ray", ray_address="h:1", toolchain="wasm") == config_id()
+    assert config_id(module_timeout=30) != config_id()  # a time limit decides which modules fail
 
 
 def test_natively_a_lake_project_is_built_once_and_workers_write_no_olean(tmp_path, monkeypatch):
@@ -223,5 +305,6 @@ def test_unreadable_events_are_that_modules_crash_and_its_worker_gets_a_fresh_pr
     assert outputs["W1"].error == ("the extractor's output for this module is unreadable (line 1: 'utf-8' codec "
                                    "can't decode byte 0xff in position 0: invalid start byte: b'\\xff not JSON'); "
                                    "it was not cached")
-    pid_of_w1 = next(line.split()[0] for line in log if line.endswith("MODULE W1"))
-    assert not any(line.startswith(pid_of_w1) for line in log[log.index(f"{pid_of_w1} MODULE W1") + 1:])
+    modules = [line for line in log if " MODULE " in line]
+    pid_of_w1 = next(line.split()[0] for line in modules if line.endswith("MODULE W1"))
+    assert not any(line.startswith(pid_of_w1) for line in modules[modules.index(f"{pid_of_w1} MODULE W1") + 1:])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ntp_datasets import records
-from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction import ExtractionOptions, Extractor
 from ntp_datasets.extraction.cache import work_dir_for
 from ntp_datasets.project import LeanProject
 
@@ -61,7 +61,8 @@ def extracted(wide_project, toolchain, empty_home):
                 cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
                 cluster.add_node(num_cpus=1)
                 options["ray_address"] = cluster.address
-            outputs = list(Extractor(toolchain, progress=False, **options).extract_project(wide_project))
+            extractor = Extractor(ExtractionOptions.of(**options), toolchain=toolchain, progress=False)
+            outputs = list(extractor.extract_project(wide_project))
             logs = sorted(p.name for p in work_dir_for(LeanProject(wide_project)).glob("lean-*.stderr"))
             results[name] = (_rows(outputs), [o.module for o in outputs if o.error], logs)
             assert not ray.is_initialized()  # the pool leaves no connection behind
@@ -75,7 +76,7 @@ def extracted(wide_project, toolchain, empty_home):
 def test_one_worker_extracts_the_wide_project(extracted):
     rows, failed, logs = extracted["1 worker"]
     assert failed == []
-    assert logs == ["lean-1.stderr"]  # the sequential path: one process
+    assert len(logs) == 1  # one process
     assert len(rows["modules"]) == WIDTH + 1
     # Base: `unfold`, `omega`; each wide module: `rw`, `omega`, `simp`.
     assert len(rows["tactic_prediction"]) == 2 + 3 * WIDTH

@@ -8,19 +8,24 @@ Run as `lean --run Extract.lean JOB.json`. The job file lists the modules in imp
 `{"modules": [{"name": "A.B", "file": "/abs/A/B.lean", "out": "/abs/out.jsonl",
 "olean": "/abs/build/A/B.olean"}], "searchPath": ["/abs/build"]}`. `olean` is optional:
 when given, the elaborated environment is written there so that later modules in the same
-job (the same process) can import it. For each module the extractor writes `out` (through a
-temporary file and a rename, so a half-written file never exists) and prints progress lines
-`@@ntp TOKEN {...}` to stdout
-(`TOKEN` is the job's `token`, a random string per run, so that a line the project's code
-prints cannot pass for one): `start` when it begins a module (the caller's time limit counts from
-there), then `done`, or `failed` (`stage`: `import` when its imports could not be loaded,
-with their `messages`; `elab` when the extractor itself failed). Message events carry the
-`phase` they come from: `parse`, `import` or `elab`.
+job (the same process) can import it. A module may also name commands not to elaborate
+(`skip`) and the options to elaborate it with (`options`, a package's `leanOptions`). For each
+module the extractor writes `out` (through a temporary file and a rename, so a half-written file
+never exists) and prints progress lines `@@ntp TOKEN {...}` to stdout (`TOKEN` is the job's
+`token`, a random string per run, so that a line the project's code prints cannot pass for
+one): `ready` once the process has started (before its first module), `start` when it begins a
+module (the caller's time limit counts from there), `command`
+before each command (where it starts: the command a dying process was on is the last one
+announced), `elaborated` after the last command, then `done`, or `failed` (`stage`: `import`
+when its imports could not be loaded, with their `messages`; `elab` when the extractor itself
+failed). Message events carry the `phase` they come from: `parse`, `import`, `elab`, or `skip`
+for a command the job said not to elaborate.
 
 Byte offsets in events (`start`, `end`, `sigEnd`, `declStart`) are offsets into the file as
 written: Lean parses the text without a leading UTF-8 byte-order mark and with CRLF line
 endings turned into LF, and the extractor maps its positions back (`SourceMap`). Lines and
-columns are Lean's (the same in both texts, the mark not counted).
+columns are Lean's (the same in both texts, the mark not counted). The `pos` of `command`
+lines and of `skip` entries is a byte offset in the parsed text.
 -/
 import Lean
 
@@ -28,12 +33,39 @@ open Lean Elab
 
 namespace NtpExtract
 
+/-! ## The job file
+
+What ntp-datasets asks of one Lean process: modules in import order, and for a worker a queue
+directory of further modules. -/
+
+/-- A command the job says not to elaborate, because it killed an earlier Lean process on this
+module or ran past the time limit there: where it starts in the text Lean parses (a byte
+offset, as announced by `command` progress lines), and the error it becomes (`kind`, an
+`errors` kind of ntp-datasets, and `message`). -/
+structure SkippedCommand where
+  pos : Nat
+  kind : String
+  message : String
+  deriving FromJson, Inhabited
+
+/-- An option Lean elaborates the module with, as Lake passes a package's `leanOptions`: a
+boolean, number or string value. A name starting with `weak.` is set (without that prefix) only
+when some imported module declares the option. -/
+structure LeanOption where
+  name : String
+  value : Json
+  deriving FromJson, Inhabited
+
 /-- One module to elaborate, as given in the job file. -/
 structure ModuleJob where
   name : String
   file : String
   out : String
   olean : Option String := none
+  /-- Commands not to elaborate (see `SkippedCommand`); absent: none. -/
+  skip : Option (Array SkippedCommand) := none
+  /-- Options the module is elaborated with (see `LeanOption`); absent: none. -/
+  options : Option (Array LeanOption) := none
   deriving FromJson, Inhabited
 
 /-- A premise corpus to write: every constant of the environment that imports `imports` (the
@@ -68,6 +100,11 @@ partial def nextQueued (dir : System.FilePath) (n : Nat) : IO ModuleJob := do
   else
     IO.sleep 20
     nextQueued dir n
+
+/-! ## Source text and positions
+
+The text Lean parses differs from the file's bytes (no byte-order mark, LF line endings);
+events carry offsets into the file as written. -/
 
 /-- Whether `stx` contains `sorry` or `admit`, as a tactic or a term. -/
 def hasSorry (stx : Syntax) : Bool :=
@@ -127,6 +164,10 @@ def posFields (fileMap : FileMap) (srcMap : SourceMap) (pfx : String) (pos : Str
   [(pfx, toJson (srcMap.toFile pos))] ++
     (if pfx == "start" then [("line", toJson p.line), ("column", toJson p.column)]
      else [("endLine", toJson p.line), ("endColumn", toJson p.column)])
+
+/-! ## Tactic steps
+
+Which tactic nodes of the info trees are rows, and their goals as ntp-toolkit prints them. -/
 
 /-- Tactic syntax kinds that only structure a proof and are never rows themselves (the
 tactics inside them are): as in ntp-toolkit, a bullet `· tacs`, `t <;> s` and `(tacs)`; and
@@ -195,6 +236,10 @@ def ppGoals (ctx : ContextInfo) (mctx : MetavarContext) (goals : List MVarId) : 
   goals.toArray.mapM fun g => do
     let fmt ← { ctx with mctx }.runMetaM {} (withOptions withStateOptions (Meta.ppGoal g))
     return fmt.pretty
+
+/-! ## Premises
+
+The constants a step or a declaration uses, as ntp-toolkit and LeanDojo list them. -/
 
 /-- A constant as a premise record: its name, whether its type is a proposition (a theorem
 rather than data), and the module that declares it (`null` for the current module). -/
@@ -337,6 +382,10 @@ def dependentsJson (ci : ConstantInfo) : MetaM (Array Json) := do
   return (sortedNames (direct.append unfolded)).map fun n => Json.mkObj
     [("name", toJson (userName n)), ("explicit", toJson (explicit.contains n)), ("direct", toJson (direct.contains n))]
 
+/-! ## Hammer recommendations
+
+ntp-toolkit's `hammerRecommendation` fields: the lemmas a step hands to `simp`/`rw`, with hints. -/
+
 /-- Whether `n` is a theorem or an axiom: what ntp-toolkit's hammer recommendations keep of a
 proof term's constants. -/
 def isTheoremOrAxiom (env : Environment) (n : Name) : Bool :=
@@ -429,6 +478,10 @@ def hammerJson (ctx : ContextInfo) (ti : TacticInfo) : IO (List (String × Json)
     return hammerTermNames (← getEnv) (← instantiateMVars (mkMVar g)).headBeta
   return [("hammerTerm", toJson term),
     ("hammerSyntax", toJson (hints.map fun (n, h) => Json.mkObj [("name", toJson (userName n)), ("hint", toJson h)]))]
+
+/-! ## Events of tactic steps and declarations
+
+One JSON event per tactic step and per declaration written in a command. -/
 
 /-- Where a module's positions go: Lean's `FileMap` (lines, columns) and the `SourceMap`
 back to the file's bytes. -/
@@ -656,6 +709,9 @@ def declarationEvent (pos : Positions) (finalEnv : Environment) (binders : Array
 structure CommandOutput where
   trees : Array InfoTree
   msgs : Array (String × Message)
+  /-- For a command the job said to skip: the skip, where the command starts and the name it
+  declares (`""` when it declares none). -/
+  skipped : Option (SkippedCommand × Position × String) := none
 
 /-- The message event (phase `extract`) of an exception the extractor met while turning the
 declaration or step at `p` into an event (e.g. "unknown metavariable" while printing a goal,
@@ -694,6 +750,10 @@ def commandEvents (pos : Positions) (finalEnv : Environment) (cmd : CommandOutpu
     | .ok none => pure ()
     | .error e => events := events.push (extractorErrorEvent pos ⟨p⟩ "step" e)
   return events
+
+/-! ## Events of the whole module
+
+Constants the module adds, where the constants its events mention live, imports, messages. -/
 
 /-- Runs `x` on `env` alone (no file, default options). -/
 def runMeta (env : Environment) (x : MetaM α) : IO α := do
@@ -798,22 +858,66 @@ def writeLinesAtomically (path : System.FilePath) (lines : Array Json) : IO Unit
     for l in lines do h.putStrLn l.compress
   IO.FS.rename tmp path
 
+/-! ## Elaborating commands
+
+Command by command, keeping each command's info trees and messages; commands the job says to
+skip (they killed an earlier process, or ran past the time limit) are parsed but not
+elaborated, and each is announced on stdout before it runs so that ntp-datasets knows which
+command a dying process was on. -/
+
+/-- Tells ntp-datasets, on stdout, where the extractor is in the module it elaborates: an event
+name and its fields (see `runModule`). -/
+abbrev Announce := String → List (String × Json) → IO Unit
+
+/-- The parser's context for the next command of `s`. -/
+def parserContext (s : Frontend.State) : Parser.ParserModuleContext :=
+  let cmdState := s.commandState
+  let scope := cmdState.scopes.head!
+  { env := cmdState.env, options := scope.opts, currNamespace := scope.currNamespace,
+    openDecls := scope.openDecls }
+
 /-- The parser's messages for the next command. Parsing is pure, so it can be run ahead of
 `Frontend.processCommand`, whose message log does not reliably keep these. -/
 def parseMessages (ctx : Frontend.Context) (s : Frontend.State) : Array Message :=
-  let cmdState := s.commandState
-  let scope := cmdState.scopes.head!
-  let pmctx : Parser.ParserModuleContext :=
-    { env := cmdState.env, options := scope.opts, currNamespace := scope.currNamespace,
-      openDecls := scope.openDecls }
-  let (_, _, parseMsgs) := Parser.parseCommand ctx.inputCtx pmctx s.parserState {}
+  let (_, _, parseMsgs) := Parser.parseCommand ctx.inputCtx (parserContext s) s.parserState {}
   parseMsgs.toArray
+
+/-- The name a command declares, as its `declId` writes it under the current namespace (`""`
+when it has none): how the `errors` row of a skipped command names its declaration. -/
+def declaredName (s : Frontend.State) (cmd : Syntax) : String :=
+  match cmd.find? (·.isOfKind ``Parser.Command.declId) with
+  | some declId =>
+    let id := declId[0].getId
+    let n := if id.getRoot == `_root_ then id.replacePrefix `_root_ .anonymous
+      else s.commandState.scopes.head!.currNamespace ++ id
+    n.toString
+  | none => ""
+
+/-- Parses the next command of `s` without elaborating it (the job's `skip` names it): as
+natively a failed command adds nothing, nothing of it enters the environment. Whether it was
+the last command comes third. -/
+def skipCommand (ctx : Frontend.Context) (s : Frontend.State) (skip : SkippedCommand) :
+    Frontend.State × CommandOutput × Bool :=
+  let (cmd, ps, _) := Parser.parseCommand ctx.inputCtx (parserContext s) s.parserState {}
+  let startPos := ctx.inputCtx.fileMap.toPosition s.parserState.pos
+  ({ s with parserState := ps, cmdPos := ps.pos, commands := s.commands.push cmd },
+   { trees := #[], msgs := #[], skipped := some (skip, startPos, declaredName s cmd) }, Parser.isTerminalCommand cmd)
 
 /-- Elaborates the remaining commands one by one, collecting each command's info trees and
 messages (the elaborator clears both at the start of every command). Each message comes with
-its phase (`parse` or `elab`); the parser's messages go with the command they cut short. -/
-partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (done : Array CommandOutput) :
+its phase (`parse` or `elab`); the parser's messages go with the command they cut short.
+`announce` hears where each command starts before it is elaborated (a `command` event: byte
+offset `pos` and `line` in the parsed text); a command whose offset is in `skip` is not
+elaborated (`skipCommand`). -/
+partial def processCommands (ctx : Frontend.Context) (skip : Array SkippedCommand) (announce : Announce)
+    (s : Frontend.State) (done : Array CommandOutput) :
     IO (Frontend.State × Array CommandOutput) := do
+  let start := s.parserState.pos
+  if let some skipped := skip.find? (·.pos == start.byteIdx) then
+    let (s, out, finished) := skipCommand ctx s skipped
+    let done := done.push out
+    return ← if finished then pure (s, done) else processCommands ctx skip announce s done
+  announce "command" [("pos", toJson start.byteIdx), ("line", toJson (ctx.inputCtx.fileMap.toPosition start).line)]
   let parsed := parseMessages ctx s
   let (finished, s) ← (Frontend.processCommand.run ctx).run s
   let trees := s.commandState.infoState.trees.toArray
@@ -824,21 +928,31 @@ partial def processCommands (ctx : Frontend.Context) (s : Frontend.State) (done 
   let elabMsgs := if repeated then new.extract parsed.size new.size else new
   let done := done.push { trees, msgs := parsed.map ("parse", ·) ++ elabMsgs.map ("elab", ·) }
   let s := { s with commandState.infoState.trees := {}, commandState.messages := {} }
-  if finished then return (s, done) else processCommands ctx s done
+  if finished then return (s, done) else processCommands ctx skip announce s done
+
+/-! ## Toolchain hooks
+
+Natively these do nothing. On the WebAssembly build ntp-datasets replaces each block between
+`-- ntp-wasm-hook: NAME` and `-- ntp-wasm-hook-end` (see `program.py`); a test checks the
+markers. -/
 
 /-- What a toolchain-specific repair remembers within one process, per imported module part
 (its name and the sizes of its arrays): the positions of the extension entries it had to add
 for that part. -/
 abbrev RepairMemo := IO.Ref (Std.HashMap (Name × Array Nat) (Array (Nat × Array Nat)))
 
+-- ntp-wasm-hook: repairImportedEnv
 /-- Toolchain-specific repair of a freshly imported environment, with the names of the imported
 compiler declarations it entered into the current module's tables. The identity here;
 ntp-datasets substitutes the WebAssembly compiler repair on that build. -/
 def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO (Environment × NameSet) := pure (env, {})
+-- ntp-wasm-hook-end
 
+-- ntp-wasm-hook: prepareImports
 /-- Toolchain-specific preparation of the process's imports, run once before the first one.
 Nothing here; ntp-datasets substitutes the WebAssembly build's (`loadImportedIRAtImport`). -/
 def prepareImports : IO Unit := pure ()
+-- ntp-wasm-hook-end
 
 /-- `x` run on `env` alone (no file, default options), or `none` if it throws. -/
 unsafe def runMetaOn (env : Environment) (x : MetaM α) : Option α :=
@@ -863,6 +977,11 @@ unsafe def isolateModuleExports : IO Unit :=
     else if ext.name == `sineQueNon then
       { ext with exportEntriesFn := fun _ _ _ => #[] }
     else ext
+
+/-! ## Imports
+
+What a module's header asks for, with the toolchain's own modules shared by every module of
+the process on the WebAssembly build. -/
 
 /-- `.olean` data of the toolchain's own modules (`Init`, `Std`, `Lean`, `Lake`) that the
 modules of one process share, whatever their headers ask for (filled on the WebAssembly build:
@@ -895,6 +1014,7 @@ def newSharedImports : IO SharedImports := do
   let toolchain := { libDir, parts := ← IO.mkRef {}, ir := ← IO.mkRef {}, regions := ← IO.mkRef {} }
   return { toolchain, repairMemo := ← IO.mkRef {}, pinned := ← IO.mkRef ({}, 0) }
 
+-- ntp-wasm-hook: importModulesOf
 /-- Toolchain-specific import of what a header asks for: Lean's own `importModules`, at the
 private level for an ordinary file (`privateRoot`), at the exported level for a `module` file.
 On the WebAssembly build ntp-datasets substitutes one that reads the toolchain's modules once per
@@ -902,6 +1022,7 @@ process into `data` (`WasmImports.lean`). -/
 def importModulesOf (data : ToolchainData) (imports : Array Import) (privateRoot : Bool) (opts : Options) :
     IO Environment :=
   importModules imports opts (loadExts := true) (level := if privateRoot then .private else .exported)
+-- ntp-wasm-hook-end
 
 /-- Imports `imports` at the private level (see `importModulesOf`). -/
 def importOrdinary (shared : SharedImports) (imports : Array Import) (opts : Options) : IO Environment :=
@@ -944,6 +1065,10 @@ def importHeader (shared : SharedImports) (header : Elab.HeaderSyntax) (opts : O
       if set.contains r || toolchain.contains r then (set, bytes)
       else (set.insert r, bytes + (CompactedRegion.size region).toNat)
   return (env, messages)
+
+/-! ## Writing `.olean`s
+
+The environment of each module, for the later modules of the project to import. -/
 
 /-- `entries` with the entries of extension `name` replaced by `es`. -/
 def replaceEntries (entries : Array (Name × Array EnvExtensionEntry)) (name : Name)
@@ -993,6 +1118,10 @@ def writeModuleWithCode (env : Environment) (imported : NameSet) (olean : System
     return (level.adjustFileName olean, withCode (← mkModuleData env level))
   saveModuleDataParts env.mainModule #[← part .exported, ← part .server, (OLeanLevel.private.adjustFileName olean, withCode priv)]
 
+/-! ## Running modules
+
+One module from its job to its events file, `.olean` and progress lines; `main`. -/
+
 /-- Milliseconds spent in each phase of a module's extraction, for the progress line. -/
 abbrev PhaseTimes := Array (String × Nat)
 
@@ -1012,10 +1141,35 @@ structure Elaborated where
   repaired : NameSet
   hasErrors : Bool
 
+/-- `opts` with the module's options (see `LeanOption`) set, once its imports have declared
+theirs: a `weak.` option that no module declares is left out, as Lake's `weak.` prefix means. -/
+def withModuleOptions (opts : Options) (options : Array LeanOption) : IO Options := do
+  let declared ← getOptionDecls
+  options.foldlM (init := opts) fun opts o => do
+    let name := o.name.toName
+    let (weak, name) := if name.getRoot == `weak then (true, name.replacePrefix `weak .anonymous) else (false, name)
+    if weak && !declared.contains name then
+      return opts
+    match o.value with
+    | .bool b => return opts.setBool name b
+    | .str v => return opts.setString name v
+    | .num n =>
+      if n.exponent == 0 && n.mantissa ≥ 0 then return opts.setNat name n.mantissa.toNat
+      else throw <| IO.userError s!"option {o.name}: {n} is not a natural number"
+    | v => throw <| IO.userError s!"option {o.name}: {v.compress} is not a boolean, number or string"
+
+/-- The event of a command the job said to skip (`SkippedCommand`): an error message at the
+command's position, phase `skip`, with ntp-datasets' error kind and the declaration it names. -/
+def skippedEvent (skip : SkippedCommand) (startPos : Position) (declName : String) : Json :=
+  Json.mkObj [("kind", Json.str "message"), ("severity", Json.str "error"), ("line", toJson startPos.line),
+    ("column", toJson startPos.column), ("text", Json.str skip.message), ("phase", Json.str "skip"),
+    ("errorKind", Json.str skip.kind), ("declName", Json.str declName)]
+
 /-- Elaborates one module, or returns the messages of its imports when they fail (nothing is
-elaborated then: every command would fail). -/
-def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times : IO.Ref PhaseTimes) :
-    IO (Except (Array Json) Elaborated) := do
+elaborated then: every command would fail). `announce` hears where each command starts before
+it is elaborated (see `processCommands`), then `elaborated` when the last one is done. -/
+def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times : IO.Ref PhaseTimes)
+    (announce : Announce) : IO (Except (Array Json) Elaborated) := do
   let some (input, srcMap) := SourceMap.ofBytes (← IO.FS.readBinFile job.file)
     | throw <| IO.userError s!"{job.file} is not UTF-8"
   let inputCtx := Parser.mkInputContext input job.file
@@ -1028,9 +1182,11 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
   if importMsgs.any (·.severity == .error) then
     return .error (← importMsgs.mapM (messageEvent "import"))
   let (env, repaired) ← timed "repair" times <| repairImportedEnv shared.repairMemo (env.setMainModule mainModule)
+  let opts ← withModuleOptions opts (job.options.getD #[])
   let commandState := { Command.mkState env {} opts with infoState.enabled := true }
-  let (s, commands) ← timed "elaborate" times <| processCommands { inputCtx }
+  let (s, commands) ← timed "elaborate" times <| processCommands { inputCtx } (job.skip.getD #[]) announce
     { commandState, parserState, cmdPos := parserState.pos } #[]
+  announce "elaborated" []
   let msgs := (headerMsgs.extract 0 headerParsed).map ("parse", ·) ++ importMsgs.map ("import", ·) ++
     commands.flatMap (·.msgs)
   let pos : Positions := { fileMap := inputCtx.fileMap, srcMap }
@@ -1042,7 +1198,10 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
     events := events.push (← premiseSitesEvent s.commandState.env events)
     for (phase, msg) in msgs do
       events := events.push (← messageEvent phase msg)
-    let hasErrors := msgs.any (·.2.severity == .error)
+    for cmd in commands do
+      if let some (skip, startPos, declName) := cmd.skipped then
+        events := events.push (skippedEvent skip startPos declName)
+    let hasErrors := msgs.any (·.2.severity == .error) || commands.any (·.skipped.isSome)
     return .ok { events, env := s.commandState.env, repaired, hasErrors }
 
 /-- Writes the corpus of `job` (see `CorpusJob`), sorted by module and name. -/
@@ -1070,7 +1229,10 @@ def runModule (token : String) (shared : SharedImports) (job : ModuleJob) (opts 
   progress token [("event", Json.str "start"), ("module", Json.str job.name)]
   let start ← IO.monoMsNow
   let times ← IO.mkRef #[]
-  match ← elaborate shared job opts times with
+  -- Where each command starts, so that ntp-datasets knows which one a dying process was on.
+  let announce : Announce := fun event fields =>
+    progress token ([("event", Json.str event), ("module", Json.str job.name)] ++ fields)
+  match ← elaborate shared job opts times announce with
   | .error messages =>
     progress token [("event", Json.str "failed"), ("module", Json.str job.name), ("stage", Json.str "import"),
       ("error", Json.str "imports failed"), ("messages", toJson messages)]
@@ -1103,6 +1265,8 @@ public def main (args : List String) : IO UInt32 := do
     unsafe isolateModuleExports
     prepareImports
     let shared ← newSharedImports
+    -- Start-up is over: ntp-datasets measures it (and shows it while the next Lean starts).
+    progress job.token [("event", Json.str "ready")]
     let runOne (m : ModuleJob) : IO Unit := do
       try runModule job.token shared m opts
       catch e =>

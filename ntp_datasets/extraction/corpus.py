@@ -32,7 +32,7 @@ def library_corpus(toolchain: Toolchain, imports: list[str]) -> list[dict]:
     """Every constant of the environment importing the library modules ``imports``, as the
     extractor's corpus lines (``name``, ``kind``, ``type``, ``module``, and ``line``, ``column``,
     ``endLine``, ``endColumn`` when Lean recorded where it is declared), sorted by module and name.
-    Read from the cache, or written by one Lean run (~15 s to start, more to print every type)."""
+    Read from the cache, or written by one Lean run (35-50 s to start, more to print every type)."""
     if not imports:
         return []
     cached = corpus_cache_file(toolchain, imports)

@@ -18,7 +18,6 @@ DEPENDENCY = "dependency"
 ENCODING = "encoding"
 IMPORT_CYCLE = "import_cycle"
 UNSUPPORTED = "unsupported"
-TOOLCHAIN_MISMATCH = "toolchain_mismatch"
 NAME_COLLISION = "name_collision"
 OUTSIDE_PROJECT = "outside_project"
 IMPORT_FAILED = "import_failed"
@@ -32,13 +31,16 @@ FAILURE_KINDS = {
     UNSUPPORTED: "a `module` file imports an ordinary file, which Lean forbids; not extracted",
     NAME_COLLISION: "two files of the project are the same module (`A/B.lean` and `A.B.lean`); not extracted",
     OUTSIDE_PROJECT: "the file is a symlink leading outside the project; not read, not extracted",
-    TIMEOUT: "elaboration took longer than module_timeout; its Lean process was stopped",
-    CRASH: "the Lean process died on the module twice (or the extractor failed on it)",
+    TIMEOUT: ("the module ran past module_timeout CPU seconds twice (the second time alone, with the limit "
+              "doubled); as an error at a command's line: that command ran past command_timeout and was skipped"),
+    CRASH: ("the Lean process died on the module twice outside every command (or the extractor failed on it); as "
+            "an error at a command's line: that command killed the process twice and was skipped"),
     IMPORT_FAILED: "an import exists but Lean could not load it (the message says why); module not extracted",
     TOOLCHAIN_LIMIT: ("a limit of the WebAssembly Lean, which a native Lean does not have: a core definition it "
                       "cannot unfold (its library ships no private `.olean`s: \"not exposed\"), code it has no "
-                      "native implementation for, its 2 GB memory cap. An error message: the module's other "
-                      "declarations give rows; a module failure: not extracted"),
+                      "native implementation for, its 2 GB memory cap, a thread's stack. An error message (or a "
+                      "command that killed the process twice and was skipped): the module's other declarations give "
+                      "rows; a module failure: not extracted"),
 }
 """Why a module failed as a whole (``ModuleOutput.error_kind``) -> what it means."""
 
@@ -58,8 +60,6 @@ class ModuleOutput:
     cached: bool = False
     error_kind: str = ""
     """Why the module failed as a whole (a key of :data:`FAILURE_KINDS`), when ``error`` is set."""
-    toolchain_mismatch: str = ""
-    """Set when the project asks for another Lean version than the one that built it."""
     project: str = ""
     """Name of the project the module belongs to (the builder sets it; records copy it)."""
     project_imports: tuple[str, ...] = ()
@@ -71,6 +71,11 @@ class ModuleOutput:
         """Whether the module failed as a whole or Lean reported an error in it."""
         return bool(self.error) or any(
             e.get("kind") == "message" and e.get("severity") == "error" for e in self.events)
+
+    @property
+    def skipped_commands(self) -> list[dict]:
+        """The message events of commands the extractor was told to skip (phase ``skip``)."""
+        return [e for e in self.events if e.get("kind") == "message" and e.get("phase") == "skip"]
 
 
 def failed_output(module, kind: str, error: str) -> ModuleOutput:

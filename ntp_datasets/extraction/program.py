@@ -6,7 +6,9 @@ WebAssembly build differs in three named ways, all here:
 * **the compiler repair**: ``WasmCompilerFix.lean`` is spliced into the extractor (see that
   file),
 * **shared toolchain imports**: ``WasmImports.lean`` replaces the extractor's
-  ``importModulesOf`` (reading ``.olean`` files is slow there; see that file), and
+  ``importModulesOf`` (reading ``.olean`` files is slow there; see that file); these and the
+  two other replaced definitions are the blocks of ``Extract.lean`` between
+  ``-- ntp-wasm-hook: NAME`` and ``-- ntp-wasm-hook-end`` (:func:`replace_hooks`), and
 * **the compiled extractor**: elaborating the extractor took ~20 s of every Lean process's
   start-up there, so it is compiled once per toolchain and extractor text into a module
   (:func:`compiled_extractor`, an ``.olean`` beside the toolchain), and each process runs a
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -41,25 +44,57 @@ COMPILED_MODULE = "NtpDatasetsExtractor"
 """The compiled extractor's module name on the WebAssembly build (a project module of this
 name would shadow it)."""
 
-# The default `importModulesOf` of Extract.lean with its docstring, which the WebAssembly build
-# replaces with the body of WasmImports.lean.
-_IMPORT_HOOK = """/-- Toolchain-specific import of what a header asks for: Lean's own `importModules`, at the
-private level for an ordinary file (`privateRoot`), at the exported level for a `module` file.
-On the WebAssembly build ntp-datasets substitutes one that reads the toolchain's modules once per
-process into `data` (`WasmImports.lean`). -/
-def importModulesOf (data : ToolchainData) (imports : Array Import) (privateRoot : Bool) (opts : Options) :
-    IO Environment :=
-  importModules imports opts (loadExts := true) (level := if privateRoot then .private else .exported)
-"""
+HOOK_START = "-- ntp-wasm-hook: "
+HOOK_END = "-- ntp-wasm-hook-end"
+"""The lines around each block of Extract.lean that the WebAssembly build replaces: a block
+starts with ``-- ntp-wasm-hook: NAME`` and ends with ``-- ntp-wasm-hook-end``."""
 
-# Lines of Extract.lean that the WebAssembly build replaces (see extractor_source).
+# What the WebAssembly build puts in place of each hook block of Extract.lean (None: the body of
+# WasmImports.lean, read when the source is made).
 _WASM_HOOKS = {
-    "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO (Environment × NameSet) := pure (env, {})":
+    "repairImportedEnv":
+        "/-- The WebAssembly compiler repair of a freshly imported environment (`WasmCompilerFix.lean`). -/\n"
         "def repairImportedEnv (memo : RepairMemo) (env : Environment) : IO (Environment × NameSet) :=\n"
         "  unsafe NtpWasmFix.repairEnvRemembering memo env",
-    "def prepareImports : IO Unit := pure ()":
+    "prepareImports":
+        "/-- The WebAssembly build loads every imported module's IR when it is imported. -/\n"
         "def prepareImports : IO Unit := unsafe NtpWasmFix.loadImportedIRAtImport",
+    "importModulesOf": None,
 }
+
+
+_MARKER = re.compile(rf"^(?:{re.escape(HOOK_START)}(?P<name>\S+)|{re.escape(HOOK_END)})[ \t]*$", re.M)
+
+
+def hook_blocks(source: str) -> dict[str, tuple[int, int]]:
+    """The hook blocks of ``source`` (Extract.lean): name -> (start, end) offsets of the whole
+    block, its two marker lines included (markers are whole lines). Raises
+    :class:`ExtractorError` for a marker without its end, or a name given twice."""
+    blocks: dict[str, tuple[int, int]] = {}
+    markers = list(_MARKER.finditer(source))
+    for opening, closing in zip(markers[::2], markers[1::2] + [None]):
+        name = opening.group("name")
+        if name is None or closing is None or closing.group("name") is not None:
+            what = name or "(an end without a start)"
+            raise ExtractorError(f"{EXTRACTOR_FILE.name}: the hook block {what!r} has no {HOOK_END!r} line")
+        if name in blocks:
+            raise ExtractorError(f"{EXTRACTOR_FILE.name}: the hook block {name!r} appears twice")
+        blocks[name] = (opening.start(), closing.end())
+    return blocks
+
+
+def replace_hooks(source: str, replacements: dict[str, str]) -> str:
+    """``source`` with the hook block of every name in ``replacements`` replaced by its text;
+    every name must have exactly one block (:class:`ExtractorError` otherwise)."""
+    blocks = hook_blocks(source)
+    missing = sorted(set(replacements) - set(blocks))
+    if missing:
+        raise ExtractorError(f"{EXTRACTOR_FILE.name} lacks the hook block(s) {', '.join(missing)}")
+    for name in sorted(replacements, key=lambda n: blocks[n][0], reverse=True):
+        start, end = blocks[name]
+        source = source[:start] + replacements[name] + source[end:]
+    return source
+
 
 # The compiled module's header: everything in it is `meta`, since this build runs the code of
 # an imported module's `meta` definitions only (the rest goes to an `.ir` file it never reads).
@@ -88,10 +123,7 @@ def extractor_source(toolchain: Toolchain) -> str:
     _, body = _split_imports(extractor)
     _, fix_body = _split_imports(WASM_FIX_FILE.read_text(encoding="utf-8"))
     _, imports_body = _split_imports(WASM_IMPORTS_FILE.read_text(encoding="utf-8"))
-    for hook, wasm in {**_WASM_HOOKS, _IMPORT_HOOK: imports_body}.items():
-        if hook not in body:
-            raise ExtractorError(f"{EXTRACTOR_FILE.name} lacks the line {hook!r}")
-        body = body.replace(hook, wasm, 1)
+    body = replace_hooks(body, {name: text or imports_body for name, text in _WASM_HOOKS.items()})
     return _MODULE_HEADER + fix_body + body
 
 

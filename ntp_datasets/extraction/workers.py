@@ -1,12 +1,12 @@
-"""Long-lived Lean workers and the import-graph plan that feeds them.
+"""Long-lived Lean workers and the pools that hold them.
 
 A worker (:class:`LeanWorker`) is one Lean process running the extractor in queue mode: the
 process starts once, then takes modules one at a time from its queue directory (see
-``Extract.lean``: ``Job.queue``), so Lean's start-up (~15-20 s on the WebAssembly build) is
-paid once per worker, not per module. :class:`ImportPlan` says which module may go next: one
-whose project imports are all finished, the longest chain of importers first. A pool runs K
-workers on this machine (:class:`LocalPool`, one thread per busy worker) or as Ray actors
-(:class:`RayPool`); the Extractor (``runner.py``) schedules over either.
+``Extract.lean``: ``Job.queue``), so Lean's start-up (~35-50 s on the WebAssembly build) is
+paid once per worker, not per module. A pool runs workers on this machine
+(:class:`LocalPool`, one thread per busy worker) or as Ray actors (:class:`RayPool`), each
+started when the scheduler asks for it (``scheduler.py`` decides which module goes where and
+what a failure means).
 
 Workers of one project share its work directory: each finished module's `.olean` lies there
 for the modules importing it, whichever worker elaborates them (on a Ray cluster that
@@ -15,148 +15,30 @@ directory, the cache and the project must be on storage every node sees at the s
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
 import shutil
-from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from ntp_datasets.errors import ConfigError
-from ntp_datasets.extraction.cache import MalformedEvents, parse_events
+from ntp_datasets.extraction.options import WORKER_MEMORY, ExtractionOptions
 from ntp_datasets.extraction.process import (
+    CommandStarted,
     ExtractorProcess,
+    Limits,
     ModuleDone,
     ModuleFailed,
     ModuleStarted,
     ModuleTimedOut,
     ProtocolEvent,
+    Ready,
     new_token,
     stderr_tail,
 )
 from ntp_datasets.toolchain import Toolchain
-
-WORKERS_ENV = "NTP_DATASETS_WORKERS"
-WORKER_MEMORY = 9 * 1024 ** 3 // 2
-"""Memory one WebAssembly Lean worker may reach: measured peak resident 3.3-4.1 GiB on the
-benchmark's corpora (see README, "Scale"); the build's own memory is capped at 2 GB, the
-rest is Node and its compiled code."""
-EXECUTORS = ("local", "ray")
-
-
-def default_workers(cpus: int | None = None, available: int | None = None) -> int:
-    """As many workers as the cores and the memory allow: one per core usable by this
-    process, at most one per :data:`WORKER_MEMORY` of available memory, at least one."""
-    if cpus is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if available is None:
-        available = available_memory()
-    by_memory = available // WORKER_MEMORY if available else cpus
-    return max(1, min(cpus, by_memory))
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available for new processes (Linux ``MemAvailable``), or None."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def worker_count(workers: int | None = None) -> int:
-    """The number of workers: ``workers`` if given, else ``$NTP_DATASETS_WORKERS``, else
-    :func:`default_workers`."""
-    if workers is None:
-        configured = os.environ.get(WORKERS_ENV, "").strip()
-        if not configured:
-            return default_workers()
-        try:
-            workers = int(configured)
-        except ValueError:
-            raise ConfigError(f"{WORKERS_ENV} must be a whole number of workers, got {configured!r}") from None
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers must be a whole number >= 1, got {workers!r}")
-    return workers
-
-
-def check_executor(executor: str) -> str:
-    """``executor`` if it is one of :data:`EXECUTORS`; else a :class:`ConfigError`."""
-    if executor not in EXECUTORS:
-        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    return executor
-
-
-class ImportPlan:
-    """Which of ``modules`` (in import order) may be elaborated next: a module is ready once
-    every project module it imports, among these, is finished. Ready modules come longest
-    chain of importers first (the critical path), then in import order. A failed module's
-    importers, transitively, are never ready (:meth:`fail` returns them)."""
-
-    def __init__(self, modules):
-        self.order = {m.name: i for i, m in enumerate(modules)}
-        self.waiting = {m.name: {d for d in m.imports if d in self.order and d != m.name} for m in modules}
-        self.importers: dict[str, list[str]] = defaultdict(list)
-        for m in modules:
-            for d in self.waiting[m.name]:
-                self.importers[d].append(m.name)
-        self.height: dict[str, int] = {}
-        for m in reversed(modules):  # importers come later in import order
-            self.height[m.name] = 1 + max((self.height[i] for i in self.importers[m.name]), default=0)
-        self.failed: set[str] = set()
-        self.stopped = False
-        self._ready = [self._key(name) for name, deps in self.waiting.items() if not deps]
-        heapq.heapify(self._ready)
-
-    def _key(self, name: str) -> tuple[int, int, str]:
-        return -self.height[name], self.order[name], name
-
-    def next_ready(self) -> str | None:
-        """The module to start next, or None (none ready, or :meth:`stop` was called)."""
-        if self.stopped or not self._ready:
-            return None
-        return heapq.heappop(self._ready)[2]
-
-    def finish(self, name: str) -> None:
-        """``name`` is done: its importers whose imports are all done become ready."""
-        for importer in self.importers[name]:
-            deps = self.waiting[importer]
-            deps.discard(name)
-            if not deps and importer not in self.failed:
-                heapq.heappush(self._ready, self._key(importer))
-
-    def fail(self, name: str) -> list[str]:
-        """``name`` failed: its importers, transitively, in import order, that were not failed
-        already (none of them was ready)."""
-        self.failed.add(name)
-        found, stack = set(), [name]
-        while stack:
-            for importer in self.importers[stack.pop()]:
-                if importer not in self.failed and importer not in found:
-                    found.add(importer)
-                    stack.append(importer)
-        self.failed |= found
-        return sorted(found, key=self.order.__getitem__)
-
-    def stop(self) -> None:
-        """Start nothing more."""
-        self.stopped = True
-
-    def width(self) -> int:
-        """The most modules at one depth of the graph (depth: the longest chain of imports
-        below a module): how many workers this graph can keep busy at best."""
-        depth: dict[str, int] = {}
-        for name in sorted(self.order, key=self.order.__getitem__):
-            depth[name] = 1 + max((depth[d] for d in self.waiting[name]), default=0)
-        counts: dict[int, int] = defaultdict(int)
-        for d in depth.values():
-            counts[d] += 1
-        return max(counts.values(), default=0)
 
 
 @dataclass(frozen=True)
@@ -170,7 +52,6 @@ class WorkerSpec:
     extractor: Path
     search_path: tuple[str, ...]
     lake: bool
-    timeout: float | None
 
 
 @dataclass(frozen=True)
@@ -179,23 +60,28 @@ class WorkerResult:
 
     module: str
     events: tuple[ProtocolEvent, ...]
-    """The progress events of this module, in order."""
+    """The module's progress events but its commands' (start, then done, failed or timed out), in
+    order, after the process's ``Ready`` when this module was its first."""
     end: ProtocolEvent | None
     """The event that ended it (done, failed, timed out), or None: the Lean process ended."""
     started: bool
     """Whether Lean began the module (a process that ends after that died on it)."""
+    command: CommandStarted | None
+    """The command the process was on when it died (None: it died outside every command)."""
     stderr_log: str
     stderr_tail: str
 
 
 class LeanWorker:
     """One Lean process that takes modules one at a time (:meth:`run`). The process starts
-    with :meth:`start` or the first module; after a timeout, or when the process ended, the
-    next module gets a fresh one. A process that had taken modules and ends before starting
-    the next (past its pinned-memory limit, see ``Extract.lean``) is replaced at once."""
+    with :meth:`start` or the first module; after a timeout, when the process ended, or when the
+    caller asks for a ``fresh`` one, the next module gets a fresh process. A process that had
+    taken modules and ends before starting the next (past its pinned-memory limit, see
+    ``Extract.lean``) is replaced at once. ``on_event`` hears the module-level events (not the
+    commands') as they come, from the thread that runs :meth:`run`."""
 
-    def __init__(self, spec: WorkerSpec, name: str):
-        self.spec, self.name = spec, name
+    def __init__(self, spec: WorkerSpec, name: str, on_event: Callable[[ProtocolEvent], None] | None = None):
+        self.spec, self.name, self.on_event = spec, name, on_event
         self._process: ExtractorProcess | None = None
         self._events = None
         self._queue: Path | None = None
@@ -217,38 +103,42 @@ class LeanWorker:
         job_file.write_text(json.dumps({"modules": [], "searchPath": list(self.spec.search_path), "token": token,
                                         "queue": str(self._queue)}))
         self._process = ExtractorProcess(self.spec.toolchain, self.spec.project_root, self.spec.extractor, job_file,
-                                         self.spec.work / f"lean-{label}.stderr", token=token, lake=self.spec.lake,
-                                         timeout=self.spec.timeout)
+                                         self.spec.work / f"lean-{label}.stderr", token=token, lake=self.spec.lake)
         self._process.start()
         self._events = self._process.events()
         self._next = 0
 
-    def run(self, job: dict) -> WorkerResult:
+    def run(self, job: dict, limits: Limits, fresh: bool = False) -> WorkerResult:
         """Elaborate the module of ``job`` (an entry of the extractor's job, see
-        ``runner.module_job``) in this worker's process and say how it went."""
+        ``scheduler.module_job``) under ``limits`` in this worker's process (a fresh one when
+        ``fresh``) and say how it went."""
         if self._closed:
             raise RuntimeError(f"worker {self.name} is closed")
+        if fresh:
+            self._end()
         while True:
             fresh = self._events is None or self._next == 0
             self.start()
+            self._process.limits = limits
             self._put(job)
             events: list[ProtocolEvent] = []
             started = False
             for event in self._events:
-                events.append(event)
-                if isinstance(event, ModuleStarted) and event.module == job["name"]:
+                if isinstance(event, CommandStarted) or (event.module != job["name"] and not isinstance(event, Ready)):
+                    continue
+                events.append(event)  # `Ready`: how long this process took to start
+                if self.on_event is not None:
+                    self.on_event(event)
+                if isinstance(event, ModuleStarted):
                     started = True
-                elif isinstance(event, (ModuleDone, ModuleFailed, ModuleTimedOut)) and event.module == job["name"]:
+                elif isinstance(event, (ModuleDone, ModuleFailed, ModuleTimedOut)):
                     if isinstance(event, ModuleTimedOut):  # the process was stopped
                         self._end()
-                    elif isinstance(event, ModuleDone) and not _readable(Path(job["out"])):
-                        # Its memory is corrupted (the caller records the module as a crash):
-                        # the next module gets a fresh process.
-                        self._end()
-                    return WorkerResult(job["name"], tuple(events), event, True, self._log(), "")
+                    return WorkerResult(job["name"], tuple(events), event, True, None, self._log(), "")
+            command = self._process.last_command
             self._end()
             if started or fresh or self._closed:
-                return WorkerResult(job["name"], tuple(events), None, started, self._log(), self._tail())
+                return WorkerResult(job["name"], tuple(events), None, started, command, self._log(), self._tail())
 
     def close(self) -> None:
         """Stop the Lean process. Safe to call from another thread while :meth:`run` waits
@@ -279,33 +169,33 @@ class LeanWorker:
         return stderr_tail(Path(self._log()))
 
 
-def _readable(events: Path) -> bool:
-    """Whether an events file the extractor wrote is JSON objects in UTF-8, line by line."""
-    try:
-        parse_events(events.read_bytes())
-    except (OSError, MalformedEvents):
-        return False
-    return True
-
-
 class LocalPool:
-    """``count`` :class:`LeanWorker` s on this machine, started at once; :meth:`submit` runs a
-    module on one of them in a thread."""
+    """:class:`LeanWorker` s on this machine, each started by :meth:`start_worker`;
+    :meth:`submit` runs a module on one of them in a thread. ``on_event`` hears the workers'
+    module-level events as they come (``live_events``), from their threads."""
 
-    def __init__(self, spec: WorkerSpec, count: int):
-        self.workers = [LeanWorker(spec, f"{os.getpid()}-{i + 1}") for i in range(count)]
-        self._threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="lean-worker")
-        for worker in self.workers:
-            worker.start()
+    live_events = True
+
+    def __init__(self, spec: WorkerSpec, on_event: Callable[[ProtocolEvent], None] | None = None):
+        self.spec, self.on_event = spec, on_event
+        self.workers: list[LeanWorker] = []
+        self._threads = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lean-worker")
 
     @property
     def size(self) -> int:
-        """The number of workers."""
+        """The number of workers started."""
         return len(self.workers)
 
-    def submit(self, index: int, job: dict) -> Future:
-        """Run ``job`` on worker ``index``; a future of its :class:`WorkerResult`."""
-        return self._threads.submit(self.workers[index].run, job)
+    def start_worker(self) -> int:
+        """Start one more worker (its Lean process starts now); its index."""
+        worker = LeanWorker(self.spec, f"{os.getpid()}-{len(self.workers) + 1}", self.on_event)
+        worker.start()
+        self.workers.append(worker)
+        return len(self.workers) - 1
+
+    def submit(self, index: int, job: dict, limits: Limits, fresh: bool = False) -> Future:
+        """Run ``job`` on worker ``index`` (see :meth:`LeanWorker.run`); a future of its :class:`WorkerResult`."""
+        return self._threads.submit(self.workers[index].run, job, limits, fresh)
 
     def close(self) -> None:
         """Stop every worker's Lean process (a module still running ends with it)."""
@@ -315,35 +205,43 @@ class LocalPool:
 
 
 class RayPool:
-    """``count`` :class:`LeanWorker` s as Ray actors (one CPU and :data:`WORKER_MEMORY` each),
-    on the cluster at ``address`` (None: a local Ray started for this build and stopped after
-    it, unless this process already joined one). Each actor runs its Lean process on its own
-    node; `.olean`s and events go through the work directory, which must be on storage every
-    node sees at the same path (as must the project, ``$NTP_DATASETS_HOME`` and the toolchain)."""
+    """:class:`LeanWorker` s as Ray actors (one CPU and :data:`WORKER_MEMORY` each), on the
+    cluster at ``address`` (None: a local Ray started for this build and stopped after it,
+    unless this process already joined one). Each actor runs its Lean process on its own node;
+    `.olean`s and events go through the work directory, which must be on storage every node sees
+    at the same path (as must the project, ``$NTP_DATASETS_HOME`` and the toolchain). Events
+    come back with each module's result (not ``live_events``)."""
 
-    def __init__(self, spec: WorkerSpec, count: int, address: str | None = None):
+    live_events = False
+
+    def __init__(self, spec: WorkerSpec, address: str | None = None):
         try:
             import ray  # an optional extra: `pip install "ntp-datasets[ray]"`
         except ImportError:
             raise ConfigError('executor="ray" needs Ray: pip install "ntp-datasets[ray]"') from None
-        self._ray = ray
+        self._ray, self.spec = ray, spec
         self._own_ray = not ray.is_initialized()
         if self._own_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        actor = ray.remote(num_cpus=1, memory=WORKER_MEMORY)(LeanWorker).options(
+        self._actor = ray.remote(num_cpus=1, memory=WORKER_MEMORY)(LeanWorker).options(
             runtime_env={"env_vars": ray_worker_env()})
-        self.workers = [actor.remote(spec, f"ray{os.getpid()}-{i + 1}") for i in range(count)]
-        for worker in self.workers:
-            worker.start.remote()
+        self.workers: list = []
 
     @property
     def size(self) -> int:
-        """The number of workers."""
+        """The number of workers started."""
         return len(self.workers)
 
-    def submit(self, index: int, job: dict) -> Future:
+    def start_worker(self) -> int:
+        """Start one more actor (its Lean process starts now); its index."""
+        worker = self._actor.remote(self.spec, f"ray{os.getpid()}-{len(self.workers) + 1}")
+        worker.start.remote()
+        self.workers.append(worker)
+        return len(self.workers) - 1
+
+    def submit(self, index: int, job: dict, limits: Limits, fresh: bool = False) -> Future:
         """Run ``job`` on actor ``index``; a future of its :class:`WorkerResult`."""
-        return self.workers[index].run.remote(job).future()
+        return self.workers[index].run.remote(job, limits, fresh).future()
 
     def close(self) -> None:
         """Stop the actors' Lean processes and the actors (and a Ray this pool started)."""
@@ -369,16 +267,17 @@ def ray_worker_env() -> dict[str, str]:
     return env
 
 
-StartPool = Callable[[WorkerSpec, int], "LocalPool | RayPool"]
-"""Starts ``count`` workers for a project (an injection point: tests pass fake pools)."""
+StartPool = Callable[[WorkerSpec, "Callable[[ProtocolEvent], None] | None"], "LocalPool | RayPool"]
+"""Makes the (empty) pool of one project's extraction, given what hears its events (an injection
+point: tests pass fake pools)."""
 
 
-def pool_starter(executor: str, ray_address: str | None = None) -> StartPool:
-    """How to start workers for ``executor`` (``local`` or ``ray``)."""
-    if check_executor(executor) == "ray":
-        return lambda spec, count: RayPool(spec, count, ray_address)
+def pool_starter(options: ExtractionOptions) -> StartPool:
+    """How to make pools for ``options.executor`` (``local`` or ``ray``)."""
+    if options.executor == "ray":
+        return lambda spec, on_event: RayPool(spec, options.ray_address)
     return LocalPool
 
 
-__all__ = ["EXECUTORS", "WORKERS_ENV", "WORKER_MEMORY", "ImportPlan", "LeanWorker", "LocalPool", "RayPool",
-           "WorkerResult", "WorkerSpec", "check_executor", "default_workers", "pool_starter", "worker_count"]
+__all__ = ["LeanWorker", "LocalPool", "RayPool", "StartPool", "WorkerResult", "WorkerSpec", "pool_starter",
+           "ray_worker_env"]

@@ -20,7 +20,7 @@ import datasets
 
 from ntp_datasets.api import build
 from ntp_datasets.errors import FolderError, PublishError, output_error
-from ntp_datasets.extraction import Extractor
+from ntp_datasets.extraction import ExtractionOptions, Extractor
 from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.project import ResolvedProject, resolve_projects
 from ntp_datasets.publish.card import write_card
@@ -175,6 +175,7 @@ def build_dataset_folder(
     """
     out_dir = Path(out_dir)
     names = check_config_names(configs)
+    extractor = extractor or Extractor(ExtractionOptions.from_mapping(config_kwargs))  # options checked first
     projects = resolve_projects(spec)
     check_output_dir(out_dir, force, projects)
     try:
@@ -186,10 +187,6 @@ def build_dataset_folder(
         raise output_error(exc, out_dir) from exc
     try:
         manifest = FolderManifest(provenance=build_provenance(spec, names, projects))
-        extractor = extractor or Extractor(module_timeout=config_kwargs.get("module_timeout"),
-                                           workers=config_kwargs.get("workers"),
-                                           executor=config_kwargs.get("executor", "local"),
-                                           ray_address=config_kwargs.get("ray_address"))
         infos = {}
         for number, name in enumerate(names, 1):
             log(f"[{number}/{len(names)}] building {name}")

@@ -68,15 +68,6 @@ class FolderManifest:
         (Path(directory) / MANIFEST_NAME).write_text(text, encoding="utf-8")
 
 
-def is_dataset_folder(directory) -> bool:
-    """Whether ``directory`` holds a manifest ntp-datasets wrote."""
-    try:
-        read_manifest(directory)
-    except FolderError:
-        return False
-    return True
-
-
 def read_manifest(directory) -> FolderManifest:
     """Read the manifest of the dataset folder ``directory``; :class:`FolderError` if there is none."""
     directory = Path(directory)

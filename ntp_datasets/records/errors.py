@@ -18,12 +18,13 @@ MESSAGE_KINDS = {
 }
 """Kinds of Lean's error messages inside a module that was extracted."""
 
-ERROR_KINDS = {
-    **MESSAGE_KINDS,
-    **FAILURE_KINDS,
-    "toolchain_mismatch": "the project asks for another Lean version than the one that built it, and the module has errors",
-}
-"""The ``kind`` of an ``errors`` row -> what it means."""
+ERROR_KINDS = {**MESSAGE_KINDS, **FAILURE_KINDS}
+"""The ``kind`` of an ``errors`` row -> what it means. A row of a command that was not elaborated
+(phase ``skip``: it killed the Lean process twice, or ran past ``command_timeout``) has the kind
+the scheduler gave it: ``toolchain_limit``, ``crash`` or ``timeout``, at the command's line."""
+
+SKIPPED_COMMAND = "skip"
+"""The phase of the error message of a command the scheduler had the extractor skip."""
 
 _KIND_OF_PHASE = {"parse": "parse", "import": "missing_import", "elab": "elaboration", "extract": "extractor"}
 
@@ -32,14 +33,16 @@ _KIND_OF_PHASE = {"parse": "parse", "import": "missing_import", "elab": "elabora
 _IMPORT_ALL_CORE = re.compile(r"^\s*(?:public\s+)?(?:meta\s+)?import\s+all\s+(?:Init|Std|Lean|Lake)\b", re.M)
 
 
-def message_kind(phase: str, text: str, source: str) -> str:
+def message_kind(phase: str, text: str, source: str, skipped_kind: str = "") -> str:
     """The ``kind`` of an error message of Lean (``phase``: the extractor's, ``text``: the
     message) in a module whose source is ``source``: ``toolchain_limit`` when it shows a limit
     of the WebAssembly Lean (see ``extraction.toolchain_limit``), else by its phase. A
     definition that is not exposed is the toolchain's limit only where a native Lean would see
     its body: in an ordinary file (which imports everything at the private level) or in a
     `module` file that imports a core module with `import all`; elsewhere the project asked
-    for it."""
+    for it. A skipped command's message has the kind it was skipped with (``skipped_kind``)."""
+    if phase == SKIPPED_COMMAND and skipped_kind:
+        return skipped_kind
     if toolchain_limit(text) and (not NOT_EXPOSED.search(text) or not is_module_file(source)
                                   or _IMPORT_ALL_CORE.search(source)):
         return TOOLCHAIN_LIMIT
@@ -50,7 +53,8 @@ def message_kind(phase: str, text: str, source: str) -> str:
 class ErrorRecord:
     """An error of a module: an error message of Lean (``line`` > 0), or the module failed as a
     whole (``line`` 0). ``kind``: a key of ``ERROR_KINDS``; ``declaration``: the ``declId`` of
-    the declaration the error lies in, else ""."""
+    the declaration the error lies in, else ""; ``skipped``: the command at ``line`` was not
+    elaborated (it killed the Lean process twice, or ran past ``command_timeout``)."""
 
     module: str
     file: str
@@ -60,21 +64,18 @@ class ErrorRecord:
     kind: str
     declaration: str
     project: str
+    skipped: bool = False
 
 
 def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
-    """Yield the module-level failure (if any), every error message of a module with the
-    declaration it lies in, and a ``toolchain_mismatch`` row when the module has errors and
-    was built with another Lean version than the project asks for."""
+    """Yield the module-level failure (if any) and every error message of a module with the
+    declaration it lies in (for a skipped command: the one it would have declared)."""
     module, file, project = module_output.module, module_output.file, module_output.project
-    found = False
     if module_output.error:
-        found = True
         yield ErrorRecord(module, file, 0, 0, module_output.error, module_output.error_kind or "crash", "", project)
     declarations = list(events_of(module_output, "declaration"))
     for message in events_of(module_output, "message"):
         if message.get("severity") == "error":
-            found = True
             line, column = message["line"], message["column"]
             yield ErrorRecord(
                 module=module,
@@ -82,14 +83,13 @@ def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
                 line=line,
                 column=column,
                 message=message["text"],
-                kind=message_kind(message.get("phase", ""), message["text"], module_output.source),
-                declaration=_enclosing_declaration(module, declarations, line, column),
+                kind=message_kind(message.get("phase", ""), message["text"], module_output.source,
+                                  message.get("errorKind", "")),
+                declaration=(decl_id(module, {"name": message["declName"]}) if message.get("declName")
+                             else _enclosing_declaration(module, declarations, line, column)),
                 project=project,
+                skipped=message.get("phase") == SKIPPED_COMMAND,
             )
-    mismatch = module_output.toolchain_mismatch
-    if found and mismatch:
-        yield ErrorRecord(module, file, 0, 0, f"{mismatch}; the errors above may come from the version difference",
-                          "toolchain_mismatch", "", project)
 
 
 def _enclosing_declaration(module: str, declarations: list[dict], line: int, column: int) -> str:

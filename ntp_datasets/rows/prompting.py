@@ -180,11 +180,6 @@ def prompt_types_in_dir(directory) -> dict[str, PromptType]:
     return {path.name.removesuffix(TEMPLATE_SUFFIX): prompt_type_from_file(path) for path in sorted(directory.glob("*" + TEMPLATE_SUFFIX))}
 
 
-def builtin_prompt_types() -> dict[str, PromptType]:
-    """The templates of ``TEMPLATE_DIR``, by prompt type name."""
-    return dict(PROMPT_TYPES)
-
-
 class _BuiltinPromptTypes(Mapping):
     """The built-in prompt types by name; each template is read when first looked up."""
 
