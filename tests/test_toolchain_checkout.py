@@ -26,6 +26,7 @@ def make_history(root, steps) -> tuple:
     git("init", "-q", "-b", "main", cwd=repo)
     git("config", "user.email", "test@example.com", cwd=repo)
     git("config", "user.name", "Test", cwd=repo)
+    git("config", "uploadpack.allowFilter", "true", cwd=repo)  # as GitHub: history first, files when read
     commits = []
     for when, files in steps:
         for rel, text in files.items():

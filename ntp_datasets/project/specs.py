@@ -359,15 +359,18 @@ def checkout_fitting_toolchain(url: str, lean: LeanInUse = EMBEDDED_LEAN, progre
 
 
 def _fetch_default_branch(repo: Path) -> tuple[str, str]:
-    """Fetch the remote's default branch with its history; (branch name, local ref)."""
+    """Fetch the remote's default branch with its history; (branch name, local ref). Only
+    commits and trees come at first (``--filter=blob:none``, where the server allows it):
+    git fetches the few files read later (``lean-toolchain``s, the chosen checkout) when
+    they are read."""
     listing = run_git(["ls-remote", "--symref", "--", "origin", "HEAD"], cwd=repo)
     symref = re.search(r"^ref: refs/heads/(\S+)\tHEAD$", listing, re.M)
     if symref is None:  # a server that does not say which branch HEAD is
-        run_git(["fetch", "-q", "--", "origin", "+HEAD:refs/remotes/origin/HEAD"], cwd=repo)
+        run_git(["fetch", "-q", "--filter=blob:none", "--", "origin", "+HEAD:refs/remotes/origin/HEAD"], cwd=repo)
         return "HEAD", "refs/remotes/origin/HEAD"
     branch = symref.group(1)
     ref = f"refs/remotes/origin/{branch}"
-    run_git(["fetch", "-q", "--", "origin", f"+refs/heads/{branch}:{ref}"], cwd=repo)
+    run_git(["fetch", "-q", "--filter=blob:none", "--", "origin", f"+refs/heads/{branch}:{ref}"], cwd=repo)
     return branch, ref
 
 
