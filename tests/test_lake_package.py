@@ -395,3 +395,17 @@ lean_lib P where
   precompileModules := if System.Platform.isWindows then false else true
 ''')
     assert (config.src_dir, [lib.name for lib in config.lean_libs]) == ("src", ["P"])
+
+
+def test_meta_if_on_get_config_takes_the_branch_lake_takes_without_k_options():
+    config = parse_lakefile_lean('''package p
+meta if get_config? env = some "dev" then
+require devOnly from git "https://example.com/dev.git"
+else
+require always from git "https://example.com/always.git"
+
+meta if (get_config? doc).isNone then lean_lib NoDocs
+''')
+    assert [r.name for r in config.requires] == ["always"]
+    assert [lib.name for lib in config.lean_libs] == ["NoDocs"]
+    assert config.skipped == ("meta if (line 2): else branch taken", "meta if (line 7): then branch taken")
