@@ -33,6 +33,28 @@ class DependencyError(ProjectError):
     toolchain provides none, or Lake has not fetched them into the project."""
 
 
+class LakeConfigError(ProjectError):
+    """A Lake package's configuration cannot be read: a ``lakefile.toml`` that is not valid
+    TOML or gives a field the wrong type, a ``lakefile.lean`` that is not the declarative
+    Lake DSL, a ``lake-manifest.json`` that is not a manifest. ``file`` and ``line`` (1-based,
+    0 when unknown) say where."""
+
+    def __init__(self, message: str, file=None, line: int = 0):
+        super().__init__(message)
+        self.file = file
+        self.line = line
+
+
+class UnsupportedLakefileError(LakeConfigError):
+    """A ``lakefile.lean`` computes its configuration in a way the reader cannot follow
+    without running Lean (``if``, ``do``, ``run_io``, a macro, a custom target a library
+    needs ...); ``construct`` names it. The reader never guesses such a configuration."""
+
+    def __init__(self, message: str, file=None, line: int = 0, construct: str = ""):
+        super().__init__(message, file, line)
+        self.construct = construct
+
+
 class ConfigError(NtpDatasetsError, ValueError):
     """A builder config option no build can use (an unknown record kind, a negative budget)."""
 

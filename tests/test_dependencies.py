@@ -59,10 +59,10 @@ WASM = Toolchain(kind="wasm", version="Lean (version 4.28.0-pre)", command=["fal
 
 
 def test_lakefile_lean_requires_in_every_form():
-    assert parse_lakefile_lean(LAKEFILE_LEAN) == [
+    assert list(parse_lakefile_lean(LAKEFILE_LEAN).requires) == [
         Require("mathlib", git="https://github.com/leanprover-community/mathlib4", rev="v4.9.0"),
         Require("batteries", scope="leanprover-community", rev="main"),
-        Require("doc-gen4", git="https://github.com/leanprover/doc-gen4", rev="abc123"),
+        Require("doc-gen4", git="https://github.com/leanprover/doc-gen4", rev="abc123", subdir="sub"),
         Require("local_dep", path="../local_dep"),
         Require("plain"),
     ]
@@ -75,7 +75,7 @@ def test_lakefile_toml_requires_and_lean_first(tmp_path):
         Require("aesop", git="https://github.com/leanprover-community/aesop", rev="master"),
         Require("local_dep", path="../local_dep"),
     ]
-    (tmp_path / "lakefile.lean").write_text("require only from git \"u\"\n")
+    (tmp_path / "lakefile.lean").write_text("package p\nrequire only from git \"u\"\n")
     assert read_requires(tmp_path) == [Require("only", git="u")]  # Lake reads lakefile.lean first
 
 
@@ -113,7 +113,8 @@ def test_natively_missing_packages_are_named_and_present_ones_pass(tmp_path):
 def _lake_project(root: Path) -> Path:
     shutil.copytree(Path(__file__).parent.parent / "lean" / "sample_project", root)
     (root / "lakefile.toml").write_text('name = "sample"\n\n[[require]]\nname = "mathlib"\n'
-                                        'git = "https://github.com/leanprover-community/mathlib4"\n')
+                                        'git = "https://github.com/leanprover-community/mathlib4"\n\n'
+                                        '[[lean_lib]]\nname = "Sample"\nglobs = ["Sample.+"]\n')
     return root
 
 

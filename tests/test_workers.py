@@ -266,7 +266,8 @@ def test_workers_do_not_change_the_cache_id(tmp_path):
 
 def test_natively_a_lake_project_is_built_once_and_workers_write_no_olean(tmp_path, monkeypatch):
     root = wide(tmp_path / "lakeproj", n=3)
-    (root / "lakefile.toml").write_text('name = "lakeproj"\n')
+    (root / "lakefile.toml").write_text('name = "lakeproj"\n\n[[lean_lib]]\nname = "Lib"\n'
+                                        'roots = ["Base", "Top", "W1", "W2", "W3"]\n')
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     lake_log = tmp_path / "lake.log"

@@ -1,13 +1,43 @@
-"""The project room: what a Lean project is on disk (modules, imports, import order) and where
-projects come from (specs: directories, git repositories at a commit, ntp-toolkit config files),
-and what they depend on (their lakefile's ``require``s).
+"""The project room: what a Lean project is on disk (a Lake package and its configuration,
+modules, imports, import order), where projects come from (specs: directories, git
+repositories at a commit or at the newest commit fitting the Lean in use, ntp-toolkit config
+files), and what they depend on (their lakefile's ``require``s, their manifest's packages).
 
 Nothing here runs Lean; git runs only to check out a spec's repository.
 """
 
-from ntp_datasets.project.lakefile import Require, check_dependencies, read_requires
+from ntp_datasets.project.lakefile import (
+    Glob,
+    LakefileConfig,
+    LeanExeConfig,
+    LeanLibConfig,
+    LeanOption,
+    Require,
+    check_dependencies,
+    read_lakefile,
+    read_requires,
+)
 from ntp_datasets.project.modules import LeanModule, LeanProject, module_name, parse_imports
-from ntp_datasets.project.specs import ResolvedProject, check_toolchain, resolve_projects
+from ntp_datasets.project.package import (
+    LakeManifest,
+    LakePackage,
+    LeanSettings,
+    ManifestPackage,
+    detect_license,
+    read_manifest,
+    read_package,
+)
+from ntp_datasets.project.specs import (
+    TOOLCHAIN_REVISION,
+    ResolvedProject,
+    check_toolchain,
+    checkout_fitting_toolchain,
+    resolve_projects,
+)
+from ntp_datasets.project.versions import EMBEDDED_LEAN, LeanInUse, LeanVersion, lean_in_use, parse_version
 
-__all__ = ["LeanModule", "LeanProject", "Require", "ResolvedProject", "check_dependencies", "check_toolchain",
-           "module_name", "parse_imports", "read_requires", "resolve_projects"]
+__all__ = ["EMBEDDED_LEAN", "Glob", "LakeManifest", "LakePackage", "LakefileConfig", "LeanExeConfig", "LeanInUse",
+           "LeanLibConfig", "LeanModule", "LeanOption", "LeanProject", "LeanSettings", "LeanVersion", "ManifestPackage",
+           "Require", "ResolvedProject", "TOOLCHAIN_REVISION", "check_dependencies", "check_toolchain",
+           "checkout_fitting_toolchain", "detect_license", "lean_in_use", "module_name", "parse_imports",
+           "parse_version", "read_lakefile", "read_manifest", "read_package", "read_requires", "resolve_projects"]

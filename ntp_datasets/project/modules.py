@@ -1,13 +1,20 @@
-"""A Lean project on disk: its modules, their imports, and an import order."""
+"""A Lean project on disk: its modules, their imports, and an import order.
+
+A directory with a lakefile is a Lake package (:mod:`ntp_datasets.project.package`): its
+modules are named as Lake names them and are those its targets build, with their imports
+inside the package; a directory without one is every ``.lean`` file, named by its path.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ntp_datasets.errors import ProjectError
+from ntp_datasets.project.lakefile import LeanExeConfig, LeanLibConfig
+from ntp_datasets.project.package import LakePackage, LeanSettings, read_package
 
 # Directories that hold dependencies or build outputs, never the project's own modules.
 _SKIPPED_DIRS = {".lake", "lake-packages", "build", ".git"}
@@ -36,6 +43,17 @@ class LeanModule:
     """Why the file is not valid UTF-8 (None when it is)."""
     refused: str | None = None
     """Why the file is not read at all (a symlink leaving the project); None when it is read."""
+    package: str = ""
+    """The Lake package the module belongs to (its name); empty without a lakefile."""
+    target: str = ""
+    """The ``lean_lib`` or ``lean_exe`` that builds the module (for a file no target builds:
+    the library that would own it under its name, if any); empty without a lakefile."""
+    in_target: bool = True
+    """False for a file no target of the package builds (nor imports): extracted only when
+    asked (``include_untargeted``)."""
+    settings: LeanSettings = field(default_factory=LeanSettings)
+    """The Lean options and arguments Lake would elaborate the module with (its package's,
+    then its target's); empty without a lakefile."""
 
     def content_hash(self) -> str:
         """SHA-256 of the file's bytes (of the refusal, for a file that is not read)."""
@@ -81,41 +99,145 @@ def utf8_error(relpath: str, data: bytes) -> str | None:
 
 
 class LeanProject:
-    """The modules of a Lean project rooted at ``root``."""
+    """The modules of a Lean project rooted at ``root``.
 
-    def __init__(self, root: str | Path):
+    Without a lakefile (and no ``package``): every ``.lean`` file outside ``.lake``,
+    ``lake-packages``, ``build`` and ``.git``, named by its path (``Sample/Basic.lean`` is
+    ``Sample.Basic``).
+
+    A Lake package (``package``, else :func:`~ntp_datasets.project.package.read_package`
+    of ``root``): the modules its targets build (every ``lean_lib``'s glob matches, every
+    ``lean_exe``'s root) and, transitively, the modules they import that a library of the
+    package owns (Lake's rule: :meth:`LakePackage.owning_lib`), each named as Lake names it
+    (relative to its target's source directory) and carrying its ``package``, ``target`` and
+    Lean ``settings``. Other ``.lean`` files are listed in :attr:`untargeted` (named relative
+    to the innermost source directory holding them) and elaborated only with
+    ``include_untargeted=True`` (``in_target`` False). A module a target names or an import
+    reaches whose file does not exist is listed in :attr:`missing`; its importers fail as
+    ``missing_import`` before Lean starts (:meth:`problems`).
+    """
+
+    def __init__(self, root: str | Path, package: LakePackage | None = None, *, include_untargeted: bool = False):
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise ProjectError(f"Lean project directory not found: {self.root}")
-        self.modules = self._discover()
+        self.package = package if package is not None else read_package(self.root)
+        self.include_untargeted = include_untargeted
+        self.collisions: dict[str, list[str]] = {}
+        self.missing: dict[str, str] = {}
+        """Module name -> why it has no file (which target names it, or which module imports it)."""
+        self.untargeted: dict[str, LeanModule] = {}
+        """Files no target builds, by name (empty with ``include_untargeted``: they are modules then)."""
+        self.modules = self._discover() if self.package is None else self._discover_package(self.package)
         if not self.modules:
-            raise ProjectError(f"No .lean files in {self.root}")
+            if self.package is None:
+                raise ProjectError(f"No .lean files in {self.root}")
+            raise ProjectError(
+                f"{self.package.describe()} at {self.root}: its targets build no module whose file exists"
+                + (f" ({len(self.untargeted)} .lean files are not part of a target; include_untargeted=True "
+                   "extracts them)" if self.untargeted else ""))
+
+    @classmethod
+    def from_package(cls, package: LakePackage, *, include_untargeted: bool = False) -> LeanProject:
+        """The modules of ``package`` (see the class docstring)."""
+        return cls(package.root, package, include_untargeted=include_untargeted)
+
+    def _read_module(self, path: Path, name: str, **fields) -> LeanModule:
+        """The module ``name`` whose file is ``path``; a file that resolves outside the
+        project (through a symlink) is not read (``refused``)."""
+        rel = path.relative_to(self.root).as_posix()
+        target = path.resolve()
+        if not target.is_relative_to(self.root):
+            return LeanModule(name, path, rel, (), refused=(
+                f"{rel} leads outside the project (to {target}); it is not read"), **fields)
+        data = path.read_bytes()
+        # A byte-order mark is not text: the header starts after it (Lean never sees it).
+        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        return LeanModule(name, path, rel, parse_imports(text), is_module_file(text), utf8_error(rel, data), **fields)
+
+    def _project_files(self):
+        """Every ``.lean`` file of the project outside dependency and build directories, as
+        (path, path relative to the root), sorted."""
+        for path in sorted(self.root.rglob("*.lean")):
+            rel = path.relative_to(self.root)
+            if not (_SKIPPED_DIRS.intersection(rel.parts[:-1]) or rel.name.startswith("lakefile")):
+                yield path, rel
 
     def _discover(self) -> dict[str, LeanModule]:
         """The project's modules by name. Files naming the same module (`A/B.lean` and
-        `A.B.lean`) are kept as the first one, the others noted in ``self.collisions``; a file
-        that resolves outside the project (through a symlink) is not read (``refused``)."""
+        `A.B.lean`) are kept as the first one, the others noted in ``self.collisions``."""
         modules: dict[str, LeanModule] = {}
-        self.collisions: dict[str, list[str]] = {}
-        for path in sorted(self.root.rglob("*.lean")):
-            rel = path.relative_to(self.root)
-            if _SKIPPED_DIRS.intersection(rel.parts[:-1]) or rel.name.startswith("lakefile"):
-                continue
+        for path, rel in self._project_files():
             name = module_name(rel)
             if name in modules:
                 self.collisions.setdefault(name, [modules[name].relpath]).append(rel.as_posix())
                 continue
-            target = path.resolve()
-            if not target.is_relative_to(self.root):
-                modules[name] = LeanModule(name, path, rel.as_posix(), (), refused=(
-                    f"{rel.as_posix()} leads outside the project (to {target}); it is not read"))
-                continue
-            data = path.read_bytes()
-            # A byte-order mark is not text: the header starts after it (Lean never sees it).
-            text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-            modules[name] = LeanModule(name, path, rel.as_posix(), parse_imports(text), is_module_file(text),
-                                       utf8_error(rel.as_posix(), data))
+            modules[name] = self._read_module(path, name)
         return modules
+
+    def _discover_package(self, package: LakePackage) -> dict[str, LeanModule]:
+        """The package's modules by Lake name: its targets' modules and their in-package
+        import closure (then, with ``include_untargeted``, every other file)."""
+        modules: dict[str, LeanModule] = {}
+        queue: list[LeanModule] = []
+
+        def add(name: str, path: Path, target: LeanLibConfig | LeanExeConfig | None, why: str,
+                in_target: bool = True) -> None:
+            if name in modules:
+                if modules[name].path != path:
+                    self.collisions.setdefault(name, [modules[name].relpath]).append(self._relative(path))
+                return
+            if not path.is_file():
+                self.missing.setdefault(name, f"{self._relative(path)} does not exist ({why})")
+                return
+            module = self._read_module(path, name, package=package.name, target=target.name if target else "",
+                                       in_target=in_target, settings=package.settings_for(target))
+            modules[name] = module
+            queue.append(module)
+
+        def close_imports() -> None:
+            while queue:
+                module = queue.pop(0)
+                for name in module.imports:
+                    lib = package.owning_lib(name)
+                    if lib is not None:
+                        add(name, package.module_path(name, lib), lib,
+                            f"{module.relpath} imports it and lean_lib {lib.name} owns it", module.in_target)
+
+        for built in package.target_modules():
+            target = package.lib(built.target) if built.kind == "lean_lib" else package.exe(built.target)
+            add(built.name, built.path, target, f"{built.kind} {built.target} builds it")
+        close_imports()
+        others = self._untargeted(package, {m.path for m in modules.values()})
+        for name, path, lib in others:
+            if self.include_untargeted:
+                add(name, path, lib, "not part of a target", in_target=False)
+            elif name not in self.untargeted:
+                self.untargeted[name] = self._read_module(
+                    path, name, package=package.name, target=lib.name if lib else "", in_target=False,
+                    settings=package.settings_for(lib))
+        close_imports()
+        return modules
+
+    def _untargeted(self, package: LakePackage, taken: set[Path]) -> list[tuple[str, Path, LeanLibConfig | None]]:
+        """(name, file, owning library or None) of each project file no module above is: named
+        relative to the innermost source directory (a target's, the package's, the root) that
+        holds it; the library is the one that would build it under that name."""
+        directories = sorted({self.root, package.src_path, *(package.target_dir(t) for t in
+                                                               (*package.lean_libs, *package.lean_exes))},
+                             key=lambda d: len(d.parts), reverse=True)
+        found = []
+        for path, _ in self._project_files():
+            if path in taken:
+                continue
+            base = next(d for d in directories if path.is_relative_to(d))
+            name = module_name(path.relative_to(base))
+            lib = package.owning_lib(name)
+            found.append((name, path, lib if lib is not None and package.module_path(name, lib) == path else None))
+        return found
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
 
     @property
     def toolchain_request(self) -> str | None:
@@ -192,9 +314,16 @@ class LeanProject:
     def problems(self) -> dict[str, tuple[str, str]]:
         """Modules that cannot be elaborated, found without Lean: module name -> (kind, reason),
         kind `encoding` (not UTF-8), `import_cycle`, `unsupported` (see
-        :meth:`unsupported_imports`), `name_collision` (two files name the module) or
-        `outside_project` (a symlink leaving the project). Their importers are not included."""
+        :meth:`unsupported_imports`), `name_collision` (two files name the module),
+        `outside_project` (a symlink leaving the project) or `missing_import` (it imports a
+        module of its package whose file is missing, see :attr:`missing`). Their importers
+        are not included."""
         found: dict[str, tuple[str, str]] = {}
+        for m in self.modules.values():
+            absent = [d for d in m.imports if d in self.missing and d not in self.modules]
+            if absent:
+                found[m.name] = ("missing_import", f"{m.relpath} imports {', '.join(absent)}, a module of its package "
+                                 "whose file is missing: " + "; ".join(self.missing[d] for d in absent))
         for name, reason in self.unsupported_imports().items():
             found[name] = ("unsupported", reason)
         for name, cycle in self.import_cycles().items():

@@ -8,7 +8,9 @@ A spec is one of
   ``git+https://host/owner/repo@<rev>``, ``file:///path/to/repo@<rev>``, ``ssh://...``,
   ``git@host:owner/repo.git@<rev>``, or a local repository ``path/to/repo@<rev>``
   (no ``@<rev>``: the remote's ``HEAD``). It is cloned into
-  ``$NTP_DATASETS_HOME/projects/<hash>`` (see :func:`clone_at`);
+  ``$NTP_DATASETS_HOME/projects/<hash>`` (see :func:`clone_at`). The revision
+  ``toolchain`` (``URL@toolchain``) is the newest commit of the default branch whose
+  ``lean-toolchain`` the Lean in use can build (see :func:`checkout_fitting_toolchain`);
 * a path to an ntp-toolkit config file ``*.json``: a list of entries with ``repo``
   (a URL, a GitHub ``owner/name`` or a local path, relative to the file), ``commit``,
   ``lean``, ``name``, ``import_file`` and ``imports``; only ``repo`` is required;
@@ -33,6 +35,7 @@ from urllib.parse import urlsplit
 from ntp_datasets.errors import ProjectSpecError
 from ntp_datasets.progress import say
 from ntp_datasets.project.git import run_git, strip_credentials  # noqa: F401 (strip_credentials: used by callers)
+from ntp_datasets.project.versions import EMBEDDED_LEAN, LeanInUse, parse_version
 from ntp_datasets.resources import sample_project_dir
 from ntp_datasets.toolchain import Toolchain, ntp_home
 
@@ -45,6 +48,10 @@ _URL_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@github.com:owner/repo.git
 _GITHUB_SHORTHAND = re.compile(r"^[\w.-]+/[\w.-]+$")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+TOOLCHAIN_REVISION = "toolchain"
+"""The revision that asks for the newest commit whose ``lean-toolchain`` the Lean in use can
+build (``URL@toolchain``). A branch of that name is ``refs/heads/toolchain``."""
 
 @dataclass(frozen=True)
 class ResolvedProject:
@@ -65,14 +72,24 @@ class ResolvedProject:
     imports: tuple[str, ...] = field(default_factory=tuple)
 
 
-def resolve_projects(spec, *, base_dir: Path | None = None, clone=None, progress: bool = False) -> list[ResolvedProject]:
+def resolve_projects(spec, *, base_dir: Path | None = None, clone=None, progress: bool = False,
+                     lean: LeanInUse | None = None, fit_toolchain=None) -> list[ResolvedProject]:
     """Resolve a project spec (see the module docstring) into its projects, cloning git
     repositories as needed. Names must be unique: they fill the datasets' ``project`` column.
     ``clone``: checks out ``(url, rev)`` and returns ``(directory, full commit)`` (default:
-    :func:`clone_at`). ``progress``: a line on stderr before each checkout."""
+    :func:`clone_at`). ``progress``: a line on stderr before each checkout. A revision
+    ``toolchain`` is checked out by ``fit_toolchain(url, lean, progress)`` (default:
+    :func:`checkout_fitting_toolchain`) for ``lean``, the Lean in use (default: the embedded
+    WebAssembly Lean, :data:`~ntp_datasets.project.versions.EMBEDDED_LEAN`)."""
     checkout = clone or clone_at
+    fit = fit_toolchain or checkout_fitting_toolchain
 
     def announced_clone(url, rev):
+        if rev == TOOLCHAIN_REVISION:
+            used = lean or EMBEDDED_LEAN
+            say(f"checking out {url} at the newest commit whose lean-toolchain {used.label} can build (git) ...",
+                progress)
+            return fit(url, used, progress)
         say(f"checking out {url} at {rev or 'its HEAD'} (git) ...", progress)
         return checkout(url, rev)
 
@@ -249,8 +266,7 @@ def clone_at(url: str, rev: str | None = None) -> tuple[Path, str]:
     refused (:func:`check_git_source`)."""
     check_git_source(url, rev)
     commit = rev if rev and _FULL_SHA.match(rev) else _remote_commit(url, rev)
-    key = hashlib.sha256(f"{url}\0{commit or rev}".encode()).hexdigest()[:16]
-    dest = projects_dir() / key
+    dest = projects_dir() / _checkout_key(url, commit or rev)
     if dest.is_dir():
         return dest, run_git(["rev-parse", "HEAD"], cwd=dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -279,6 +295,118 @@ def clone_at(url: str, rev: str | None = None) -> tuple[Path, str]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@dataclass(frozen=True)
+class ToolchainFit:
+    """Why a ``@toolchain`` checkout is at ``commit`` (committed on ``date``): it is the
+    default ``branch``'s newest commit whose ``lean-toolchain`` (``toolchain``) the Lean in
+    use can build (``reason``). ``newer``: how many commits of the branch come after it
+    (first parents); the next of them moves ``lean-toolchain`` to ``next_toolchain``, which
+    does not fit (``next_reason``). Both empty when it is the branch's newest commit."""
+
+    commit: str
+    date: str
+    branch: str
+    toolchain: str
+    reason: str
+    newer: int = 0
+    next_toolchain: str = ""
+    next_reason: str = ""
+
+    def sentence(self, url: str) -> str:
+        """One line saying which commit was chosen and why."""
+        line = (f"{url}@toolchain: {self.commit[:12]} ({self.date}) of {self.branch}: its lean-toolchain "
+                f"{self.toolchain} fits ({self.reason})")
+        if self.newer:
+            line += (f"; the next commit moves it to {self.next_toolchain} ({self.next_reason}), "
+                     f"{self.newer} newer commit{'s' if self.newer > 1 else ''} in all")
+        else:
+            line += "; it is the branch's newest commit"
+        return line
+
+
+def checkout_fitting_toolchain(url: str, lean: LeanInUse = EMBEDDED_LEAN, progress: bool = False) -> tuple[Path, str]:
+    """Check out the newest commit of ``url``'s default branch whose ``lean-toolchain``
+    ``lean`` can build (:meth:`LeanInUse.can_build`) under :func:`projects_dir`; return
+    (checkout directory, full commit). The branch's whole history is fetched; commits are
+    walked along its first parents, newest first, looking only at the commits just before
+    each change of ``lean-toolchain``. Which commit was chosen and why is logged and shown
+    (``progress``). Raises :class:`ProjectSpecError` when no commit fits."""
+    check_git_source(url, None)
+    projects_dir().mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=projects_dir(), prefix=".history-"))
+    try:
+        run_git(["init", "-q"], cwd=tmp)
+        run_git(["remote", "add", "--", "origin", url], cwd=tmp)
+        branch, ref = _fetch_default_branch(tmp)
+        fit = choose_fitting_commit(tmp, ref, branch, lean)
+        message = fit.sentence(url)
+        logger.info("%s", message)
+        say(message, progress)
+        dest = projects_dir() / _checkout_key(url, fit.commit)
+        if dest.is_dir():
+            return dest, fit.commit
+        run_git(["checkout", "-q", "--detach", fit.commit], cwd=tmp)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not dest.is_dir():
+                raise
+        return dest, fit.commit
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fetch_default_branch(repo: Path) -> tuple[str, str]:
+    """Fetch the remote's default branch with its history; (branch name, local ref). Only
+    commits and trees come at first (``--filter=blob:none``, where the server allows it):
+    git fetches the few files read later (``lean-toolchain``s, the chosen checkout) when
+    they are read."""
+    listing = run_git(["ls-remote", "--symref", "--", "origin", "HEAD"], cwd=repo)
+    symref = re.search(r"^ref: refs/heads/(\S+)\tHEAD$", listing, re.M)
+    if symref is None:  # a server that does not say which branch HEAD is
+        run_git(["fetch", "-q", "--filter=blob:none", "--", "origin", "+HEAD:refs/remotes/origin/HEAD"], cwd=repo)
+        return "HEAD", "refs/remotes/origin/HEAD"
+    branch = symref.group(1)
+    ref = f"refs/remotes/origin/{branch}"
+    run_git(["fetch", "-q", "--filter=blob:none", "--", "origin", f"+refs/heads/{branch}:{ref}"], cwd=repo)
+    return branch, ref
+
+
+def choose_fitting_commit(repo: Path, ref: str, branch: str, lean: LeanInUse) -> ToolchainFit:
+    """The newest commit of ``ref`` (first parents) whose ``lean-toolchain`` ``lean`` can
+    build: ``ref`` itself, else the commit before each change of the file, newest first."""
+    head = run_git(["rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=repo)
+    changes = run_git(["log", "--first-parent", "--format=%H %P", ref, "--", "lean-toolchain"], cwd=repo).splitlines()
+    candidates = [head] + [line.split()[1] for line in changes if len(line.split()) > 1]
+    tried: list[tuple[str, str]] = []  # (toolchain, why it does not fit), newest first
+    for commit in candidates:
+        toolchain = _toolchain_at(repo, commit)
+        fits, reason = lean.can_build(parse_version(toolchain))
+        if fits:
+            count = int(run_git(["rev-list", "--first-parent", "--count", f"{commit}..{head}"], cwd=repo))
+            day = run_git(["log", "-1", "--format=%cs", commit], cwd=repo)
+            # The commit after this one introduced the toolchain of the candidate tried last.
+            return ToolchainFit(commit, day, branch, toolchain, reason, count, *(tried[-1] if tried else ("", "")))
+        tried.append((toolchain or "no lean-toolchain", reason))
+    raise ProjectSpecError(
+        f"no commit of {branch} asks for a Lean that {lean.label} can build; lean-toolchain was, newest first: "
+        + "; ".join(f"{toolchain} ({reason})" for toolchain, reason in tried)
+        + ". Give a revision (URL@<commit>) or use a Lean that can build it")
+
+
+def _toolchain_at(repo: Path, commit: str) -> str:
+    """The ``lean-toolchain`` line at ``commit``; empty when the commit has none."""
+    try:
+        return run_git(["show", f"{commit}:lean-toolchain"], cwd=repo).strip()
+    except ProjectSpecError:
+        return ""
+
+
+def _checkout_key(url: str, commit: str) -> str:
+    """The directory name of a checkout of ``url`` at ``commit`` under :func:`projects_dir`."""
+    return hashlib.sha256(f"{url}\0{commit}".encode()).hexdigest()[:16]
 
 
 def check_git_source(url: str, rev: str | None) -> None:
