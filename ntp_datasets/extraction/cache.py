@@ -45,13 +45,16 @@ def work_dir_for(project: LeanProject) -> Path:
 
 
 def module_cache_keys(project: LeanProject, toolchain: Toolchain) -> dict[str, str]:
-    """Cache key of every module: its name and content, the keys of the project modules it
-    imports (so a change reaches every importer), the toolchain and the extractor version."""
+    """Cache key of every module: its name, content and Lean options, the keys of the project
+    modules it imports (so a change reaches every importer), the toolchain and the extractor
+    version. Not the project's directory nor its package: the same module of the same
+    dependency at the same revision is elaborated once for every project that imports it."""
     extractor_hash = hashlib.sha256(extractor_source(toolchain).encode()).hexdigest()
     keys: dict[str, str] = {}
     for m in project.import_order():
         h = hashlib.sha256()
-        for part in (EXTRACTOR_VERSION, extractor_hash, toolchain.version, m.name, m.content_hash()):
+        options = repr([(o.name, o.value) for o in m.settings.elaboration_options()])
+        for part in (EXTRACTOR_VERSION, extractor_hash, toolchain.version, m.name, m.content_hash(), options):
             h.update(part.encode() + b"\0")
         for dep in sorted(d for d in m.imports if d in keys):
             h.update(keys[dep].encode() + b"\0")

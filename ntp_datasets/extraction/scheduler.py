@@ -407,14 +407,17 @@ def prepare_work_dir(project: LeanProject, toolchain: Toolchain, modules: list[L
 
 
 def module_job(work: Path, module: LeanModule, lake: bool, skip: list[dict] = ()) -> dict:
-    """The extractor's job entry for ``module`` (see ``Extract.lean``: ``ModuleJob``), without
-    the commands in ``skip``."""
+    """The extractor's job entry for ``module`` (see ``Extract.lean``: ``ModuleJob``): with the
+    options its Lake package and target set (as Lake hands them to Lean), without the commands in
+    ``skip``. Under Lake, Lake's own build wrote the `.olean`s: none is asked for."""
+    options = [{"name": o.name, "value": o.value} for o in module.settings.elaboration_options()]
     return {
         "name": module.name,
         "file": str(module.path),
         "out": str(work / "events" / f"{module.name}.jsonl"),
         **({} if lake else {"olean": str(olean_path(work, module.name))}),
         **({"skip": list(skip)} if skip else {}),
+        **({"options": options} if options else {}),
     }
 
 

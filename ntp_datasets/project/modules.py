@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ntp_datasets.errors import ProjectError
+from ntp_datasets.project.dependencies import Dependency
 from ntp_datasets.project.lakefile import LeanExeConfig, LeanLibConfig
 from ntp_datasets.project.package import LakePackage, LeanSettings, read_package
 
@@ -117,12 +119,17 @@ class LeanProject:
     ``missing_import`` before Lean starts (:meth:`problems`).
     """
 
-    def __init__(self, root: str | Path, package: LakePackage | None = None, *, include_untargeted: bool = False):
+    def __init__(self, root: str | Path, package: LakePackage | None = None, *, include_untargeted: bool = False,
+                 dependencies: Sequence[Dependency] = ()):
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise ProjectError(f"Lean project directory not found: {self.root}")
         self.package = package if package is not None else read_package(self.root)
         self.include_untargeted = include_untargeted
+        self.dependencies = tuple(dependencies)
+        """The packages the root package depends on, with their source trees: the modules of
+        theirs that the root package's modules import (transitively) are modules here too, with
+        their own ``package`` (see ``dependencies.py``)."""
         self.collisions: dict[str, list[str]] = {}
         self.missing: dict[str, str] = {}
         """Module name -> why it has no file (which target names it, or which module imports it)."""
@@ -138,16 +145,20 @@ class LeanProject:
                    "extracts them)" if self.untargeted else ""))
 
     @classmethod
-    def from_package(cls, package: LakePackage, *, include_untargeted: bool = False) -> LeanProject:
-        """The modules of ``package`` (see the class docstring)."""
-        return cls(package.root, package, include_untargeted=include_untargeted)
+    def from_package(cls, package: LakePackage, *, include_untargeted: bool = False,
+                     dependencies: Sequence[Dependency] = ()) -> LeanProject:
+        """The modules of ``package`` (see the class docstring), and those of ``dependencies``
+        that they import."""
+        return cls(package.root, package, include_untargeted=include_untargeted, dependencies=dependencies)
 
-    def _read_module(self, path: Path, name: str, **fields) -> LeanModule:
-        """The module ``name`` whose file is ``path``; a file that resolves outside the
-        project (through a symlink) is not read (``refused``)."""
-        rel = path.relative_to(self.root).as_posix()
+    def _read_module(self, path: Path, name: str, root: Path | None = None, **fields) -> LeanModule:
+        """The module ``name`` whose file is ``path``, its ``relpath`` relative to ``root`` (its
+        package's directory; default: the project's); a file that resolves outside that
+        directory (through a symlink) is not read (``refused``)."""
+        root = root or self.root
+        rel = path.relative_to(root).as_posix()
         target = path.resolve()
-        if not target.is_relative_to(self.root):
+        if not target.is_relative_to(root):
             return LeanModule(name, path, rel, (), refused=(
                 f"{rel} leads outside the project (to {target}); it is not read"), **fields)
         data = path.read_bytes()
@@ -195,14 +206,33 @@ class LeanProject:
             modules[name] = module
             queue.append(module)
 
+        def add_dependency_module(name: str, importer: LeanModule) -> None:
+            for dependency in self.dependencies:
+                lib = dependency.package.owning_lib(name)
+                if lib is None:
+                    continue
+                path = dependency.package.module_path(name, lib)
+                if not path.is_file():
+                    self.missing.setdefault(name, f"{path} does not exist ({importer.relpath} imports it and lean_lib "
+                                                  f"{lib.name} of {dependency.name} owns it)")
+                    return
+                module = self._read_module(path, name, root=dependency.root, package=dependency.name, target=lib.name,
+                                           settings=dependency.package.settings_for(lib))
+                modules[name] = module
+                queue.append(module)
+                return
+
         def close_imports() -> None:
             while queue:
                 module = queue.pop(0)
+                owner = package if module.package == package.name else self._dependency_package(module.package)
                 for name in module.imports:
-                    lib = package.owning_lib(name)
-                    if lib is not None:
+                    lib = owner.owning_lib(name)
+                    if lib is not None and owner is package:
                         add(name, package.module_path(name, lib), lib,
                             f"{module.relpath} imports it and lean_lib {lib.name} owns it", module.in_target)
+                    elif name not in modules and name not in self.missing:
+                        add_dependency_module(name, module)
 
         for built in package.target_modules():
             target = package.lib(built.target) if built.kind == "lean_lib" else package.exe(built.target)
@@ -218,6 +248,9 @@ class LeanProject:
                     settings=package.settings_for(lib))
         close_imports()
         return modules
+
+    def _dependency_package(self, name: str) -> LakePackage:
+        return next(d.package for d in self.dependencies if d.name == name)
 
     def _untargeted(self, package: LakePackage, taken: set[Path]) -> list[tuple[str, Path, LeanLibConfig | None]]:
         """(name, file, owning library or None) of each project file no module above is: named
@@ -340,11 +373,12 @@ class LeanProject:
         return found
 
     def fingerprint(self) -> str:
-        """Hash of every module's path and content and of the files that pick the toolchain
+        """Hash of every module's package, path, content and Lean settings (the modules of
+        dependencies that the project imports included) and of the files that pick the toolchain
         and dependencies (`lean-toolchain`, lakefile, manifest)."""
         h = hashlib.sha256()
-        for m in sorted(self.modules.values(), key=lambda m: m.relpath):
-            h.update(f"{m.relpath}\0{m.content_hash()}\0".encode())
+        for m in sorted(self.modules.values(), key=lambda m: (m.package, m.relpath)):
+            h.update(f"{m.package}\0{m.relpath}\0{m.content_hash()}\0{m.settings.cli_args()}\0".encode())
         for name in _FINGERPRINTED_FILES:
             f = self.root / name
             h.update(f"{name}\0".encode() + (f.read_bytes() if f.is_file() else b"-") + b"\0")

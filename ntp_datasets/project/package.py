@@ -228,6 +228,20 @@ class LeanSettings:
         """Option name (``weak.`` prefix kept) -> value."""
         return {o.name: o.value for o in self.lean_options}
 
+    def elaboration_options(self) -> tuple[LeanOption, ...]:
+        """The options Lean elaborates the module with: ``leanOptions``, then the ``-Dname=value``
+        arguments among ``weakLeanArgs`` and ``moreLeanArgs`` in the order Lean reads them (a later
+        value of a name wins; ``true``/``false`` are booleans, digits numbers, the rest strings).
+        Other arguments (``--tstack``, ``-j``, ...) set no option and change no row."""
+        merged: dict[str, LeanOption] = {o.name: o for o in self.lean_options}
+        for arg in (*self.weak_lean_args, *self.more_lean_args):
+            if arg.startswith("-D") and "=" in arg:
+                name, text = arg[2:].split("=", 1)
+                value = {"true": True, "false": False}.get(text, int(text) if text.isdigit() else text)
+                merged.pop(name, None)
+                merged[name] = LeanOption(name, value)
+        return tuple(merged.values())
+
 
 @dataclass(frozen=True)
 class TargetModule:
