@@ -89,7 +89,8 @@ class LeanProject:
             raise ProjectError(f"Lean project directory not found: {self.root}")
         self.modules = self._discover()
         if not self.modules:
-            raise ProjectError(f"No .lean files in {self.root}")
+            raise ProjectError(f"No .lean files in {self.root} (nor is it ntp-toolkit output: it holds none of the "
+                               "task folders TacticPrediction, FullProof, ...)")
 
     def _discover(self) -> dict[str, LeanModule]:
         """The project's modules by name. Files naming the same module (`A/B.lean` and
