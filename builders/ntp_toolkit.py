@@ -18,7 +18,9 @@ Configs:
 Usage: ``datasets.load_dataset("ntp_toolkit", "full_proof", project="path/to/lean/project")``
 after ``import ntp_datasets``; ``project`` is any spec of ``ntp_datasets.project.specs`` (a
 directory, a git URL at a commit, an ntp-toolkit config file, a list) and defaults to the
-bundled sample project. Every row has a ``project`` column: its project's name.
+bundled sample project. Every row has a ``project`` column: its project's name. A spec may
+also name ntp-toolkit output (its pipeline's task folders, at any location fsspec opens): its
+rows are read (``records.from_ntp_toolkit``), no Lean runs.
 
 Generation: ``download_and_prepare`` first extracts every project in the main process (Lean
 workers, cached per module: ``ntp_datasets.extraction``) and writes each module's extractor
@@ -55,6 +57,7 @@ from ntp_datasets.extraction import ExtractionOptions, Extractor, given_options
 from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.progress import say
 from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
+from ntp_datasets.project.ntp_toolkit_output import fingerprint as output_fingerprint
 from ntp_datasets.records import (
     RECORD_KINDS,
     as_row,
@@ -65,6 +68,7 @@ from ntp_datasets.records import (
     records_of_kind,
 )
 from ntp_datasets.rows import prompting, truncation
+from ntp_datasets.records.from_ntp_toolkit import read_modules, source_of
 from ntp_datasets.records.premises import declaration_premises
 from ntp_datasets.rows.splits import (
     DEV,
@@ -92,11 +96,13 @@ def project_fingerprint(project_dir: Path) -> str:
 
 
 def projects_fingerprint(projects: list[ResolvedProject]) -> str:
-    """Hash of every project's name, origin (repository and commit) and content."""
+    """Hash of every project's name, origin (repository and commit) and content (of ntp-toolkit
+    output: its files as listed, ``ntp_toolkit_output.fingerprint``)."""
     digest = hashlib.sha256()
     for project in projects:
         origin = f"{project.name}\0{project.repo or ''}\0{project.commit or ''}\0"
-        digest.update(origin.encode() + project_fingerprint(project.root).encode() + b"\0")
+        content = output_fingerprint(project.output) if project.output else project_fingerprint(project.root)
+        digest.update(origin.encode() + content.encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -362,13 +368,32 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
 
     def _check_dependencies(self, projects) -> None:
         """Stop before Lean starts when a project requires packages (lakefile) that this
-        build cannot have (``DependencyError``); no toolchain is an error here too."""
-        toolchain = self.extractor.toolchain
-        for project in projects:
+        build cannot have (``DependencyError``); no toolchain is an error here too. ntp-toolkit
+        output needs neither (see :meth:`_check_outputs`)."""
+        lean_projects = [project for project in projects if project.output is None]
+        toolchain = self.extractor.toolchain if lean_projects else None
+        for project in lean_projects:
             check_dependencies(project.root, toolchain, project.name)
+        self._check_outputs(projects)
+
+    def _check_outputs(self, projects) -> None:
+        """Stop before anything is read when this config has no folder behind it in a project of
+        ntp-toolkit output (``ConfigError``), or asks for ``novel_premises`` (which needs the
+        premises of proof terms, which ntp-toolkit output does not have)."""
+        for project in projects:
+            if project.output is not None:
+                source_of(project.output, self._read_kind())
+                if self.config.novel_premises:
+                    raise ConfigError(f'split_strategy="novel_premises" needs the premises of proof terms, which '
+                                      f"ntp-toolkit output ({project.name}) does not have")
+
+    def _read_kind(self) -> str:
+        """The record kind this config's rows come from."""
+        return self.config.prompt_type().record_kind if self.config.is_instruct else self.config.record_kind
 
     def _split_generators(self, dl_manager):
         projects = self.config.resolved_projects()
+        self._check_outputs(projects)
         splits = SPLIT_NAMES if self.config.is_instruct else (TRAIN, DEV, TEST) if self.config.splits_records else (TRAIN,)
         if getattr(dl_manager, "is_streaming", False):
             if self.config.novel_premises:
@@ -481,6 +506,9 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         summary.start(", ".join(project.name for project in projects))
         self._check_dependencies(projects)
         for number, project in enumerate(projects, 1):
+            if project.output is not None:
+                yield from self._read_output(project, number, len(projects))
+                continue
             logger.info("Extracting project %s (%d of %d) at %s", project.name, number, len(projects), project.root)
             say(f"{self.config.name}: extracting {project.name} ({number} of {len(projects)}) ...", self.config.progress)
             if ("toolchain", project.name) not in self._shown_errors:  # warned once per build
@@ -491,6 +519,16 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 _warn_about_errors(module_output, self._shown_errors)
                 summary.add_module(module_output)
                 yield module_output
+
+    def _read_output(self, project: ResolvedProject, number: int, count: int):
+        """Yield each module's records of this config read from ntp-toolkit output, counted in the
+        build summary; warn once about the lines that gave no row."""
+        say(f"{self.config.name}: reading {project.name} ({number} of {count}) from ntp-toolkit output "
+            f"{project.output.display} ...", self.config.progress)
+        for ready in read_modules(project.output, project.name, self._read_kind()):
+            _warn_about_errors(ready, self._shown_errors, "lines of ntp-toolkit output that give no row")
+            self.summary.add_module(ready)
+            yield ready
 
     def _generate_examples(self, split, module_files=None, projects=None, assignment=None):
         if module_files is not None:
@@ -556,9 +594,9 @@ def extraction_options(extractor, config_kwargs: dict) -> ExtractionOptions:
     return own
 
 
-def _warn_about_errors(module_output, shown: set) -> None:
-    """Log one warning listing a module's Lean errors, if it has any and they are not in
-    ``shown`` (what builds sharing the extractor showed already); add them there."""
+def _warn_about_errors(module_output, shown: set, what: str = "Lean errors") -> None:
+    """Log one warning listing a module's Lean errors (``what`` they are), if it has any and they
+    are not in ``shown`` (what builds sharing the extractor showed already); add them there."""
     errors = list(error_records(module_output))
     if errors:
         listing = "\n".join(f"  {e.file}:{e.line}:{e.column}: [{e.kind}] {e.message}" for e in errors)
@@ -566,7 +604,7 @@ def _warn_about_errors(module_output, shown: set) -> None:
         if key in shown:
             return
         shown.add(key)
-        logger.warning("%s: %d Lean errors\n%s", module_output.module, len(errors), listing)
+        logger.warning("%s: %d %s\n%s", module_output.module, len(errors), what, listing)
 
 
 def _owner_pid(path: Path) -> int | None:

@@ -49,7 +49,13 @@ from ntp_datasets.errors import (  # noqa: E402
     ToolchainError,
 )
 from ntp_datasets.extraction import ExtractionOptions, Extractor  # noqa: E402
-from ntp_datasets.publish import build_dataset_folder, folder_stats, push_to_hub, write_stats_plot  # noqa: E402
+from ntp_datasets.publish import (  # noqa: E402
+    build_dataset_folder,
+    export_ntp_toolkit,
+    folder_stats,
+    push_to_hub,
+    write_stats_plot,
+)
 from ntp_datasets.routing import install as _install_routing  # noqa: E402
 from ntp_datasets.summary import BuildSummary  # noqa: E402
 from ntp_datasets.version import __version__  # noqa: E402
@@ -60,5 +66,5 @@ __all__ = [
     "BuildResult", "BuildSummary", "ConfigError", "DependencyError", "ExtractionOptions", "ExtractorError", "Extractor",
     "FolderError", "NtpDatasetsError",
     "ProjectError", "ProjectSpecError", "PromptRenderError", "PromptTemplateError", "PublishError", "ToolchainError",
-    "__version__", "build", "build_dataset_folder", "folder_stats", "load_dataset", "push_to_hub", "write_stats_plot",
+    "__version__", "build", "build_dataset_folder", "export_ntp_toolkit", "folder_stats", "load_dataset", "push_to_hub", "write_stats_plot",
 ]

@@ -19,7 +19,8 @@ import datasets.exceptions
 from ntp_datasets.builders.ntp_toolkit import NtpToolkit
 from ntp_datasets.errors import NtpDatasetsError
 from ntp_datasets.extraction import Extractor
-from ntp_datasets.project import LeanProject
+from ntp_datasets.project import LeanProject, ResolvedProject
+from ntp_datasets.project.ntp_toolkit_output import module_names
 from ntp_datasets.routing import code_hash
 from ntp_datasets.summary import BuildSummary
 
@@ -39,9 +40,10 @@ def load_dataset(config_name: str, project=None, *, cache_dir=None, download_mod
     ``DatasetDict`` (an ``IterableDatasetDict`` when ``streaming``).
 
     ``project``: a project spec: a Lean project directory, a git URL at a commit, an
-    ntp-toolkit config JSON file, a dict entry or a list of these (None: the bundled sample
-    project). ``num_proc``: processes that turn the extracted modules into rows (as for
-    ``datasets.load_dataset``); extraction itself runs once, in this process. ``streaming``:
+    ntp-toolkit config JSON file, ntp-toolkit output (a local directory, ``hf://``,
+    ``memory://``, ``s3://``, a zip: its rows are read, no Lean runs), a dict entry or a list of
+    these (None: the bundled sample project). ``num_proc``: processes that turn the extracted
+    modules into rows (as for ``datasets.load_dataset``); extraction itself runs once, in this process. ``streaming``:
     yield rows while modules are extracted; nothing is written to the cache.
     ``cache_dir``/``download_mode``: as for ``datasets.load_dataset``. ``extractor``: the
     ``Extractor`` to use (default: a new one). ``config_kwargs``: further
@@ -122,6 +124,11 @@ def _summary_from_errors(builder: NtpToolkit, config_name: str, cache_dir, confi
     summary.failed.update(kind for _, _, kind in whole_module)
     summary.errors.update(errors["kind"])
     summary.skipped_commands.update(row["kind"] for row in errors if row["skipped"])
-    modules = sum(len(LeanProject(p.root).modules) for p in projects)
+    modules = sum(_module_count(p) for p in projects)
     summary.cached = modules - len(whole_module)
     return summary
+
+
+def _module_count(project: ResolvedProject) -> int:
+    """The modules of a project: its Lean files, or those ntp-toolkit output has files for."""
+    return len(module_names(project.output)) if project.output else len(LeanProject(project.root).modules)

@@ -1,5 +1,5 @@
-"""Command line: ``ntp-datasets toolchain install|info``, ``preview``, and ``build``/``push``/``stats``
-of dataset folders.
+"""Command line: ``ntp-datasets toolchain install|info``, ``preview``, ``build``/``push``/``stats``
+of dataset folders, and ``export`` in ntp-toolkit's layout.
 
 A build prints one summary line per config (modules extracted now, read from the extraction
 cache, or the config read from the datasets cache; failed by kind; errors; rows) and exits with status 1 when nothing could be built, or, with ``--strict``, when any error was
@@ -16,7 +16,16 @@ from ntp_datasets.errors import NtpDatasetsError
 from ntp_datasets.extraction import EXECUTORS, ExtractionOptions, Extractor
 from ntp_datasets.extraction.options import TOOLCHAIN_KINDS
 from ntp_datasets.extraction.program import compiled_extractor
-from ntp_datasets.publish import build_dataset_folder, folder_stats, format_stats, push_to_hub, redact, write_stats_plot
+from ntp_datasets.publish import (
+    build_dataset_folder,
+    export_ntp_toolkit,
+    folder_stats,
+    format_stats,
+    push_to_hub,
+    redact,
+    write_stats_plot,
+)
+from ntp_datasets.publish.ntp_toolkit_export import EXPORTED_CONFIGS, LAYOUT
 from ntp_datasets.toolchain import find_toolchain, install_wasm_toolchain, ntp_home
 from ntp_datasets.version import __version__
 
@@ -113,6 +122,16 @@ def _build(args) -> int:
     return max(summary.exit_status(args.strict) for summary in summaries)
 
 
+def _export(args) -> int:
+    if args.extractor is None:  # one extractor for every config
+        args.extractor = make_extractor(args)
+    result = export_ntp_toolkit(args.project, args.out, args.config, num_proc=args.num_proc, log=print,
+                                cache_dir=args.cache_dir, **build_options(args))
+    print(f"\nwrote {result.files} files in {LAYOUT}'s layout to {args.out}: "
+          + ", ".join(f"{args.out}/{name}" for name in result.projects))
+    return max(summary.exit_status(args.strict) for summary in result.summaries)
+
+
 def _push(args) -> int:
     try:
         url = push_to_hub(args.dir, args.repo, private=args.private)
@@ -142,6 +161,18 @@ def _add_folder_commands(sub) -> None:
     build.add_argument("--force", action="store_true", help="replace --out even if it is not a previous ntp-datasets build")
     add_build_options(build)
     build.set_defaults(func=_build)
+    export = sub.add_parser("export", help="build configs of a project and write them in ntp-toolkit's layout "
+                                           "(OUT/<project>/TacticPrediction/<Module>.jsonl, ...)")
+    export.add_argument("project", nargs="?", default=None,
+                        help="project spec: a Lean project directory, a git URL@commit or an ntp-toolkit config JSON "
+                             "(default: bundled sample)")
+    export.add_argument("out", help="the directory to write (absent, empty or an earlier export)")
+    export.add_argument("--layout", required=True, choices=[LAYOUT], help="the layout to write")
+    export.add_argument("--config", action="append", choices=list(EXPORTED_CONFIGS),
+                        help="config to export (repeatable; default: every config ntp-toolkit has a folder for)")
+    export.add_argument("--num-proc", type=int, default=None, help="worker processes per config")
+    add_build_options(export)
+    export.set_defaults(func=_export)
     push = sub.add_parser("push", help="upload a dataset folder to the Hugging Face Hub")
     push.add_argument("dir", help="the dataset folder (from `ntp-datasets build`)")
     push.add_argument("--repo", required=True, help="Hub dataset repository, user/name")

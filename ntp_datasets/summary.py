@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ntp_datasets.extraction import ModuleOutput
-from ntp_datasets.records import error_records
+from ntp_datasets.records import ReadyModule, error_records
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ class BuildSummary:
     """Modules elaborated by this build."""
     cached: int = 0
     """Modules read back from the extraction cache."""
+    read_from_output: int = 0
+    """Modules whose rows were read from ntp-toolkit output (no Lean ran for them)."""
     failed: Counter = field(default_factory=Counter)
     """Modules that failed as a whole, by error kind."""
     errors: Counter = field(default_factory=Counter)
@@ -48,8 +50,8 @@ class BuildSummary:
 
     @property
     def modules_built(self) -> int:
-        """Modules that gave rows (extracted or read from the cache)."""
-        return self.extracted + self.cached
+        """Modules that gave rows (extracted, read from the cache or from ntp-toolkit output)."""
+        return self.extracted + self.cached + self.read_from_output
 
     @property
     def error_count(self) -> int:
@@ -64,12 +66,15 @@ class BuildSummary:
     def start(self, project: str) -> None:
         """Begin counting a fresh extraction of ``project`` (the names of its projects): a
         streamed config extracts once per split, and only the last pass counts."""
-        self.project, self.extracted, self.cached = project, 0, 0
+        self.project, self.extracted, self.cached, self.read_from_output = project, 0, 0, 0
         self.failed, self.errors, self.skipped_commands = Counter(), Counter(), Counter()
 
-    def add_module(self, module_output: ModuleOutput) -> None:
-        """Count one extractor output and its errors."""
-        if module_output.error:
+    def add_module(self, module_output: ModuleOutput | ReadyModule) -> None:
+        """Count one extractor output, or one module read from ntp-toolkit output (those of its
+        layout files, module "", count only their errors), and its errors."""
+        if isinstance(module_output, ReadyModule):
+            self.read_from_output += bool(module_output.module)
+        elif module_output.error:
             self.failed[module_output.error_kind or "crash"] += 1
         elif module_output.cached:
             self.cached += 1
@@ -91,9 +96,12 @@ class BuildSummary:
             return f"{head}: read from the datasets cache (nothing extracted); {self.rows} rows"
         if self.from_datasets_cache:
             done = f"read from the datasets cache: {modules} modules, {failed}"
+        elif self.read_from_output and self.read_from_output == modules:
+            done = f"{modules} modules read from ntp-toolkit output (no Lean ran)"
         else:
-            done = (f"{modules} modules: {self.extracted} extracted now, {self.cached} read from the extraction cache, "
-                    f"{failed}")
+            read = f", {self.read_from_output} read from ntp-toolkit output" if self.read_from_output else ""
+            done = (f"{modules} modules: {self.extracted} extracted now, {self.cached} read from the extraction cache"
+                    f"{read}, {failed}")
         skipped = sum(self.skipped_commands.values())
         skipped = f"; {skipped} command{'s' * (skipped != 1)} skipped{_by_kind(self.skipped_commands)}" if skipped else ""
         return f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}{skipped}; {self.rows} rows"

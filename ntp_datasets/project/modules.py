@@ -138,7 +138,8 @@ class LeanProject:
         self.modules = self._discover() if self.package is None else self._discover_package(self.package)
         if not self.modules:
             if self.package is None:
-                raise ProjectError(f"No .lean files in {self.root}")
+                raise ProjectError(f"No .lean files in {self.root} (nor is it ntp-toolkit output: it holds none of the "
+                                   "task folders TacticPrediction, FullProof, ...)")
             raise ProjectError(
                 f"{self.package.describe()} at {self.root}: its targets build no module whose file exists"
                 + (f" ({len(self.untargeted)} .lean files are not part of a target; include_untargeted=True "

@@ -14,6 +14,10 @@ A spec is one of
 * a path to an ntp-toolkit config file ``*.json``: a list of entries with ``repo``
   (a URL, a GitHub ``owner/name`` or a local path, relative to the file), ``commit``,
   ``lean``, ``name``, ``import_file`` and ``imports``; only ``repo`` is required;
+* ntp-toolkit output: a base directory its pipeline wrote (``TacticPrediction/``, ``FullProof/``, ...),
+  or a directory of them, at any location fsspec opens (a local path, ``memory://``,
+  ``hf://datasets/owner/name/path``, ``s3://``, a zip): its rows are read, no Lean runs
+  (``ntp_toolkit_output.find_outputs``);
 * a dict shaped like one such entry, or a list of any of the above.
 
 :func:`resolve_projects` turns a spec into a list of :class:`ResolvedProject`.
@@ -35,6 +39,7 @@ from urllib.parse import urlsplit
 from ntp_datasets.errors import ProjectSpecError
 from ntp_datasets.progress import say
 from ntp_datasets.project.git import run_git, strip_credentials  # noqa: F401 (strip_credentials: used by callers)
+from ntp_datasets.project.ntp_toolkit_output import NtpToolkitOutput, find_outputs
 from ntp_datasets.project.versions import EMBEDDED_LEAN, LeanInUse, parse_version
 from ntp_datasets.resources import sample_project_dir
 from ntp_datasets.toolchain import Toolchain, ntp_home
@@ -61,15 +66,18 @@ class ResolvedProject:
     (None for a local directory). ``lean``: the Lean toolchain it asks for (its
     ``lean-toolchain`` file, else the config's ``lean``). ``import_file`` and
     ``imports``: as given in an ntp-toolkit config entry (recorded, not used to pick modules).
+    ``output``: set when the project is ntp-toolkit output to read, not a Lean project to
+    extract; ``root`` is then its local directory, or None when it is not on the local disk.
     """
 
     name: str
-    root: Path
+    root: Path | None
     repo: str | None = None
     commit: str | None = None
     lean: str | None = None
     import_file: str | None = None
     imports: tuple[str, ...] = field(default_factory=tuple)
+    output: NtpToolkitOutput | None = None
 
 
 def resolve_projects(spec, *, base_dir: Path | None = None, clone=None, progress: bool = False,
@@ -121,6 +129,10 @@ def _resolve(spec, base_dir: Path, clone):
 
 
 def _resolve_string(spec: str, base_dir: Path, clone):
+    outputs = find_outputs(spec, base_dir)
+    if outputs is not None:
+        yield from (_output_project(name, output) for name, output in outputs)
+        return
     git = parse_git_spec(spec, base_dir)
     if git is not None:
         url, rev = git
@@ -208,6 +220,9 @@ def _resolve_entry(entry, base_dir: Path, where: str, clone) -> ResolvedProject:
     if not isinstance(imports, list) or not all(isinstance(i, str) for i in imports):
         raise ProjectSpecError(f"{where}: 'imports' must be a list of module names, got {imports!r}")
     repo, commit = entry["repo"], entry.get("commit")
+    outputs = find_outputs(repo, base_dir)
+    if outputs is not None:
+        return _output_entry(outputs, entry, where)
     local = _local_path(repo, base_dir)
     if local.is_dir() and commit is None:
         project = _local_project(local, name=entry.get("name"))
@@ -225,6 +240,25 @@ def _resolve_entry(entry, base_dir: Path, where: str, clone) -> ResolvedProject:
         name=project.name, root=project.root, repo=project.repo, commit=project.commit,
         lean=project.lean or entry.get("lean"), import_file=entry.get("import_file"), imports=tuple(imports),
     )
+
+
+def _output_project(name: str, output: NtpToolkitOutput) -> ResolvedProject:
+    """The project of an ntp-toolkit base directory (``root``: its local directory, if it is one)."""
+    local = Path(output.url)
+    return ResolvedProject(name=name, root=local if local.is_absolute() and local.is_dir() else None, output=output)
+
+
+def _output_entry(outputs: list[tuple[str, NtpToolkitOutput]], entry: dict, where: str) -> ResolvedProject:
+    """The project of a config entry whose ``repo`` is ntp-toolkit output (one base directory)."""
+    if entry.get("commit") is not None:
+        raise ProjectSpecError(f"{where}: {entry['repo']!r} is ntp-toolkit output, which has no commit to check out "
+                               "(a Hub revision goes in the URL: hf://datasets/owner/name@revision/path)")
+    if len(outputs) != 1:
+        names = ", ".join(name for name, _ in outputs)
+        raise ProjectSpecError(f"{where}: {entry['repo']!r} holds several ntp-toolkit outputs ({names}); name one "
+                               "base directory per entry")
+    name, output = outputs[0]
+    return _output_project(entry.get("name") or name, output)
 
 
 def _local_project(path: Path, name: str | None = None) -> ResolvedProject:

@@ -74,7 +74,7 @@ def check_output_dir(out_dir: Path, force: bool = False, projects: list[Resolved
     """Refuse to replace ``out_dir`` unless it is absent, empty, exactly a previous
     ntp-datasets build, or ``force`` is set: nothing the user did not ask for is deleted.
     Never replace one of the ``projects`` or a directory holding one, even with ``force``."""
-    for project_dir in (project.root.resolve() for project in projects):
+    for project_dir in (project.root.resolve() for project in projects if project.root is not None):
         if project_dir == out_dir.resolve() or out_dir.resolve() in project_dir.parents:
             raise PublishError(f"--out {out_dir} would replace the project {project_dir}; choose another directory")
     if not out_dir.exists():
@@ -131,7 +131,7 @@ def _write_config(directory: Path, name: str, dataset_dict, max_shard_bytes: int
     return splits, info
 
 
-def _move_into_place(built: Path, out_dir: Path) -> None:
+def move_into_place(built: Path, out_dir: Path) -> None:
     """Rename the finished folder to ``out_dir``, replacing what is there only once it is complete."""
     if not out_dir.exists():
         built.rename(out_dir)
@@ -180,7 +180,7 @@ def build_dataset_folder(
     check_output_dir(out_dir, force, projects)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        _remove_killed_builds(out_dir)
+        remove_killed_builds(out_dir)
         building = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         building.mkdir()
     except OSError as exc:
@@ -204,7 +204,7 @@ def build_dataset_folder(
         manifest.write(building)
         write_stats_plot(building)
         write_card(building, manifest, infos)
-        _move_into_place(building, out_dir)
+        move_into_place(building, out_dir)
     except Exception as exc:  # disk full, no permission: one error naming the path
         error = output_error(exc, building)
         if error is None:
@@ -216,7 +216,7 @@ def build_dataset_folder(
     return manifest
 
 
-def _remove_killed_builds(out_dir: Path) -> None:
+def remove_killed_builds(out_dir: Path) -> None:
     """Delete the unfinished folders (``.OUT.partial-PID-*``) of builds of ``out_dir`` whose
     process is gone (killed); those of builds still running are left alone."""
     pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.partial-(\d+)-[0-9a-f]+")

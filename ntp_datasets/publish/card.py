@@ -13,6 +13,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from ntp_datasets.builders.ntp_toolkit import NtpToolkit
 from ntp_datasets.publish.folder import CARD_NAME, MANIFEST_NAME, STATS_PLOT_NAME, FolderManifest
 from ntp_datasets.publish.provenance import describe_project
+from ntp_datasets.records.from_ntp_toolkit import NULL_FIELDS
 
 DEFAULT_CONFIG = NtpToolkit.DEFAULT_CONFIG_NAME
 """The config ``datasets.load_dataset(DIR)`` reads when no name is given (if it was built)."""
@@ -28,7 +29,13 @@ CARD_TEMPLATE = """\
 Neural theorem proving data extracted from the Lean 4 project **{{ project_name }}** by
 ntp-datasets {{ provenance.ntp_datasets_version }}, one config per kind of row (tactic steps with
 their proof states, whole proofs, premises, declarations, instruction-tuning prompt/completion
-pairs; see the table). Every row comes from elaborating the project's modules with Lean.
+pairs; see the table). {% if read_fields %}Rows of projects marked below were read from ntp-toolkit output (no Lean
+ran): its fields keep ntp-toolkit's values, and these fields of ours are null in them:
+
+| config | null in rows read from ntp-toolkit output |
+|---|---|
+{% for config, fields in read_fields.items() %}| `{{ config }}` | {% for field in fields %}`{{ field }}`{% if not loop.last %}, {% endif %}{% endfor %} |
+{% endfor %}{% else %}Every row comes from elaborating the project's modules with Lean.{% endif %}
 
 ```python
 from datasets import load_dataset
@@ -49,7 +56,7 @@ Built but without rows, so not included: {% for config in empty_configs %}`{{ co
 |---|---|
 | project spec | {{ provenance.spec }} |
 {% for project in provenance.projects %}| project `{{ project.name }}` | {{ describe_project(project) }} |
-{% endfor %}| Lean used | {{ provenance.lean.version or "unknown" }}{% if provenance.lean.kind %} ({{ provenance.lean.kind }}){% endif %} |
+{% endfor %}| Lean used | {% if provenance.lean.version %}{{ provenance.lean.version }}{% elif only_read %}none: every row was read from ntp-toolkit output{% else %}unknown{% endif %}{% if provenance.lean.kind %} ({{ provenance.lean.kind }}){% endif %} |
 | extractor version | {{ provenance.extractor_version }} |
 | ntp-datasets version | {{ provenance.ntp_datasets_version }} |
 | built (UTC) | {{ provenance.built_at }} |
@@ -94,11 +101,22 @@ def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_L
         describe_project=describe_project,
         row_counts=manifest.row_counts(),
         empty_configs=manifest.empty_configs,
+        read_fields=_null_fields(manifest),
+        only_read=all(p.get("ntp_toolkit_output") for p in manifest.provenance.get("projects", [{}])),
         example_config="full_proof" if "full_proof" in manifest.splits else default,
         load_path=load_path,
         manifest_name=MANIFEST_NAME,
         stats_plot=STATS_PLOT_NAME,
     )
+
+
+def _null_fields(manifest: FolderManifest) -> dict[str, tuple[str, ...]]:
+    """Per config of the folder, the fields that are null in rows read from ntp-toolkit output
+    (none when no project was; ``instruct_*`` rows have none: prompts are rendered from fields
+    ntp-toolkit has)."""
+    if not any(p.get("ntp_toolkit_output") for p in manifest.provenance.get("projects", [])):
+        return {}
+    return {name: NULL_FIELDS[name] for name in manifest.splits if NULL_FIELDS.get(name)}
 
 
 def write_card(directory: Path, manifest: FolderManifest, infos: dict) -> None:

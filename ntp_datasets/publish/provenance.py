@@ -30,6 +30,11 @@ def project_provenance(project) -> dict:
     recorded by its name, not its path (a path says nothing to the card's readers), plus the
     commit of the git checkout holding it; a cloned one by its repository and commit."""
     info = {"name": project.name}
+    if project.output is not None:
+        # ntp-toolkit output: where its rows were read (a local directory by its name).
+        local = project.root is not None
+        info["ntp_toolkit_output"] = project.root.name if local else strip_credentials(project.output.url)
+        return info
     if project.repo:
         info.update(repo=strip_credentials(project.repo), git_commit=project.commit)
     else:
@@ -55,6 +60,8 @@ def _spec_text(spec) -> str:
 
 def describe_project(info: dict) -> str:
     """One line of the card for a project's provenance (see :func:`project_provenance`)."""
+    if info.get("ntp_toolkit_output"):
+        return f"rows read from ntp-toolkit output `{info['ntp_toolkit_output']}` (no Lean ran)"
     parts = [info["repo"]] if info.get("repo") else []
     if info.get("git_commit"):
         parts.append(f"commit `{info['git_commit']}`" + (" (with uncommitted changes)" if info.get("git_dirty") else ""))
@@ -66,12 +73,15 @@ def describe_project(info: dict) -> str:
 
 
 def build_provenance(spec, configs: list[str], projects: list[ResolvedProject]) -> dict:
-    """Everything that says how a folder was made: project, Lean, extractor, package, date."""
-    try:
-        toolchain = find_toolchain(install=False)
-        lean = {"version": toolchain.version, "kind": toolchain.kind}
-    except ToolchainError:
-        lean = {"version": None, "kind": None}
+    """Everything that says how a folder was made: project, Lean, extractor, package, date (no
+    Lean when every project is ntp-toolkit output: none ran)."""
+    lean = {"version": None, "kind": None}
+    if any(p.output is None for p in projects):
+        try:
+            toolchain = find_toolchain(install=False)
+            lean = {"version": toolchain.version, "kind": toolchain.kind}
+        except ToolchainError:
+            pass
     return {
         "spec": _spec_text(spec),
         "projects": [project_provenance(p) for p in projects],

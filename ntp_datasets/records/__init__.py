@@ -11,6 +11,10 @@ Sorry and error policy: record configs keep rows whose tactic or declaration con
 (``hasError=True``) and tactic rows inside a declaration's statement (``inStatement=True``),
 flagged so users can filter them; prompt configs leave them out
 (``ntp_datasets.rows.prompting.drop_reason``).
+
+Records also come ready-made: read from ntp-toolkit output (``from_ntp_toolkit``), one
+:class:`ReadyModule` per module. Their fields with ntp-toolkit's names hold ntp-toolkit's values;
+the fields annotated ``X | None`` that ntp-toolkit has no value for are null in them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from ntp_datasets.records.premises import (
     library_imports,
     premises_records,
 )
+from ntp_datasets.records.ready import ReadyModule
 from ntp_datasets.records.proofs import (
     FullProofRecord,
     StateCommentsRecord,
@@ -70,10 +75,12 @@ RECORD_KINDS = {
 """Record config name -> (record class, function deriving its records from a ModuleOutput)."""
 
 
-def records_of_kind(record_kind: str, module_output: ModuleOutput, *, import_closure: bool = False) -> Iterator:
+def records_of_kind(record_kind: str, module_output: ModuleOutput | ReadyModule, *, import_closure: bool = False) -> Iterator:
     """Yield the records of ``record_kind`` (a key of ``RECORD_KINDS``) for one module.
     ``import_closure``: ``imports`` records of every module in the environment (see
-    :func:`import_records`)."""
+    :func:`import_records`). A :class:`ReadyModule` gives the records it holds."""
+    if isinstance(module_output, ReadyModule):
+        return iter(module_output.records_of(record_kind))
     if record_kind == "imports":
         return import_records(module_output, import_closure)
     _, derive = RECORD_KINDS[record_kind]
@@ -88,7 +95,7 @@ def features_of_kind(record_kind: str) -> datasets.Features:
 
 __all__ = [
     "Constant", "CorpusRecord", "DeclarationRecord", "ERROR_KINDS", "ErrorRecord", "FullProofRecord", "ImportRecord", "ModuleRecord",
-    "NO_GOALS", "PremisesRecord", "RECORD_KINDS", "SourceBytes", "StateCommentsRecord", "TACTIC_WITH_PREMISES_FEATURES",
+    "NO_GOALS", "PremisesRecord", "RECORD_KINDS", "ReadyModule", "SourceBytes", "StateCommentsRecord", "TACTIC_WITH_PREMISES_FEATURES",
     "TacticRecord", "TacticWithPremisesRecord", "as_row", "decl_id", "declaration_records", "error_records",
     "features_of", "features_of_kind", "full_proof_records", "full_proof_with_states_records", "state_text",
     "import_records", "is_simp_or_rw", "library_corpus_records", "library_imports", "corpus_records", "module_records", "premises_records", "records_of_kind",

@@ -18,7 +18,7 @@ class DeclarationRecord:
     declId: str
     name: str
     kind: str
-    keyword: str
+    keyword: str | None
     type: str
     typeArgs: list[str]
     typeBody: str
@@ -29,7 +29,7 @@ class DeclarationRecord:
     line: int
     column: int
     isProp: bool
-    namespace: str
+    namespace: str | None
     src: str
     isHumanTheorem: bool
     project: str
@@ -93,8 +93,8 @@ class ModuleRecord:
 
     module: str
     file: str
-    sha256: str
-    imports: list[str]
+    sha256: str | None
+    imports: list[str] | None
     project: str
 
 

@@ -9,6 +9,7 @@ from ntp_datasets.extraction import FAILURE_KINDS, ModuleOutput
 from ntp_datasets.extraction.outputs import NOT_EXPOSED, TOOLCHAIN_LIMIT, toolchain_limit
 from ntp_datasets.project.modules import is_module_file
 from ntp_datasets.records.base import decl_id, events_of, record
+from ntp_datasets.records.ready import ReadyModule
 
 MESSAGE_KINDS = {
     "parse": "Lean's parser rejected part of the module (the rest was elaborated)",
@@ -18,7 +19,16 @@ MESSAGE_KINDS = {
 }
 """Kinds of Lean's error messages inside a module that was extracted."""
 
-ERROR_KINDS = {**MESSAGE_KINDS, **FAILURE_KINDS}
+NTP_TOOLKIT_OUTPUT = "ntp_toolkit_output"
+"""The kind of an error row of a project read from ntp-toolkit output: ``file`` and ``line`` name
+a line of its output that gives no row."""
+
+ERROR_KINDS = {
+    **MESSAGE_KINDS,
+    **FAILURE_KINDS,
+    NTP_TOOLKIT_OUTPUT: ("a line of ntp-toolkit output that is not JSON, lacks a field its task always writes or has "
+                         "one of the wrong type; `file` and `line` name it; it gives no row, the others are kept"),
+}
 """The ``kind`` of an ``errors`` row -> what it means. A row of a command that was not elaborated
 (phase ``skip``: it killed the Lean process twice, or ran past ``command_timeout``) has the kind
 the scheduler gave it: ``toolchain_limit``, ``crash`` or ``timeout``, at the command's line."""
@@ -67,9 +77,13 @@ class ErrorRecord:
     skipped: bool = False
 
 
-def error_records(module_output: ModuleOutput) -> Iterator[ErrorRecord]:
+def error_records(module_output: ModuleOutput | ReadyModule) -> Iterator[ErrorRecord]:
     """Yield the module-level failure (if any) and every error message of a module with the
-    declaration it lies in (for a skipped command: the one it would have declared)."""
+    declaration it lies in (for a skipped command: the one it would have declared). A
+    :class:`ReadyModule` gives the errors met while reading it."""
+    if isinstance(module_output, ReadyModule):
+        yield from module_output.errors
+        return
     module, file, project = module_output.module, module_output.file, module_output.project
     if module_output.error:
         yield ErrorRecord(module, file, 0, 0, module_output.error, module_output.error_kind or "crash", "", project)

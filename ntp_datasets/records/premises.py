@@ -33,12 +33,12 @@ class Dependent(TypedDict):
     name: str
     explicit: bool
     direct: bool
-    module: str
-    file: str
-    line: int
-    column: int
-    endLine: int
-    endColumn: int
+    module: str | None
+    file: str | None
+    line: int | None
+    column: int | None
+    endLine: int | None
+    endColumn: int | None
 
 
 @record
@@ -49,16 +49,16 @@ class PremisesRecord:
     name: str
     dependents: list[Dependent]
     declId: str
-    kind: str
-    isProp: bool
-    isGenerated: bool
+    kind: str | None
+    isProp: bool | None
+    isGenerated: bool | None
     isPrivate: bool
     module: str
     file: str
-    line: int
-    column: int
-    endLine: int
-    endColumn: int
+    line: int | None
+    column: int | None
+    endLine: int | None
+    endColumn: int | None
     project: str
 
 

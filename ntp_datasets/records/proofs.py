@@ -29,9 +29,9 @@ class FullProofRecord:
     proof: str
     module: str
     file: str
-    line: int
-    hasSorry: bool
-    hasError: bool
+    line: int | None
+    hasSorry: bool | None
+    hasError: bool | None
     project: str
 
 

@@ -41,16 +41,16 @@ class TacticRecord:
     declUpToTactic: str
     decl: str
     declId: str
-    stateAfter: str
-    goals: list[str]
-    goalsAfter: list[str]
+    stateAfter: str | None
+    goals: list[str] | None
+    goalsAfter: list[str] | None
     module: str
     file: str
     line: int
     column: int
-    hasSorry: bool
-    hasError: bool
-    inStatement: bool
+    hasSorry: bool | None
+    hasError: bool | None
+    inStatement: bool | None
     project: str
 
 
@@ -117,38 +117,38 @@ class TacticWithPremisesRecord:
     nextTactic: str | None
     nextTacticHammerRecommendation: list[str]
     declHammerRecommendation: list[str]
-    declId: str
-    decl: str
-    stateAfter: str
-    goals: list[str]
-    goalsAfter: list[str]
+    declId: str | None
+    decl: str | None
+    stateAfter: str | None
+    goals: list[str] | None
+    goalsAfter: list[str] | None
     module: str
     file: str
-    line: int
-    column: int
-    hasSorry: bool
-    hasError: bool
-    inStatement: bool
+    line: int | None
+    column: int | None
+    hasSorry: bool | None
+    hasError: bool | None
+    inStatement: bool | None
     project: str
     nextTacticHammerHints: list[HammerHint]
     declHammerHints: list[HammerHint]
-    nextTacticPremiseUses: list[PremiseUse]
-    annotatedTactic: str
-    nextTacticIsSimpOrRwVariant: bool
-    nextTacticTermPremises: list[str]
-    nextTacticExplicitConstants: list[str]
-    nextTacticExplicitPremises: list[str]
-    nextTacticExplicitLocalHypotheses: list[str]
-    nextTacticAllPremises: list[str]
-    declTermPremises: list[str]
-    declExplicitConstants: list[str]
-    declExplicitPremises: list[str]
-    declAllPremises: list[str]
-    termPremisesToEndOfGoal: list[str]
-    explicitConstantsToEndOfGoal: list[str]
-    explicitPremisesToEndOfGoal: list[str]
-    allPremisesToEndOfGoal: list[str]
-    hammerRecommendationToEndOfGoal: list[str]
+    nextTacticPremiseUses: list[PremiseUse] | None
+    annotatedTactic: str | None
+    nextTacticIsSimpOrRwVariant: bool | None
+    nextTacticTermPremises: list[str] | None
+    nextTacticExplicitConstants: list[str] | None
+    nextTacticExplicitPremises: list[str] | None
+    nextTacticExplicitLocalHypotheses: list[str] | None
+    nextTacticAllPremises: list[str] | None
+    declTermPremises: list[str] | None
+    declExplicitConstants: list[str] | None
+    declExplicitPremises: list[str] | None
+    declAllPremises: list[str] | None
+    termPremisesToEndOfGoal: list[str] | None
+    explicitConstantsToEndOfGoal: list[str] | None
+    explicitPremisesToEndOfGoal: list[str] | None
+    allPremisesToEndOfGoal: list[str] | None
+    hammerRecommendationToEndOfGoal: list[str] | None
 
 
 TACTIC_WITH_PREMISES_FEATURES = TacticWithPremisesRecord.FEATURES

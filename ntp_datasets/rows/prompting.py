@@ -275,8 +275,13 @@ def row_key(row: dict) -> str:
 
 
 def has_sorry(record) -> bool:
-    """Whether a record's tactic or proof contains ``sorry`` (records without ``hasSorry`` never do)."""
-    return bool(getattr(record, "hasSorry", False))
+    """Whether a record's tactic or proof contains ``sorry`` (records without ``hasSorry`` never do).
+    A record read from ntp-toolkit output (``hasSorry`` null) is tested as ntp-toolkit's
+    ``instruction_tuning.py`` tests it: the word ``sorry`` in its ``nextTactic`` or ``proof``."""
+    flag = getattr(record, "hasSorry", False)
+    if flag is None:
+        return "sorry" in (getattr(record, "nextTactic", None) or getattr(record, "proof", None) or "")
+    return bool(flag)
 
 
 DROP_REASONS = {

@@ -80,9 +80,11 @@ def declaration_split(fractions: SplitFractions, decl_id: str) -> str:
     return TRAIN
 
 
-def split_of(fractions: SplitFractions, file: str, decl_id: str) -> str:
-    """The split of a row of declaration ``decl_id`` in ``file``: its file's if held out, else its declaration's."""
-    return file_split(fractions, file) or declaration_split(fractions, decl_id)
+def split_of(fractions: SplitFractions, file: str, decl_id: str | None) -> str:
+    """The split of a row of declaration ``decl_id`` in ``file``: its file's if held out, else its
+    declaration's. A row of no known declaration (``decl_id`` None: read from ntp-toolkit output
+    with an empty ``declName``) goes to ``train``, as ntp-toolkit's ``instruction_tuning.py`` puts it."""
+    return file_split(fractions, file) or (declaration_split(fractions, decl_id) if decl_id is not None else TRAIN)
 
 
 SPLIT_STRATEGIES = ("random", "novel_premises")
