@@ -56,7 +56,7 @@ from ntp_datasets.errors import ConfigError, output_error
 from ntp_datasets.extraction import ExtractionOptions, Extractor, given_options
 from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.progress import say
-from ntp_datasets.project import LeanProject, ResolvedProject, check_dependencies, check_toolchain, resolve_projects
+from ntp_datasets.project import LeanProject, ResolvedProject, check_toolchain, load_project, resolve_projects
 from ntp_datasets.project.ntp_toolkit_output import fingerprint as output_fingerprint
 from ntp_datasets.records import (
     RECORD_KINDS,
@@ -116,6 +116,13 @@ def templates_fingerprint(template_dir) -> str:
 
 GENERIC_INSTRUCT_CONFIG = "instruct"
 
+ALL_PACKAGES = "all"
+"""``packages=`` value asking for the rows of every package a build elaborates."""
+
+PACKAGE_COLUMN = "package"
+"""The column every config has beside its record's fields: the Lake package of the row's module
+(empty for a directory without a lakefile, for ntp-toolkit output and for the toolchain library)."""
+
 CORPUS_CONFIG = "premise_corpus"
 """The record config whose rows also come from the toolchain library (``LibraryCorpus``)."""
 
@@ -173,6 +180,12 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``import_closure``: ``imports`` rows for every module of each module's environment
     (``Init``'s closure included), not only its direct and project imports.
 
+    Lake packages: ``include_untargeted``: also extract the ``.lean`` files no target of the
+    package builds (listed in the ``modules`` config either way). ``packages``: whose rows: None
+    (the root package's only), ``"all"`` (every package the build elaborates: the root's and the
+    dependency modules its modules import), or a list of package names. Every row has a
+    ``package`` column.
+
     Extraction options (how, not what: see ``ntp_datasets.extraction.ExtractionOptions``;
     None: the environment's setting, else the default): ``workers`` (Lean processes side by
     side; None: as many as pay for themselves), ``executor`` (``"local"`` or ``"ray"``),
@@ -197,6 +210,8 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     keep_error_rows: bool = False
     progress: bool = True
     import_closure: bool = False
+    include_untargeted: bool = False
+    packages: Any = None
     split_strategy: str = "random"
     workers: int | None = None
     executor: str | None = None
@@ -220,6 +235,13 @@ class NtpToolkitConfig(datasets.BuilderConfig):
             raise ConfigError(f"split_strategy must be one of {list(SPLIT_STRATEGIES)}, got {self.split_strategy!r}")
         if not isinstance(self.import_closure, bool):
             raise ConfigError(f"import_closure must be True or False, got {self.import_closure!r}")
+        if not isinstance(self.include_untargeted, bool):
+            raise ConfigError(f"include_untargeted must be True or False, got {self.include_untargeted!r}")
+        packages = self.packages
+        if not (packages is None or packages == ALL_PACKAGES or (
+                isinstance(packages, (list, tuple)) and packages and all(isinstance(p, str) for p in packages))):
+            raise ConfigError(f'packages must be None (the root package), "{ALL_PACKAGES}" or a list of package '
+                              f"names, got {packages!r}")
         self.split_fractions()
 
     @property
@@ -339,7 +361,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         if self.config.is_instruct:
             features = prompting.FEATURES
         else:
-            features = features_of_kind(self.config.record_kind)
+            features = datasets.Features({**features_of_kind(self.config.record_kind),
+                                          PACKAGE_COLUMN: datasets.Value("string")})
         return datasets.DatasetInfo(description=__doc__, features=features)
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
@@ -367,14 +390,32 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         self.summary.log()
 
     def _check_dependencies(self, projects) -> None:
-        """Stop before Lean starts when a project requires packages (lakefile) that this
-        build cannot have (``DependencyError``); no toolchain is an error here too. ntp-toolkit
-        output needs neither (see :meth:`_check_outputs`)."""
-        lean_projects = [project for project in projects if project.output is None]
-        toolchain = self.extractor.toolchain if lean_projects else None
-        for project in lean_projects:
-            check_dependencies(project.root, toolchain, project.name)
+        """Stop before Lean starts when a project's dependencies cannot be had
+        (``DependencyError``) or there is no toolchain: every Lean project is loaded now, with its
+        dependencies' source trees (:meth:`_lean_project`). ntp-toolkit output needs neither
+        (see :meth:`_check_outputs`)."""
+        for project in projects:
+            if project.output is None:
+                self._lean_project(project)
         self._check_outputs(projects)
+
+    def _lean_project(self, project: ResolvedProject) -> LeanProject:
+        """The Lean project ``project`` names, loaded once per builder: its package, its modules as
+        Lake selects them, and the dependency modules they import. Dependencies not on disk are
+        checked out on the WebAssembly Lean (which has no Lake); natively Lake's own
+        ``.lake/packages`` must hold them."""
+        loaded = self.__dict__.setdefault("_lean_projects", {})
+        if project.root not in loaded:
+            loaded[project.root] = load_project(project.root, fetch=self.extractor.toolchain.is_wasm,
+                                                include_untargeted=self.config.include_untargeted)
+        return loaded[project.root]
+
+    def _wants_rows_of(self, lean_project: LeanProject, package: str) -> bool:
+        """Whether rows of modules of ``package`` belong in this config (``packages=``)."""
+        wanted = self.config.packages
+        if wanted is None:
+            return lean_project.package is None or package == lean_project.package.name
+        return wanted == ALL_PACKAGES or package in wanted
 
     def _check_outputs(self, projects) -> None:
         """Stop before anything is read when this config has no folder behind it in a project of
@@ -514,8 +555,12 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             if ("toolchain", project.name) not in self._shown_errors:  # warned once per build
                 self._shown_errors.add(("toolchain", project.name))
                 check_toolchain(project, self.extractor.toolchain)
-            for module_output in self.extractor.extract_project(project.root):
+            lean_project = self._lean_project(project)
+            for module_output in self.extractor.extract_project(lean_project):
                 module_output = dataclasses.replace(module_output, project=project.name)
+                if not self._wants_rows_of(lean_project, module_output.package):
+                    summary.add_dependency_module(module_output)
+                    continue
                 _warn_about_errors(module_output, self._shown_errors)
                 summary.add_module(module_output)
                 yield module_output
@@ -551,13 +596,14 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         for shard, module_output in enumerate(outputs):
             if isinstance(module_output, LibraryCorpus):
                 for index, record in enumerate(library_corpus_records(module_output.entries, module_output.project)):
-                    yield Key(shard, index), as_row(record)
+                    yield Key(shard, index), {**as_row(record), PACKAGE_COLUMN: ""}
                 continue
             records = records_of_kind(self.config.record_kind, module_output, import_closure=self.config.import_closure)
             if self.config.splits_records:
                 records = (r for r in records if self._split_of(r, assignment) == split)
+            package = getattr(module_output, "package", "")
             for index, record in enumerate(records):
-                yield Key(shard, index), as_row(record)
+                yield Key(shard, index), {**as_row(record), PACKAGE_COLUMN: package}
 
     def _instruction_examples(self, outputs, split, assignment=None):
         """The prompt rows of ``split``: records not dropped (``prompting.drop_reason``) whose file or
@@ -571,7 +617,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                         or self._split_of(record, assignment) != split):
                     continue
                 row = prompting.instruction_row(
-                    prompt_type, record, project=module_output.project, split=split, truncator=truncator
+                    prompt_type, record, project=module_output.project, package=getattr(module_output, "package", ""),
+                    split=split, truncator=truncator
                 )
                 yield Key(shard, index), row
                 index += 1

@@ -44,6 +44,10 @@ class BuildSummary:
     """Instruction rows left out (``rows.prompting.drop_reason``: sorry, Lean errors, statements)."""
     dropped_by_reason: Counter = field(default_factory=Counter)
     """``dropped_rows`` by reason, a key of ``rows.prompting.DROP_REASONS``."""
+    dependency_modules: Counter = field(default_factory=Counter)
+    """Modules of dependencies elaborated for the build but whose rows were not asked for
+    (``packages=``), by package; failed ones also under ``dependency_failed`` by kind."""
+    dependency_failed: Counter = field(default_factory=Counter)
     from_datasets_cache: bool = False
     """The config was read back from the datasets cache (nothing was extracted for it): module
     counts, when there are any, come from the project and its ``errors`` config."""
@@ -68,6 +72,7 @@ class BuildSummary:
         streamed config extracts once per split, and only the last pass counts."""
         self.project, self.extracted, self.cached, self.read_from_output = project, 0, 0, 0
         self.failed, self.errors, self.skipped_commands = Counter(), Counter(), Counter()
+        self.dependency_modules, self.dependency_failed = Counter(), Counter()
 
     def add_module(self, module_output: ModuleOutput | ReadyModule) -> None:
         """Count one extractor output, or one module read from ntp-toolkit output (those of its
@@ -83,6 +88,12 @@ class BuildSummary:
         errors = list(error_records(module_output))
         self.errors.update(e.kind for e in errors)
         self.skipped_commands.update(e.kind for e in errors if e.skipped)
+
+    def add_dependency_module(self, module_output: ModuleOutput) -> None:
+        """Count a module of a dependency whose rows the build does not give."""
+        self.dependency_modules[module_output.package] += 1
+        if module_output.error:
+            self.dependency_failed[module_output.error_kind or "crash"] += 1
 
     def format(self) -> str:
         """One line for the CLI and the API: where the config's rows came from (modules
@@ -104,7 +115,13 @@ class BuildSummary:
                     f"{read}, {failed}")
         skipped = sum(self.skipped_commands.values())
         skipped = f"; {skipped} command{'s' * (skipped != 1)} skipped{_by_kind(self.skipped_commands)}" if skipped else ""
-        return f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}{skipped}; {self.rows} rows"
+        dependencies = ""
+        if self.dependency_modules:
+            packages = ", ".join(f"{n} of {p}" for p, n in sorted(self.dependency_modules.items()))
+            failures = sum(self.dependency_failed.values())
+            dependencies = f"; dependencies: {packages} ({failures} failed{_by_kind(self.dependency_failed)})"
+        return (f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}{skipped}{dependencies}; "
+                f"{self.rows} rows")
 
     def exit_status(self, strict: bool = False) -> int:
         """1 when nothing could be built (every module failed), or when ``strict`` and any error

@@ -50,7 +50,8 @@ class FakeExtractor(dict):
         super().__init__(outputs=[sample_module_output()], calls=[])
         self.shown_errors = set()  # as Extractor.shown_errors: what builds sharing it showed
 
-    def extract_project(self, project_dir):
+    def extract_project(self, project):
+        project_dir = getattr(project, "root", project)  # a LeanProject, or its directory
         self["calls"].append(str(project_dir))
         outputs = self["outputs"]
         yield from outputs(project_dir) if callable(outputs) else outputs

@@ -40,6 +40,7 @@ class FakeModuleOutput:
     cached: bool = False
     error_kind: str = ""
     project: str = ""
+    package: str = ""
     project_imports: tuple = ()
 
 

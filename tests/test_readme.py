@@ -1,7 +1,9 @@
 """Every code block of the README and of every page of ``docs/`` runs as written (in order, one
 temporary directory per page, with this checkout's package and the venv's commands), except the
-blocks of :data:`EXEMPT`, whose reasons the test prints. Shell blocks run in bash, Python blocks
-in the venv's Python, JSON blocks must parse. Runs Lean (the bundled sample and small projects)."""
+blocks of :data:`EXEMPT` and those whose first line says ``# not run here: <why>``; the test
+prints the reasons. Shell (``shell``, ``bash``) blocks run in bash, Python blocks in the venv's
+Python, JSON blocks must parse, and a ``text`` block is what the block before it printed. Runs
+Lean (the bundled sample and small projects)."""
 
 from __future__ import annotations
 
@@ -74,9 +76,17 @@ def _in_list(lines: list[str], i: int) -> bool:
     return False
 
 
+NOT_RUN = "# not run here:"
+"""How a block says itself that it is not run, and why (its first line)."""
+
+RUNNABLE = {"shell", "bash", "python", "json"}
+
+
 def exemption(code: str) -> str | None:
     """Why the block is not run, or None."""
     first = code.strip().splitlines()[0]
+    if first.startswith(NOT_RUN):
+        return first[len(NOT_RUN):].strip()
     return next((reason for start, reason in EXEMPT.items() if first.startswith(start)), None)
 
 
@@ -88,7 +98,13 @@ def test_every_exemption_names_a_block_and_every_block_has_a_known_language():
     blocks = [block for page in PAGES for block in _blocks(page)]
     firsts = [code.strip().splitlines()[0] for _, code in blocks]
     assert all(any(f.startswith(start) for f in firsts) for start in EXEMPT)
-    assert {language for language, _ in blocks} <= {"shell", "python", "json"}
+    assert {language for language, _ in blocks} <= RUNNABLE | {"text"}
+    # A `text` block shows what the block before it printed: it follows one that runs.
+    for page in PAGES:
+        page_blocks = _blocks(page)
+        for (before, code), (language, _) in zip(page_blocks, page_blocks[1:]):
+            if language == "text":
+                assert before in RUNNABLE - {"json"} and exemption(code) is None, page.name
 
 
 def test_the_readme_guides_in_at_most_300_lines_and_links_every_page_of_docs():
@@ -105,8 +121,11 @@ def test_code_blocks_run_for_real(page, tmp_path, capsys):
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     work = tmp_path / "page"
     work.mkdir()
-    ran, skipped = [], []
+    ran, skipped, printed = [], [], None
     for language, code in _blocks(page):
+        if language == "text":
+            assert printed == code, f"{page.name}: the block before this one printed:\n{printed}\nthe page shows:\n{code}"
+            continue
         reason = exemption(code)
         first = code.strip().splitlines()[0]
         if reason:
@@ -115,10 +134,12 @@ def test_code_blocks_run_for_real(page, tmp_path, capsys):
         if language == "json":
             json.loads(code)
         else:
-            command = ["bash", "-euo", "pipefail", "-c", code] if language == "shell" else [sys.executable, "-c", code]
+            command = ["bash", "-euo", "pipefail", "-c", code] if language in ("shell", "bash") \
+                else [sys.executable, "-c", code]
             done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=900)
             assert done.returncode == 0, f"{page.name} block failed:\n{code}\nstdout:\n{done.stdout[-3000:]}\n" \
                                          f"stderr:\n{done.stderr[-3000:]}"
+            printed = done.stdout
         ran.append(first)
     with capsys.disabled():
         print(f"\n{page.name}: {len(ran)} blocks run" + "".join(f"\n  {line}" for line in skipped))

@@ -134,6 +134,7 @@ class Extractor:
                     else:
                         output = read_entry(module, entries[module.name], cached=True)
                     output.project_imports = project_imports.get(module.name, ())
+                    output.package = module.package
                     bar.update(1)
                     yield output
             bar.close()
@@ -168,7 +169,7 @@ class Extractor:
                 blocked[m.name] = (seen.kind, seen.message)
                 for importer in modules:
                     if importer.name not in blocked and any(d in blocked for d in importer.imports):
-                        blocked[importer.name] = dependency_failure(importer, blocked)
+                        blocked[importer.name] = dependency_failure(importer, blocked, {m.name: m for m in modules})
 
 
 @contextlib.contextmanager
@@ -196,5 +197,5 @@ def _blocked_before_lean(project: LeanProject, modules) -> dict[str, tuple[str, 
     blocked = {name: (kind, f"not extracted: {message}") for name, (kind, message) in project.problems().items()}
     for m in modules:
         if m.name not in blocked and any(d in blocked for d in m.imports):
-            blocked[m.name] = dependency_failure(m, blocked)
+            blocked[m.name] = dependency_failure(m, blocked, project.modules)
     return blocked

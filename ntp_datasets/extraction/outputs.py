@@ -62,6 +62,9 @@ class ModuleOutput:
     """Why the module failed as a whole (a key of :data:`FAILURE_KINDS`), when ``error`` is set."""
     project: str = ""
     """Name of the project the module belongs to (the builder sets it; records copy it)."""
+    package: str = ""
+    """The Lake package of the module (the root package's or a dependency's; empty without a
+    lakefile). The extractor sets it."""
     project_imports: tuple[str, ...] = ()
     """The project modules it imports, directly or through other project modules (the
     extractor sets it; the ``imports`` records keep these besides the direct imports)."""

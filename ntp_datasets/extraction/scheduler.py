@@ -152,9 +152,16 @@ class ImportPlan:
         return max(counts.values(), default=0)
 
 
-def dependency_failure(module: LeanModule, failed) -> tuple[str, str]:
-    """Kind and message of ``module``, which imports modules among ``failed``."""
-    names = ", ".join(d for d in module.imports if d in failed)
+def dependency_failure(module: LeanModule, failed, modules=None) -> tuple[str, str]:
+    """Kind and message of ``module``, which imports modules among ``failed``; one of another
+    package (``modules``: the project's modules by name) is named with its package."""
+    modules = modules or {}
+
+    def named(name: str) -> str:
+        other = getattr(modules.get(name), "package", "")
+        return f"{name} (package {other})" if other and other != module.package else name
+
+    names = ", ".join(named(d) for d in module.imports if d in failed)
     return DEPENDENCY, f"not extracted: it imports {names}, which could not be built"
 
 
@@ -361,7 +368,7 @@ def import_failure(module: LeanModule, project: LeanProject, failed: set[str],
     (`toolchain_limit`, e.g. the declaration the interpreter could not find), or it exists and
     failed to load for another reason that Lean's message gives (`import_failed`)."""
     if any(d in failed for d in module.imports):
-        return dependency_failure(module, failed)
+        return dependency_failure(module, failed, project.modules)
     lean_text = "\n".join(m.get("text", "") for m in messages)
     if _NOT_FOUND.search(lean_text):
         outside = [d for d in module.imports if d not in project.modules]
@@ -532,8 +539,8 @@ class Scheduler:
                         self.failed.add(name)
                         for importer in plan.fail(name):
                             self.failed.add(importer)
-                            outputs.append(failed_output(by_name[importer],
-                                                         *dependency_failure(by_name[importer], self.failed)))
+                            outputs.append(failed_output(by_name[importer], *dependency_failure(
+                                by_name[importer], self.failed, self.project.modules)))
                     else:
                         plan.finish(name)
         finally:

@@ -13,11 +13,11 @@ from ntp_datasets.project.lakefile import (
     LeanLibConfig,
     LeanOption,
     Require,
-    check_dependencies,
     read_lakefile,
     read_requires,
 )
-from ntp_datasets.project.modules import LeanModule, LeanProject, module_name, parse_imports
+from ntp_datasets.project.dependencies import Dependency, resolve_dependencies
+from ntp_datasets.project.modules import LeanModule, LeanProject, load_project, module_name, parse_imports
 from ntp_datasets.project.package import (
     LakeManifest,
     LakePackage,
@@ -36,8 +36,9 @@ from ntp_datasets.project.specs import (
 )
 from ntp_datasets.project.versions import EMBEDDED_LEAN, LeanInUse, LeanVersion, lean_in_use, parse_version
 
-__all__ = ["EMBEDDED_LEAN", "Glob", "LakeManifest", "LakePackage", "LakefileConfig", "LeanExeConfig", "LeanInUse",
-           "LeanLibConfig", "LeanModule", "LeanOption", "LeanProject", "LeanSettings", "LeanVersion", "ManifestPackage",
-           "Require", "ResolvedProject", "TOOLCHAIN_REVISION", "check_dependencies", "check_toolchain",
-           "checkout_fitting_toolchain", "detect_license", "lean_in_use", "module_name", "parse_imports",
-           "parse_version", "read_lakefile", "read_manifest", "read_package", "read_requires", "resolve_projects"]
+__all__ = ["EMBEDDED_LEAN", "Dependency", "Glob", "LakeManifest", "LakePackage", "LakefileConfig", "LeanExeConfig",
+           "LeanInUse", "LeanLibConfig", "LeanModule", "LeanOption", "LeanProject", "LeanSettings", "LeanVersion",
+           "ManifestPackage", "Require", "ResolvedProject", "TOOLCHAIN_REVISION", "check_toolchain",
+           "checkout_fitting_toolchain", "detect_license", "lean_in_use", "load_project", "module_name",
+           "parse_imports", "parse_version", "read_lakefile", "read_manifest", "read_package", "read_requires",
+           "resolve_dependencies", "resolve_projects"]

@@ -151,3 +151,4 @@ def _required(package: LakePackage, fetch: bool, clone: Clone) -> list[Dependenc
 
     visit(package)
     return found
+

@@ -37,7 +37,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ntp_datasets.errors import DependencyError, LakeConfigError, UnsupportedLakefileError
+from ntp_datasets.errors import LakeConfigError, UnsupportedLakefileError
 from ntp_datasets.project.lake_config import (  # noqa: F401 (re-exported: the lakefile's values)
     Glob,
     LakefileConfig,
@@ -51,7 +51,6 @@ from ntp_datasets.project.lake_config import (  # noqa: F401 (re-exported: the l
     name_of_string,
 )
 from ntp_datasets.project.lakefile_lean import parse_lakefile_lean
-from ntp_datasets.toolchain import Toolchain
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -279,30 +278,3 @@ def package_dir(root: Path, require: Require) -> Path | None:
     return None
 
 
-_NATIVE_FIX = ("install Lean with elan (https://github.com/leanprover/elan), run `lake exe cache get` (for "
-               "Mathlib's prebuilt files) and `lake build` in the project, which fetch the dependencies into "
-               "its .lake/packages and build them, then run ntp-datasets on that directory with `lean` on PATH")
-
-
-def check_dependencies(root: str | Path, toolchain: Toolchain, project_name: str = "") -> None:
-    """Raise :class:`DependencyError` (one message naming the packages and the fix) when the
-    project at ``root`` requires a package the build cannot have: with a toolchain that is
-    not a native Lean with Lake, any package (only ``Init``, ``Std``, ``Lean`` and ``Lake``
-    exist); natively, one that is not in the project (Lake has not fetched it)."""
-    root = Path(root)
-    requires = read_requires(root)
-    if not requires:
-        return
-    label = f"project {project_name!r}" if project_name else f"the project at {root}"
-    names = ", ".join(r.describe() for r in requires)
-    if toolchain.kind != "native":
-        what = "the WebAssembly Lean" if toolchain.is_wasm else f"the {toolchain.kind} toolchain"
-        raise DependencyError(
-            f"{label} requires {names} (lakefile), which {what} cannot provide: it has no Lake and no packages beyond "
-            f"{', '.join(TOOLCHAIN_LIBRARY)}. To build it, {_NATIVE_FIX}.")
-    missing = [r for r in requires if package_dir(root, r) is None]
-    if missing:
-        raise DependencyError(
-            f"{label} requires {', '.join(r.describe() for r in missing)} (lakefile), which is not in {root}/.lake/packages "
-            f"(Lake has not fetched it). Run `lake build` in {root} (and `lake exe cache get` first for Mathlib), "
-            "then run ntp-datasets on that directory again.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ntp_datasets.errors import ProjectError
-from ntp_datasets.project.dependencies import Dependency
+from ntp_datasets.project.dependencies import Clone, Dependency, resolve_dependencies
 from ntp_datasets.project.lakefile import LeanExeConfig, LeanLibConfig
 from ntp_datasets.project.package import LakePackage, LeanSettings, read_package
 
@@ -384,3 +384,15 @@ class LeanProject:
             f = self.root / name
             h.update(f"{name}\0".encode() + (f.read_bytes() if f.is_file() else b"-") + b"\0")
         return h.hexdigest()
+
+
+def load_project(root: str | Path, *, fetch: bool, include_untargeted: bool = False, clone: Clone | None = None
+                 ) -> LeanProject:
+    """The project at ``root`` as one value: its package (when it has a lakefile), its modules
+    named and selected as Lake does, and the modules of its dependencies that they import, from
+    the dependencies' source trees (:func:`~ntp_datasets.project.dependencies.resolve_dependencies`;
+    ``fetch``: check out what is not on disk). A ``DependencyError`` when a dependency cannot be
+    had."""
+    package = read_package(root)
+    dependencies = resolve_dependencies(package, fetch=fetch, clone=clone) if package is not None else []
+    return LeanProject(root, package, include_untargeted=include_untargeted, dependencies=dependencies)

@@ -22,7 +22,7 @@ from ntp_datasets.api import build
 from ntp_datasets.errors import FolderError, PublishError, output_error
 from ntp_datasets.extraction import ExtractionOptions, Extractor
 from ntp_datasets.extraction.cache import remove_dead_leftovers
-from ntp_datasets.project import ResolvedProject, resolve_projects
+from ntp_datasets.project import ResolvedProject, load_project, resolve_projects
 from ntp_datasets.publish.card import write_card
 from ntp_datasets.publish.folder import FolderManifest, data_file, read_manifest
 from ntp_datasets.publish.provenance import build_provenance
@@ -178,6 +178,11 @@ def build_dataset_folder(
     extractor = extractor or Extractor(ExtractionOptions.from_mapping(config_kwargs))  # options checked first
     projects = resolve_projects(spec)
     check_output_dir(out_dir, force, projects)
+    # The packages of every Lean project, for the provenance (dependencies not on disk are
+    # checked out as a build would, so a build that cannot have them stops here).
+    lean_projects = {p.name: load_project(p.root, fetch=extractor.toolchain.is_wasm,
+                                          include_untargeted=bool(config_kwargs.get("include_untargeted")))
+                     for p in projects if p.output is None}
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         remove_killed_builds(out_dir)
@@ -186,7 +191,7 @@ def build_dataset_folder(
     except OSError as exc:
         raise output_error(exc, out_dir) from exc
     try:
-        manifest = FolderManifest(provenance=build_provenance(spec, names, projects))
+        manifest = FolderManifest(provenance=build_provenance(spec, names, projects, lean_projects))
         infos = {}
         for number, name in enumerate(names, 1):
             log(f"[{number}/{len(names)}] building {name}")

@@ -12,7 +12,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from ntp_datasets.builders.ntp_toolkit import NtpToolkit
 from ntp_datasets.publish.folder import CARD_NAME, MANIFEST_NAME, STATS_PLOT_NAME, FolderManifest
-from ntp_datasets.publish.provenance import describe_project
+from ntp_datasets.publish.provenance import describe_package, describe_project
 from ntp_datasets.records.from_ntp_toolkit import NULL_FIELDS
 
 DEFAULT_CONFIG = NtpToolkit.DEFAULT_CONFIG_NAME
@@ -56,7 +56,8 @@ Built but without rows, so not included: {% for config in empty_configs %}`{{ co
 |---|---|
 | project spec | {{ provenance.spec }} |
 {% for project in provenance.projects %}| project `{{ project.name }}` | {{ describe_project(project) }} |
-{% endfor %}| Lean used | {% if provenance.lean.version %}{{ provenance.lean.version }}{% elif only_read %}none: every row was read from ntp-toolkit output{% else %}unknown{% endif %}{% if provenance.lean.kind %} ({{ provenance.lean.kind }}){% endif %} |
+{% for package in project.packages or [] %}| {% if package.root %}its package{% else %}its dependency{% endif %} `{{ package.name }}` | {{ describe_package(package) }} |
+{% endfor %}{% endfor %}| Lean used | {% if provenance.lean.version %}{{ provenance.lean.version }}{% elif only_read %}none: every row was read from ntp-toolkit output{% else %}unknown{% endif %}{% if provenance.lean.kind %} ({{ provenance.lean.kind }}){% endif %} |
 | extractor version | {{ provenance.extractor_version }} |
 | ntp-datasets version | {{ provenance.ntp_datasets_version }} |
 | built (UTC) | {{ provenance.built_at }} |
@@ -77,7 +78,10 @@ def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_L
     """The ``huggingface_hub.DatasetCard`` of a folder: YAML ``configs:`` (a ``data_files``
     entry per split) and ``dataset_info`` (features, split sizes), then provenance and row counts."""
     project_name = ", ".join(p["name"] for p in manifest.provenance.get("projects", [])) or manifest.provenance["spec"]
+    licenses = {p.get("license") for p in manifest.provenance.get("projects", [])}
     card_data = DatasetCardData(
+        # The root packages' licence (Hub ids are SPDX ids in lower case), when they agree on a known one.
+        license=next(iter(licenses)).lower() if len(licenses) == 1 and None not in licenses else "unknown",
         pretty_name=f"{project_name} (ntp-datasets)",
         tags=["lean4", "theorem-proving", "formal-mathematics", "ntp-datasets"],
         task_categories=["text-generation"],
@@ -99,6 +103,7 @@ def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_L
         project_name=project_name,
         provenance=manifest.provenance,
         describe_project=describe_project,
+        describe_package=describe_package,
         row_counts=manifest.row_counts(),
         empty_configs=manifest.empty_configs,
         read_fields=_null_fields(manifest),

@@ -4,10 +4,11 @@ credential), which Lean and extractor built it, and when."""
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 
 from ntp_datasets.extraction import EXTRACTOR_VERSION
-from ntp_datasets.project import ResolvedProject
+from ntp_datasets.project import LeanProject, ResolvedProject
 from ntp_datasets.project.git import git_output, strip_credentials
 from ntp_datasets.toolchain import ToolchainError, find_toolchain
 from ntp_datasets.version import __version__
@@ -44,6 +45,41 @@ def project_provenance(project) -> dict:
     return info
 
 
+_NETWORK_SCHEMES = ("https://", "http://", "ssh://", "git://")
+
+
+def network_url(url: str | None) -> str:
+    """``url`` without credentials when it is a network address (``https://``, ``ssh://``,
+    ``git@host:path``), else "": a ``file://`` URL or a path is a local path, never published."""
+    if not url:
+        return ""
+    text = url.removeprefix("git+")
+    if text.startswith(_NETWORK_SCHEMES) or re.match(r"^[\w.-]+@[\w.-]+:", text):
+        return strip_credentials(text)
+    return ""
+
+
+def package_provenance(project: ResolvedProject, lean_project: LeanProject) -> list[dict]:
+    """The Lake packages a project's build used, root first: name, repository URL (a network
+    URL without credentials; empty for a local repository, a local directory or a path
+    dependency: no local path is recorded), revision and licence (the SPDX id of its licence
+    file, else ``unknown``)."""
+    packages = []
+    if lean_project.package is not None:
+        packages.append({"name": lean_project.package.name, "root": True, "url": network_url(project.repo),
+                         "rev": project.commit or "", "license": lean_project.package.license})
+    for dependency in lean_project.dependencies:
+        packages.append({"name": dependency.name, "root": False, "url": network_url(dependency.url),
+                         "rev": dependency.rev, "license": dependency.license})
+    return packages
+
+
+def describe_package(package: dict) -> str:
+    """One line of the card for a package (see :func:`package_provenance`)."""
+    parts = [package["url"] or "local"] + ([f"commit `{package['rev']}`"] if package["rev"] else [])
+    return ", ".join(parts) + f", licence {package['license']}"
+
+
 def _spec_text(spec) -> str:
     """The project spec as recorded in the card: local paths by their last component, URLs
     without credentials, a list element by element."""
@@ -56,6 +92,13 @@ def _spec_text(spec) -> str:
     if isinstance(spec, (str, Path)) and Path(spec).exists():
         return Path(spec).name
     return strip_credentials(str(spec))
+
+
+def _packages(project: ResolvedProject, lean_project) -> dict:
+    if lean_project is None or lean_project.package is None:
+        return {}
+    packages = package_provenance(project, lean_project)
+    return {"packages": packages, "license": packages[0]["license"]}
 
 
 def describe_project(info: dict) -> str:
@@ -72,8 +115,10 @@ def describe_project(info: dict) -> str:
     return ", ".join(parts) or "local directory"
 
 
-def build_provenance(spec, configs: list[str], projects: list[ResolvedProject]) -> dict:
-    """Everything that says how a folder was made: project, Lean, extractor, package, date (no
+def build_provenance(spec, configs: list[str], projects: list[ResolvedProject],
+                     lean_projects: dict | None = None) -> dict:
+    """Everything that says how a folder was made: project (and, from ``lean_projects``, its
+    name -> ``LeanProject``, the Lake packages it used), Lean, extractor, ntp-datasets, date (no
     Lean when every project is ntp-toolkit output: none ran)."""
     lean = {"version": None, "kind": None}
     if any(p.output is None for p in projects):
@@ -84,7 +129,7 @@ def build_provenance(spec, configs: list[str], projects: list[ResolvedProject]) 
             pass
     return {
         "spec": _spec_text(spec),
-        "projects": [project_provenance(p) for p in projects],
+        "projects": [{**project_provenance(p), **_packages(p, (lean_projects or {}).get(p.name))} for p in projects],
         "lean": lean,
         "extractor_version": EXTRACTOR_VERSION,
         "ntp_datasets_version": __version__,

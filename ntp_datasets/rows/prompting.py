@@ -95,6 +95,7 @@ FEATURES = datasets.Features(
         "task": datasets.Value("string"),
         "prompt_name": datasets.Value("string"),
         "project": datasets.Value("string"),
+        "package": datasets.Value("string"),
         "module": datasets.Value("string"),
         "file": datasets.Value("string"),
         "declId": datasets.Value("string"),
@@ -311,10 +312,12 @@ def instruction_row(
     record,
     *,
     project: str = "",
+    package: str = "",
     split: str = "train",
     truncator: ContextTruncator | None = None,
 ) -> dict:
-    """Render one record as a row of ``instruct_<prompt_type.name>`` (columns: ``FEATURES``)."""
+    """Render one record as a row of ``instruct_<prompt_type.name>`` (columns: ``FEATURES``);
+    ``project`` and ``package`` say where its module comes from."""
     variables = as_row(record)
     if truncator is not None:
         variables["truncate_context"] = truncator.for_row(row_key(variables))
@@ -324,6 +327,7 @@ def instruction_row(
         "task": prompt_type.task,
         "prompt_name": prompt_type.name,
         "project": project,
+        "package": package,
         "module": record.module,
         "file": record.file,
         "declId": record.declId,
