@@ -85,6 +85,11 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
                              "(pip install \"ntp-datasets[ray]\")")
     parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
                         help="the Ray cluster to use with --executor ray (default: a local Ray started for the build)")
+    parser.add_argument("--packages", default=None, metavar="all|NAME[,NAME...]",
+                        help="whose rows, for a Lake package: every package the build elaborates (all), or the named "
+                             "ones (default: the root package's)")
+    parser.add_argument("--include-untargeted", action="store_true",
+                        help="also extract the .lean files of a Lake package that none of its targets builds")
     parser.add_argument("--toolchain", choices=TOOLCHAIN_KINDS, default=None,
                         help="the Lean to use (default: $NTP_DATASETS_TOOLCHAIN, else a native lean on PATH, else "
                              "the WebAssembly build)")
@@ -103,8 +108,15 @@ def make_extractor(args) -> Extractor:
 
 
 def build_options(args) -> dict:
-    """Builder config options of a command: its extractor, which carries the extraction options."""
-    return {"extractor": getattr(args, "extractor", None)}
+    """Builder config options of a command: its extractor (which carries the extraction options),
+    whose rows (``--packages``) and which files (``--include-untargeted``)."""
+    options = {"extractor": getattr(args, "extractor", None)}
+    packages = getattr(args, "packages", None)
+    if packages:
+        options["packages"] = packages if packages == "all" else [name.strip() for name in packages.split(",")]
+    if getattr(args, "include_untargeted", False):
+        options["include_untargeted"] = True
+    return options
 
 
 def _build(args) -> int:

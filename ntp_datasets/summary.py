@@ -119,7 +119,8 @@ class BuildSummary:
         if self.dependency_modules:
             packages = ", ".join(f"{n} of {p}" for p, n in sorted(self.dependency_modules.items()))
             failures = sum(self.dependency_failed.values())
-            dependencies = f"; dependencies: {packages} ({failures} failed{_by_kind(self.dependency_failed)})"
+            failures = f"{failures} failed{_by_kind(self.dependency_failed)}"
+            dependencies = f"; other packages' modules: {packages} ({failures})"
         return (f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}{skipped}{dependencies}; "
                 f"{self.rows} rows")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import ntp_datasets
+from ntp_datasets import cli
 from ntp_datasets.extraction import Extractor
 from ntp_datasets.extraction.process import ModuleStarted
 from ntp_datasets.project import load_project
@@ -128,11 +129,21 @@ def test_rows_come_from_the_root_package_by_default_and_from_every_package_when_
         ("Base:Base.one", "base")])
     summary = workspace["roots"].summary.format()
     assert summary.startswith("full_proof of shop: 4 modules: 4 extracted now, 0 read from the extraction cache, "
-                              "0 failed; 2 errors (elaboration: 2); dependencies: 1 of base, 1 of geo, 1 of util "
+                              "0 failed; 2 errors (elaboration: 2); other packages' modules: 1 of base, 1 of geo, "
+                              "1 of util "
                               "(0 failed); 4 rows")
     # One elaboration of each module: the second build read the cache.
     assert sorted(workspace["started"]) == ["Base", "Geo.Point", "Shop", "Shop.Cart", "ShopTest.Cart", "Util",
                                             "report"]
+
+
+def test_the_command_line_asks_for_the_rows_of_named_packages(workspace, monkeypatch, capsys):
+    monkeypatch.setenv("NTP_DATASETS_HOME", str(workspace["home"]))
+    args = ["preview", str(workspace["shop"]), "--config", "full_proof", "--cache-dir", str(workspace["cache"]),
+            "--packages", "geo,util", "--rows", "0"]
+    assert cli.main(args, extractor=workspace["extractor"]) == 0
+    assert ("full_proof of shop: 2 modules: 0 extracted now, 2 read from the extraction cache, 0 failed; 0 errors; "
+            "other packages' modules: 1 of base, 4 of shop (0 failed); 2 rows") in capsys.readouterr().out
 
 
 def test_a_package_and_its_libraries_lean_options_reach_lean(workspace):
