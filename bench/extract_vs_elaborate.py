@@ -382,9 +382,9 @@ def clear_extraction_cache(project: LeanProject, tc: toolchains.Toolchain) -> No
     shutil.rmtree(work_dir_for(project), ignore_errors=True)
 
 
-def extract_and_derive(project_dir: Path, workers: int = 1) -> dict:
-    """Run the extractor with ``workers`` workers and derive every record kind of every module
-    (in this process)."""
+def extract_and_derive(project_dir: Path, workers: int | None = 1) -> dict:
+    """Run the extractor with ``workers`` workers (None: the default) and derive every record
+    kind of every module (in this process)."""
     tc = toolchains.find_toolchain(install=False)
     counts = {kind: 0 for kind in records.RECORD_KINDS}
     failed = {}
@@ -427,20 +427,22 @@ def _phase_watcher():
     return phases, first_module, started, on_event
 
 
-def measured_extraction(project: LeanProject, tc: toolchains.Toolchain, workers: int = 1,
+def measured_extraction(project: LeanProject, tc: toolchains.Toolchain, workers: int | None = 1,
                         module_timeout: float | None = None) -> dict:
-    """Clear the cache, then extract and derive with ``workers`` workers in a child Python
-    process (so that its children are only its Lean processes: its ``RUSAGE_CHILDREN`` peak
-    is the largest single worker's); the child's figures plus its outer wall time.
-    ``module_timeout``: the child's per-module limit in seconds (0: none), else the default."""
+    """Clear the cache, then extract and derive with ``workers`` workers (None: the default,
+    as many as pay for their start-up) in a child Python process (so that its children are only
+    its Lean processes: its ``RUSAGE_CHILDREN`` peak is the largest single worker's); the
+    child's figures plus its outer wall time. ``module_timeout``: the child's per-module limit
+    in CPU seconds (0: none), else the default."""
     clear_extraction_cache(project, tc)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).resolve().parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
     if module_timeout is not None:
         env[MODULE_TIMEOUT_ENV] = str(module_timeout)
     start = time.perf_counter()
+    env.pop("NTP_DATASETS_WORKERS", None)  # the default means the default
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), _CHILD_FLAG, str(project.root),
-                           str(workers)], env=env, capture_output=True, text=True)
+                           str(workers or "default")], env=env, capture_output=True, text=True)
     outer = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"extraction child failed:\n{proc.stderr[-3000:]}")
@@ -489,13 +491,28 @@ ELABORATION_PHASES = ("import", "repair", "elaborate", "olean")
 ``write``, ``free``) are what extraction adds."""
 
 
+def bench_default_workers(label: str, project: LeanProject, tc: toolchains.Toolchain, log) -> dict:
+    """A small project with 1 worker and with the default worker count, side by side: the default
+    must not be slower (two start-ups would compete for the cores)."""
+    log(f"[{label}] extraction from scratch, 1 worker ({len(project.modules)} modules) ...")
+    one = measured_extraction(project, tc, workers=1)
+    log(f"[{label}] extraction from scratch, the default worker count ...")
+    default = measured_extraction(project, tc, workers=None)
+    return {"modules": len(project.modules), "extraction_1_worker": one, "extraction_default_workers": default,
+            "default_workers_started": default["workers"],
+            "default_over_one": default["wall_s"] / one["wall_s"], "rows_equal": one["records"] == default["records"]}
+
+
 def bench_wide(label: str, project: LeanProject, tc: toolchains.Toolchain, log) -> dict:
-    """Extraction of the wide corpus with 1 and with 2 workers, side by side in one run; the
-    extraction's cost against the elaboration-only part of the same process's time."""
+    """Extraction of the wide corpus with 1 worker, 2 workers and the default worker count, side
+    by side in one run; the extraction's cost against the elaboration-only part of the same
+    process's time."""
     log(f"[{label}] extraction from scratch, 1 worker ({len(project.modules)} modules) ...")
     one = measured_extraction(project, tc, workers=1)
     log(f"[{label}] extraction from scratch, 2 workers ...")
     two = measured_extraction(project, tc, workers=2)
+    log(f"[{label}] extraction from scratch, the default worker count ...")
+    default = measured_extraction(project, tc, workers=None)
     phases = one["phases_s"]
     elaboration = sum(phases.get(p, 0.0) for p in ELABORATION_PHASES)
     extraction = sum(phases.values())
@@ -504,8 +521,11 @@ def bench_wide(label: str, project: LeanProject, tc: toolchains.Toolchain, log) 
         "tactic_steps": one["records"]["tactic_prediction"],
         "extraction_1_worker": one,
         "extraction_2_workers": two,
+        "extraction_default_workers": default,
         "parallel_speedup": one["wall_s"] / two["wall_s"],
-        "rows_equal": one["records"] == two["records"],
+        "default_workers_started": default["workers"],
+        "default_over_two": default["wall_s"] / two["wall_s"],
+        "rows_equal": one["records"] == two["records"] == default["records"],
         "extraction_phases_s": round(extraction, 2),
         "elaboration_only_s": round(elaboration, 2),
         "extraction_over_elaboration": extraction / elaboration if elaboration else None,
@@ -650,7 +670,9 @@ def wide_report(results: dict) -> str:
     lines = [
         f"wide corpus: {w['modules']} modules importing one base module, {w['tactic_steps']} tactic steps",
         f"  extraction, 1 worker: {one['wall_s']:.1f} s; 2 workers: {two['wall_s']:.1f} s; "
-        f"parallel_speedup x{w['parallel_speedup']:.2f}; same records: {w['rows_equal']}",
+        f"parallel_speedup x{w['parallel_speedup']:.2f}; the default ({w['default_workers_started']} started): "
+        f"{w['extraction_default_workers']['wall_s']:.1f} s (x{w['default_over_two']:.2f} of 2 workers); "
+        f"same records: {w['rows_equal']}",
         f"  worker peak RSS: {w['worker_peak_rss_mib']:.0f} MiB (the largest single Lean process)",
         f"  in the 1-worker process: {w['extraction_phases_s']} s of module phases, of which elaboration only "
         f"(import, repair, elaborate, olean) {w['elaboration_only_s']} s: extraction/elaboration = "
@@ -688,7 +710,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == [_CHILD_FLAG]:
-        print(json.dumps(extract_and_derive(Path(argv[1]), int(argv[2]) if len(argv) > 2 else 1)))
+        workers = argv[2] if len(argv) > 2 else "1"
+        print(json.dumps(extract_and_derive(Path(argv[1]), None if workers == "default" else int(workers))))
         return 0
     args = parse_args(argv)
     modules = 4 if args.quick else args.modules
@@ -706,6 +729,10 @@ def main(argv: list[str] | None = None) -> int:
                 [("sample", sample), (f"generated-{modules}", generated)]
             for label, project in corpora:
                 results["corpora"][label] = bench_corpus(label, project, tc, startup, not args.quick, log)
+            if not args.quick:
+                small = generate_wide_corpus(Path(tmp) / "small", 6)  # 7 modules, as a small project
+                results["small"] = bench_default_workers("small-7", small, tc, log)
+                clear_extraction_cache(small, tc)
             results["wide"] = bench_wide(f"wide-{wide_modules}", wide, tc, log)
             if args.long and not args.quick:
                 long = generate_long_module(Path(tmp) / "long", args.long)
@@ -719,6 +746,11 @@ def main(argv: list[str] | None = None) -> int:
     results["worker_peak_rss_mib"] = results["wide"]["worker_peak_rss_mib"]
     results["projection"] = library_projection(results["wide"]["per_module_s"], results["wide"]["startup_s"] or startup)
     print(table(results, startup))
+    if "small" in results:
+        r = results["small"]
+        print(f"small project ({r['modules']} modules): 1 worker {r['extraction_1_worker']['wall_s']:.1f} s, the "
+              f"default ({r['default_workers_started']} started) {r['extraction_default_workers']['wall_s']:.1f} s: "
+              f"default/one = {r['default_over_one']:.2f}; same records: {r['rows_equal']}")
     print(wide_report(results))
     if "long" in results:
         r = results["long"]

@@ -46,8 +46,8 @@ def library_corpus(toolchain: Toolchain, imports: list[str]) -> list[dict]:
             job = work / "job.json"
             job.write_text(json.dumps({"modules": [], "searchPath": [], "token": token,
                                        "corpus": {"imports": sorted(set(imports)), "out": str(out)}}))
-            extractor = write_program(work, toolchain, logger.warning)
-            process = ExtractorProcess(toolchain, work, extractor, job, work / "lean.stderr", token=token)
+            program = write_program(work, toolchain, logger.warning)
+            process = ExtractorProcess(toolchain, work, program, job, work / "lean.stderr", token=token)
             for _ in process.events():
                 pass
             if not out.exists():

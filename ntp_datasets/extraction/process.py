@@ -189,7 +189,8 @@ def parse_progress(payload: str) -> ProtocolEvent | None:
 
 
 class ExtractorProcess:
-    """One Lean process running ``extractor`` over ``job_file``; iterate :meth:`events`.
+    """One Lean process running the extractor (the file ``program``, see ``program.py``) over
+    ``job_file``; iterate :meth:`events`.
 
     ``lake``: run under ``lake env`` from the project's root (native Lake projects).
     ``limits``: the time limits of each module (:class:`Limits`); a worker may change them
@@ -197,10 +198,10 @@ class ExtractorProcess:
     far by the process group of a process id (default: :func:`process_group_cpu`, which falls
     back to wall-clock time where ``/proc`` is missing)."""
 
-    def __init__(self, toolchain: Toolchain, project_root: Path, extractor: Path, job_file: Path,
+    def __init__(self, toolchain: Toolchain, project_root: Path, program: Path, job_file: Path,
                  stderr_path: Path, *, token: str, lake: bool = False, limits: Limits | None = None,
                  clock: Callable[[int], float] | None = None):
-        self.toolchain, self.project_root, self.extractor = toolchain, project_root, extractor
+        self.toolchain, self.project_root, self.program = toolchain, project_root, program
         self.marker = f"{PROGRESS_PREFIX}{token} "
         """What starts the progress part of a line (the token of this run's job file)."""
         self.job_file, self.stderr_path, self.lake = job_file, stderr_path, lake
@@ -216,7 +217,7 @@ class ExtractorProcess:
 
     def command(self) -> list[str]:
         """The command line that runs the extractor."""
-        args = self.toolchain.lean_command(["--run", str(self.extractor), str(self.job_file)])
+        args = self.toolchain.lean_command(["--run", str(self.program), str(self.job_file)])
         return ["lake", "env", *args] if self.lake else args
 
     def start(self) -> None:
@@ -225,13 +226,13 @@ class ExtractorProcess:
         its first module)."""
         if self._proc is not None:
             return
-        env = self.toolchain.run_env([self.project_root, self.extractor.parent, Path.cwd()])
+        env = self.toolchain.run_env([self.project_root, self.program.parent, Path.cwd()])
         # On the WebAssembly build the compiled extractor: already there where the runner was
         # written; a Ray node other than the driver's compiles its own once.
         lean_path = [str(d) for d in extractor_lean_path(self.toolchain)]
         if lean_path:
             env["LEAN_PATH"] = os.pathsep.join([*lean_path, *filter(None, [env.get("LEAN_PATH")])])
-        cwd = self.project_root if self.lake else self.extractor.parent
+        cwd = self.project_root if self.lake else self.program.parent
         self._stderr = open(self.stderr_path, "w")
         self._spawned = time.monotonic()
         try:

@@ -49,7 +49,8 @@ class WorkerSpec:
     project_root: Path
     work: Path
     """The project's work directory: `.olean` root, events, queues, Lean's stderr logs."""
-    extractor: Path
+    program: Path
+    """The file ``lean --run`` runs (``program.write_program``)."""
     search_path: tuple[str, ...]
     lake: bool
 
@@ -102,7 +103,7 @@ class LeanWorker:
         job_file = self._queue.parent / f"{label}.json"
         job_file.write_text(json.dumps({"modules": [], "searchPath": list(self.spec.search_path), "token": token,
                                         "queue": str(self._queue)}))
-        self._process = ExtractorProcess(self.spec.toolchain, self.spec.project_root, self.spec.extractor, job_file,
+        self._process = ExtractorProcess(self.spec.toolchain, self.spec.project_root, self.spec.program, job_file,
                                          self.spec.work / f"lean-{label}.stderr", token=token, lake=self.spec.lake)
         self._process.start()
         self._events = self._process.events()
