@@ -25,7 +25,8 @@ def test_datasets_load_dataset_builds_full_proof_rows(fake_extractor, project, t
     assert train["declId"] == ["Sample.Basic:Sample.add_zero'", "Sample.Basic:_example_7_0"]
     assert train["proof"] == [":= by\n  simp", ":= by\n  intro n\n  sorry"]
     assert train["hasSorry"] == [False, True]
-    assert train.features == FullProofRecord.FEATURES
+    assert train.features == datasets.Features({**FullProofRecord.FEATURES, "package": datasets.Value("string")})
+    assert train["package"] == ["", ""]  # a directory without a lakefile is no Lake package
 
 
 def test_package_load_dataset_builds_instruct_rows_without_sorry(fake_extractor, project, tmp_path, caplog):

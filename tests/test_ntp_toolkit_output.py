@@ -66,7 +66,7 @@ def tactic_row(module, source, decl_start, tactic, state, decl, hash_):
             "decl": decl, "declId": f"{module}.{decl_line}_0.{hash_}", "stateAfter": None, "goals": None,
             "goalsAfter": None, "module": module, "file": module.replace(".", "/") + ".lean",
             "line": before.count("\n") + 1, "column": 2, "hasSorry": None, "hasError": None, "inStatement": None,
-            "project": "demo"}
+            "project": "demo", "package": ""}
 
 
 EXPECTED_TACTIC_ROWS = [
@@ -92,7 +92,7 @@ def full_proof_row(module, source, start, name, proof, line):
     return {"srcUpToDecl": source[:start], "decl": source[start:source.index(":=", start)],
             "declId": f"{module}:{name}", "proof": proof, "module": module,
             "file": "demo/" + module.replace(".", "/") + ".lean", "line": line, "hasSorry": None, "hasError": None,
-            "project": "demo"}
+            "project": "demo", "package": ""}
 
 
 def test_full_proof_rows_name_their_declaration_by_module_and_declname(demo, tmp_path):
@@ -114,7 +114,7 @@ def test_full_proof_with_states_keeps_the_state_comments_copys_module_and_file(d
         "srcUpToDecl": commented[:commented.index("theorem two")], "decl": "theorem two : 1 + 1 = 2 ",
         "declId": "Demo.Basic:Demo.two", "proof": ":= by\n/-\n  ⊢ 1 + 1 = 2\n-/\n  decide\n/-\n  🎉 no goals\n-/",
         "module": "Examples.demo.StateComments.Demo.Basic", "file": "./Examples/demo/StateComments/Demo/Basic.lean",
-        "line": None, "hasSorry": None, "hasError": None, "project": "demo"}
+        "line": None, "hasSorry": None, "hasError": None, "project": "demo", "package": ""}
     assert [r["declId"] for r in rows] == ["Demo.Basic:Demo.add_zero'", "Demo.Basic:Demo.two",
                                            "Demo.Lists:Demo.nil_append'", "Demo.Lists:Demo.len_two"]
 
@@ -123,8 +123,8 @@ def test_state_comments_rows_are_the_files_without_printlns_newline(demo, tmp_pa
     rows = load("state_comments", demo, tmp_path)["train"]
 
     assert rows == [
-        {"module": "Demo.Basic", "file": "Demo/Basic.lean", "text": state_comments("Demo.Basic")[:-1], "project": "demo"},
-        {"module": "Demo.Lists", "file": "Demo/Lists.lean", "text": state_comments("Demo.Lists")[:-1], "project": "demo"},
+        {"module": "Demo.Basic", "file": "Demo/Basic.lean", "text": state_comments("Demo.Basic")[:-1], "project": "demo", "package": ""},
+        {"module": "Demo.Lists", "file": "Demo/Lists.lean", "text": state_comments("Demo.Lists")[:-1], "project": "demo", "package": ""},
     ]
     assert rows[0]["text"].endswith("\nend Demo\n")
 
@@ -142,7 +142,7 @@ def test_premises_rows_keep_private_names_as_lean_stores_them(demo, tmp_path):
         "dependents": [dependent("List", False, True), dependent("List.nil_append", True, False)],
         "declId": "Demo.Lists:Demo.nil_append'", "kind": None, "isProp": None, "isGenerated": None, "isPrivate": True,
         "module": "Demo.Lists", "file": "Demo/Lists.lean", "line": None, "column": None, "endLine": None,
-        "endColumn": None, "project": "demo"}
+        "endColumn": None, "project": "demo", "package": ""}
     assert [(r["name"], r["isPrivate"], len(r["dependents"])) for r in rows] == [
         ("Demo.add_zero'", False, 4), ("Demo.two", False, 3), ("_private.Demo.Lists.0.Demo.nil_append'", True, 2),
         ("Demo.len_two", False, 1)]
@@ -166,7 +166,7 @@ def test_tactic_prediction_with_premises_rows_have_hints_and_nulls(demo, tmp_pat
         "state": "n : Nat\n⊢ n + 0 = n", "nextTactic": None,
         "nextTacticHammerRecommendation": ["(Nat.add_zero, notInSimpAll)"],
         "declHammerRecommendation": ["(Nat.add_zero, notInSimpAll)"], "declId": "Demo.Basic:Demo.add_zero'",
-        "module": "Demo.Basic", "file": "Demo/Basic.lean", "line": None, "column": None, "project": "demo",
+        "module": "Demo.Basic", "file": "Demo/Basic.lean", "line": None, "column": None, "project": "demo", "package": "",
         "nextTacticHammerHints": hint, "declHammerHints": hint, **unknown}
     assert (step["nextTactic"], step["line"], step["column"]) == ("simp", 5, 2)
     assert [(r["declId"], r["nextTactic"]) for r in rows[4:]] == [
@@ -185,7 +185,7 @@ def test_declarations_imports_and_modules_rows(demo, tmp_path):
         "type": "∀ (n : Nat), n + 0 = n", "typeArgs": ["(n : Nat)"], "typeBody": "n + 0 = n", "doc": "Adding zero.",
         "signature": "/-- Adding zero. -/\ntheorem Demo.add_zero' (n : Nat) : n + 0 = n", "module": "Demo.Basic",
         "file": "Demo/Basic.lean", "line": 3, "column": 0, "isProp": True, "namespace": None,
-        "src": BASIC[BASIC_PROOF_1:BASIC_PROOF_2], "isHumanTheorem": True, "project": "demo"}
+        "src": BASIC[BASIC_PROOF_1:BASIC_PROOF_2], "isHumanTheorem": True, "project": "demo", "package": ""}
     assert [(d["declId"], d["doc"]) for d in declarations[1:]] == [
         ("Demo.Basic:Demo.two", None), ("Demo.Lists:Demo.nil_append'", None), ("Demo.Lists:Demo.len_two", None)]
     # ntp-toolkit lists the module itself (its only isDirect row) and its closure.
@@ -194,10 +194,10 @@ def test_declarations_imports_and_modules_rows(demo, tmp_path):
         ("Demo.Lists", "Demo.Basic", False), ("Demo.Lists", "Demo.Lists", True), ("Demo.Lists", "Init", False),
         ("Demo.Lists", "Init.Prelude", False)]
     assert imports[0] == {"module": "Demo.Basic", "file": "Demo/Basic.lean", "imported": "Demo.Basic",
-                          "isDirect": True, "project": "demo"}
+                          "isDirect": True, "project": "demo", "package": ""}
     assert modules == [
-        {"module": "Demo.Basic", "file": "Demo/Basic.lean", "sha256": None, "imports": None, "project": "demo"},
-        {"module": "Demo.Lists", "file": "Demo/Lists.lean", "sha256": None, "imports": None, "project": "demo"}]
+        {"module": "Demo.Basic", "file": "Demo/Basic.lean", "sha256": None, "imports": None, "project": "demo", "package": ""},
+        {"module": "Demo.Lists", "file": "Demo/Lists.lean", "sha256": None, "imports": None, "project": "demo", "package": ""}]
 
 
 def test_errors_of_well_formed_output_are_none(demo, tmp_path):
@@ -221,7 +221,7 @@ def test_prompts_are_built_on_ntp_toolkit_rows(demo, tmp_path):
         "prompt": "/- You are proving a theorem in Lean 4.\nYou are given the following information:\n"
                   "- The current proof state, inside [STATE]...[/STATE]\n\nYour task is to generate the next tactic in "
                   "the proof.\nPut the next tactic inside [TAC]...[/TAC]\n-/\n[STATE]\n⊢ 1 + 1 = 2\n[/STATE]\n[TAC]\n",
-        "completion": "decide\n[/TAC]", "task": "tactic_prediction", "prompt_name": "state_tactic", "project": "demo",
+        "completion": "decide\n[/TAC]", "task": "tactic_prediction", "prompt_name": "state_tactic", "project": "demo", "package": "",
         "module": "Demo.Basic", "file": "Demo/Basic.lean", "declId": f"Demo.Basic.7_0.{HASHES['Demo.Basic']}",
         "target": "decide", "split": "train"}
     # ntp-toolkit's decl keeps the space before `:=`: the context ends with it.
@@ -443,7 +443,7 @@ def test_full_proof_comes_from_minictx_jsonl_when_there_is_no_fullproof_folder(t
 
     assert rows == [{"srcUpToDecl": "import Demo.Basic\n\n", "decl": "theorem t : True ", "declId": "Demo.Lists:Demo.t",
                      "proof": ":= trivial", "module": "Demo.Lists", "file": "demo/Demo/Lists.lean", "line": 3,
-                     "hasSorry": None, "hasError": None, "project": "minictx"}]
+                     "hasSorry": None, "hasError": None, "project": "minictx", "package": ""}]
     assert [(e["file"], e["line"], e["message"]) for e in errors] == [
         ("minictx.jsonl", 2, "lacks srcContext, theoremStatement, theoremName, file, module, proofMetadata, "
                              "which its task always writes")]

@@ -191,6 +191,7 @@ def test_instruction_rows_drop_sorry_and_count_them(module_output):
         "task": "tactic_prediction",
         "prompt_name": "context_state_tactic",
         "project": "sample",
+        "package": "",
         "module": "Sample.Basic",
         "file": "Sample/Basic.lean",
         "declId": "Sample.Basic:Sample.add_zero'",

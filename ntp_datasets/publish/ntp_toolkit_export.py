@@ -114,7 +114,9 @@ def export_ntp_toolkit(project, out_dir, configs=None, *, cache_dir=None, num_pr
         log(result.summary.format())
         summaries.append(result.summary)
         record_class, _ = RECORD_KINDS[name]
-        records[name] = [record_class(**row) for split in result.dataset.values() for row in split]
+        # `package` is a column of ours (ntp-toolkit's layout has no place for it), not a record field.
+        records[name] = [record_class(**{k: v for k, v in row.items() if k != "package"})
+                         for split in result.dataset.values() for row in split]
     files = write_ntp_toolkit_layout(out_dir, records, names)
     return NtpToolkitExport(out_dir, tuple(p.name for p in projects), tuple(names), files, tuple(summaries))
 
