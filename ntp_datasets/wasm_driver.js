@@ -9,7 +9,19 @@
 const fs = require('fs');
 const path = require('path');
 
-const [leanJs, ...leanArgs] = process.argv.slice(2);
+const [leanJs, ...givenArgs] = process.argv.slice(2);
+
+// Lean's threads keep their C stack in the wasm memory, 8 MB each unless `--tstack` (KB) says
+// otherwise, and Lean's stack guard measures that stack: where it runs out, the interpreter
+// throws "deep recursion was detected at 'interpreter'", a C++ exception that nothing catches
+// (natively neither: Lean's task threads do not catch it), so the process dies. This build's
+// compiler leaves some monadic library loops unspecialized (e.g. `Array.foldlM` over the
+// buckets of the environment's constant map in Batteries' `#print prefix`), and those nest
+// a few frames per element where a native Lean runs a loop: 8 MB ran out there, 16 MB did not.
+// NTP_LEAN_THREAD_STACK_MB overrides the size; a `--tstack` given by the caller comes later
+// and wins.
+const leanStackMb = Number(process.env.NTP_LEAN_THREAD_STACK_MB) || 64;
+const leanArgs = [`--tstack=${leanStackMb * 1024}`, ...givenArgs];
 const mounts = (process.env.NTP_MOUNTS || '').split(':').filter(
   (m) => m && m !== '/home' && m !== '/tmp');
 const isNoise = (s) => /^\[DEBUG:|^Lean 4 WASM|^LEAN_PATH:|^Working directory:/.test(s);

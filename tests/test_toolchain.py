@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -81,6 +82,25 @@ def test_lean_threads_get_a_large_stack_and_survive_a_late_mailbox_message(tmp_p
     done = subprocess.run([str(tc.node_executable()), str(driver), str(fake_lean_js)], capture_output=True, text=True,
                           timeout=60, check=True)
     assert json.loads(done.stdout) == {"stackSizeMb": 256, "outcome": "unwound"}
+
+
+@pytest.mark.parametrize("env, given, expected", [
+    ({}, ["--run", "Run.lean", "job.json"], ["--tstack=65536", "--run", "Run.lean", "job.json"]),
+    ({"NTP_LEAN_THREAD_STACK_MB": "16"}, ["--version"], ["--tstack=16384", "--version"]),
+    ({}, ["--tstack=4096", "x.lean"], ["--tstack=65536", "--tstack=4096", "x.lean"]),
+])
+def test_lean_threads_get_a_64_mb_stack_of_their_own(tmp_path, env, given, expected):
+    """Lean's threads keep their C stack in the wasm memory, 8 MB unless Lean's `--tstack`
+    (KB) says otherwise, and the interpreter's stack guard measures it: the driver asks for
+    64 MB (``NTP_LEAN_THREAD_STACK_MB``) before the caller's arguments, so that a `--tstack` of
+    the caller, which comes later, wins. A stand-in for lean.js prints the arguments it gets."""
+    fake_lean_js = tmp_path / "lean.js"
+    fake_lean_js.write_text("console.log(JSON.stringify(process.argv.slice(2)));\n")
+    driver = Path(tc.__file__).with_name("wasm_driver.js")
+    inherited = {k: v for k, v in os.environ.items() if k != "NTP_LEAN_THREAD_STACK_MB"}
+    done = subprocess.run([str(tc.node_executable()), str(driver), str(fake_lean_js), *given], capture_output=True,
+                          text=True, timeout=60, check=True, env={**inherited, **env})
+    assert json.loads(done.stdout) == expected
 
 
 def test_a_cpp_exception_that_kills_lean_is_named_in_its_stderr(tmp_path):

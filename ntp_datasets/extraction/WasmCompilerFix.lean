@@ -212,12 +212,25 @@ unsafe def addAllImported (addEntryFn : EnvExtensionState → EnvExtensionEntry 
     else addAllImported addEntryFn ess (i + 1) 0 s
   else s
 
-/-- The state the IR table starts with in an importing environment: every IR declaration of
-every imported module, with no entries of the current module (so the `.olean` written for it
-exports only its own). -/
+/-- The state the IR table starts with in an importing environment: the IR declarations of the
+imported modules whose names the environment does not index (the compiler's auxiliary
+declarations, see `loadImportedIRAtImport`), with no entries of the current module (so the
+`.olean` written for it exports only its own).
+
+An imported declaration whose name is indexed stays out: Lean finds it in its module's entries
+and never in this state (`IR.findEnvDecl`), and the compiler takes whatever this state holds for
+a declaration of the module being compiled (`IR.findLocalDecl`). With an imported recursive
+function in it, the `meta` inference of a `module` file (`IR.inferMeta`) followed it as a
+local declaration from every `meta` definition that calls it, marked it `meta` in the current
+module, yet still found it unmarked on the next visit (`isDeclMeta` asks the imported module's
+entries for an imported name), and recursed without end: Node's "Maximum call stack size
+exceeded", whatever the thread's stack (`Batteries.CodeAction.Match`). -/
 unsafe def importedIRState (ir : RawPExt) (ess : Array (Array EnvExtensionEntry)) :
     ImportM EnvExtensionState := do
-  let s := addAllImported ir.addEntryFn ess 0 0 (← ir.addImportedFn ess)
+  let env := (← read).env
+  let addUnindexed (s : EnvExtensionState) (entry : EnvExtensionEntry) : EnvExtensionState :=
+    if (env.getModuleIdxFor? (unsafeCast entry : IR.Decl).name).isSome then s else ir.addEntryFn s entry
+  let s := addAllImported addUnindexed ess 0 0 (← ir.addImportedFn ess)
   let (_, decls) : List IR.Decl × IR.DeclMap := unsafeCast s
   return unsafeCast (([] : List IR.Decl), decls)
 
