@@ -16,6 +16,8 @@ from ntp_datasets.errors import NtpDatasetsError
 from ntp_datasets.extraction import EXECUTORS, Extractor
 from ntp_datasets.extraction.program import compiled_extractor
 from ntp_datasets.publish import build_dataset_folder, folder_stats, format_stats, push_to_hub, redact, write_stats_plot
+from ntp_datasets.records import TEMPORAL_FIELDS
+from ntp_datasets.rows.splits import SPLIT_STRATEGIES
 from ntp_datasets.toolchain import find_toolchain, install_wasm_toolchain, ntp_home
 from ntp_datasets.version import __version__
 
@@ -56,7 +58,8 @@ def _preview(args) -> int:
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
     """Options of every command that builds datasets: ``--strict``, ``--module-timeout``,
-    ``--cache-dir``, ``--workers``, ``--executor``, ``--ray-address``."""
+    ``--cache-dir``, ``--workers``, ``--executor``, ``--ray-address``, and the splits'
+    ``--split-strategy``, ``--cutoff``, ``--temporal-field``, ``--dedup``."""
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 if any error was recorded (default: only if nothing could be built)")
     parser.add_argument("--module-timeout", type=float, default=None, metavar="SECONDS",
@@ -69,6 +72,14 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
                         help="where the workers run: local processes, or Ray actors (pip install \"ntp-datasets[ray]\")")
     parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
                         help="the Ray cluster to use with --executor ray (default: a local Ray started for the build)")
+    parser.add_argument("--split-strategy", choices=SPLIT_STRATEGIES, default=None,
+                        help="how declarations go to train/dev/test (default: random); temporal needs --cutoff")
+    parser.add_argument("--cutoff", default=None, metavar="YYYY-MM-DD",
+                        help="temporal split: theorems created after this date go to test (half of them to dev)")
+    parser.add_argument("--temporal-field", choices=TEMPORAL_FIELDS, default=None,
+                        help="the date a temporal split goes by (default: declarationCreated)")
+    parser.add_argument("--dedup", action="store_true",
+                        help="keep one declaration, in train, of each statement found in several splits")
 
 
 def make_extractor(args) -> Extractor:
@@ -80,8 +91,9 @@ def make_extractor(args) -> Extractor:
 def build_options(args) -> dict:
     """Builder config options given by :func:`add_build_options`'s flags, and the extractor."""
     options = {"extractor": getattr(args, "extractor", None)}
-    if args.module_timeout is not None:
-        options["module_timeout"] = args.module_timeout
+    given = {"module_timeout": args.module_timeout, "split_strategy": args.split_strategy, "cutoff": args.cutoff,
+             "temporal_field": args.temporal_field, "dedup": args.dedup or None}
+    options.update({name: value for name, value in given.items() if value is not None})
     return options
 
 
@@ -91,7 +103,7 @@ def _build(args) -> int:
     summaries = []  # one line per config, printed by build_dataset_folder as it goes
     manifest = build_dataset_folder(
         args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print,
-        cache_dir=args.cache_dir, summaries=summaries, **build_options(args),
+        cache_dir=args.cache_dir, summaries=summaries, license=args.license, **build_options(args),
     )
     print(f"\nwrote {args.out}")
     if manifest.empty_configs:
@@ -127,6 +139,8 @@ def _add_folder_commands(sub) -> None:
     build.add_argument("--config", action="append", help="config to build (repeatable; default: all record and instruct_* configs)")
     build.add_argument("--num-proc", type=int, default=None, help="worker processes per config")
     build.add_argument("--force", action="store_true", help="replace --out even if it is not a previous ntp-datasets build")
+    build.add_argument("--license", default=None, metavar="ID",
+                       help="the card's licence, a Hub licence id (default: the one the projects' licence files name)")
     add_build_options(build)
     build.set_defaults(func=_build)
     push = sub.add_parser("push", help="upload a dataset folder to the Hugging Face Hub")

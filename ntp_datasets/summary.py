@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ntp_datasets.extraction import ModuleOutput
 from ntp_datasets.records import error_records
+from ntp_datasets.rows.leakage import LeakageReport
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,14 @@ class BuildSummary:
     """Instruction rows left out (``rows.prompting.drop_reason``: sorry, Lean errors, statements)."""
     dropped_by_reason: Counter = field(default_factory=Counter)
     """``dropped_rows`` by reason, a key of ``rows.prompting.DROP_REASONS``."""
+    dates_unavailable: dict[str, str] = field(default_factory=dict)
+    """Projects without git dates (``minictx``, ``split_strategy="temporal"``), and why."""
+    after_cutoff: int = 0
+    """Declarations a temporal split put in dev or test (created after the cut-off)."""
+    undated: int = 0
+    """Declarations a temporal split put in train because they have no date."""
+    leakage: LeakageReport | None = None
+    """Statements in more than one split (configs with several splits, ``rows.leakage``)."""
     from_datasets_cache: bool = False
     """The config was read back from the datasets cache (nothing was extracted for it): module
     counts, when there are any, come from the project and its ``errors`` config."""
@@ -87,7 +96,17 @@ class BuildSummary:
         else:
             done = (f"{modules} modules: {self.extracted} extracted now, {self.cached} read from the extraction cache, "
                     f"{failed}")
-        return f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}; {self.rows} rows"
+        return f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}; {self.rows} rows{self._splits_text()}"
+
+    def _splits_text(self) -> str:
+        """What the build found about dates and splits, as phrases after the row count ("" when nothing)."""
+        parts = []
+        if self.after_cutoff or self.undated:
+            parts.append(f"{self.after_cutoff} declarations after the cut-off, {self.undated} without a date (in train)")
+        parts += [f"no dates for {project}: {reason}" for project, reason in sorted(self.dates_unavailable.items())]
+        if self.leakage is not None:
+            parts.append(self.leakage.format())
+        return "".join(f"; {part}" for part in parts)
 
     def exit_status(self, strict: bool = False) -> int:
         """1 when nothing could be built (every module failed), or when ``strict`` and any error

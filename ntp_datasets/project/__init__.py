@@ -2,7 +2,9 @@
 projects come from (specs: directories, git repositories at a commit, ntp-toolkit config files),
 and what they depend on (their lakefile's ``require``s).
 
-Nothing here runs Lean; git runs only to check out a spec's repository.
+Nothing here runs Lean; git runs to check out a spec's repository and to read a project's
+history (``history``: when its files and declarations were created; ``lean_text`` reads
+old versions of its files without Lean).
 """
 
 from ntp_datasets.project.lakefile import Require, check_dependencies, read_requires
