@@ -32,6 +32,7 @@ Injection points (keyword arguments of the builder, beside datasets' own): ``ext
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -131,12 +132,17 @@ class LibraryCorpus:
     entries: list
 
 
+SPLITS_REPORT = "ntp_datasets_splits.json"
+"""What a build found about dates and splits (``BuildSummary.splits_as_dict``), kept in the
+config's datasets cache directory so a config read back from there reports it too."""
+
+MINICTX = "minictx"
+"""The record config whose rows carry git dates (``records.minictx``)."""
+
 SPLIT_RECORD_KINDS = ("tactic_prediction", "tactic_prediction_with_premises", "full_proof", "full_proof_with_states",
                       "minictx")
 """Record configs that ``split_strategy="novel_premises"`` or ``"temporal"`` split into ``train``/``dev``/``test``."""
 
-MINICTX = "minictx"
-"""The record config whose rows carry git dates (``records.minictx``)."""
 """Config name for prompt types of a user's templates (``template_dir=`` or ``template=``)."""
 
 
@@ -371,10 +377,16 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         shown as one line."""
         self._prepared_now = False
         super().download_and_prepare(*args, **kwargs)
-        if not self._prepared_now:
+        report = Path(self._output_dir) / SPLITS_REPORT
+        if self._prepared_now:
+            with contextlib.suppress(OSError):  # a remote cache directory keeps no report
+                report.write_text(json.dumps(self.summary.splits_as_dict()), encoding="utf-8")
+        else:
             self.summary.from_datasets_cache = True
             self.summary.project = ", ".join(p.name for p in self.config.resolved_projects())
             self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self.summary.take_splits(json.loads(report.read_text(encoding="utf-8")))
         if self._shows_summary:
             say(self.summary.format(), self.config.progress)
 
@@ -495,15 +507,16 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         fractions = self.config.split_fractions()
         if self.config.novel_premises:
             held_out = novel_premises_splits(fractions, premises_used)
-            splits = {(f.project, f.declId): file_split(fractions, f.file) or held_out.get(f.declId, TRAIN) for f in facts}
+            splits = {(f.project, f.declId): file_split(fractions, f.file) or held_out.get(f.declId, TRAIN)
+                      for f in facts}
         elif self.config.split_strategy == "temporal":
             def date_of(fact):
                 return creation_date(self._contexts[fact.project].history, fact, self.config.temporal_field)
 
             temporal = temporal_splits(fractions, facts, date_of, self.config.cutoff)
             self.summary.after_cutoff, self.summary.undated = temporal.after_cutoff, temporal.undated
-            splits = {(f.project, f.declId): file_split(fractions, f.file) or temporal.held_out.get((f.project, f.declId), TRAIN)
-                      for f in facts}
+            splits = {(f.project, f.declId): file_split(fractions, f.file)
+                      or temporal.held_out.get((f.project, f.declId), TRAIN) for f in facts}
         else:
             splits = {(f.project, f.declId): split_of(fractions, f.file, f.declId) for f in facts}
         leaked = leaked_statements(facts, splits)
@@ -559,7 +572,7 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             return split_of(fractions, record.file, record.declId)
         return file_split(fractions, record.file) or TRAIN
 
-    def _count_rows(self, module_output, assignment: dict | None = None) -> tuple[Counter, Counter]:
+    def _count_rows(self, module_output, assignment: SplitAssignment | None = None) -> tuple[Counter, Counter]:
         """The number of rows a module gives each split, and the number of prompt rows it drops by reason."""
         instruct = self.config.is_instruct
         record_kind = self.config.prompt_type().record_kind if instruct else self.config.record_kind

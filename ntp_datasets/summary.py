@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ntp_datasets.extraction import ModuleOutput
 from ntp_datasets.records import error_records
-from ntp_datasets.rows.leakage import LeakageReport
+from ntp_datasets.rows.leakage import LeakageReport, report_from_dict
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class BuildSummary:
         failed = f"{sum(self.failed.values())} failed{_by_kind(self.failed)}"
         head = f"{self.config or 'config'} of {self.project or 'the project'}"
         if self.from_datasets_cache and not modules:
-            return f"{head}: read from the datasets cache (nothing extracted); {self.rows} rows"
+            return f"{head}: read from the datasets cache (nothing extracted); {self.rows} rows{self._splits_text()}"
         if self.from_datasets_cache:
             done = f"read from the datasets cache: {modules} modules, {failed}"
         else:
@@ -107,6 +107,18 @@ class BuildSummary:
         if self.leakage is not None:
             parts.append(self.leakage.format())
         return "".join(f"; {part}" for part in parts)
+
+    def splits_as_dict(self) -> dict:
+        """What the build found about dates and splits (``dates_unavailable``, ``after_cutoff``,
+        ``undated``, ``leakage``) as JSON data, kept beside a config in the datasets cache."""
+        return {"dates_unavailable": self.dates_unavailable, "after_cutoff": self.after_cutoff,
+                "undated": self.undated, "leakage": self.leakage.as_dict() if self.leakage else None}
+
+    def take_splits(self, data: dict) -> None:
+        """Set what :meth:`splits_as_dict` wrote (a config read back from the datasets cache)."""
+        self.dates_unavailable = dict(data.get("dates_unavailable") or {})
+        self.after_cutoff, self.undated = data.get("after_cutoff", 0), data.get("undated", 0)
+        self.leakage = report_from_dict(data["leakage"]) if data.get("leakage") else None
 
     def exit_status(self, strict: bool = False) -> int:
         """1 when nothing could be built (every module failed), or when ``strict`` and any error

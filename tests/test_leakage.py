@@ -53,6 +53,10 @@ def test_a_statement_in_train_and_test_across_projects_is_reported(tmp_path, fak
     assert ("1 statements in more than one split (1 held-out declarations, 1 statements across projects)"
             in result.summary.format())
 
+    again = ntp_datasets.build("full_proof", spec, cache_dir=str(tmp_path / "c1"), extractor=fake_extractor,
+                               progress=False, split_strategy="temporal", cutoff="2024-02-01")
+    assert again.summary.from_datasets_cache and again.summary.leakage == report  # kept with the cached config
+
 
 def test_dedup_keeps_the_statement_once_in_train(tmp_path, fake_extractor):
     spec = projects(tmp_path, fake_extractor)

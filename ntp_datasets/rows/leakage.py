@@ -60,6 +60,14 @@ class LeakageReport:
                              for e in self.examples]}
 
 
+def report_from_dict(data: dict) -> LeakageReport:
+    """The :class:`LeakageReport` that :meth:`LeakageReport.as_dict` wrote."""
+    examples = tuple(LeakedStatement(e["statementHash"], tuple(tuple(d) for d in e["declarations"]))
+                     for e in data.get("examples", []))
+    return LeakageReport(statements=data["statements"], held_out=data["held_out"],
+                         across_projects=data["across_projects"], removed=data["removed"], examples=examples)
+
+
 def leaked_statements(declarations: Iterable, splits: Mapping[tuple[str, str], str]) -> list[LeakedStatement]:
     """The statements that declarations of more than one split state, in the order of their
     first declaration. ``declarations``: ``records.DeclarationFacts`` in build order;
