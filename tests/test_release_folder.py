@@ -18,8 +18,10 @@ from ntp_datasets.errors import FolderError
 from ntp_datasets.project import LeanProject
 from ntp_datasets.publish import build_dataset_folder, push_to_hub, read_manifest
 from ntp_datasets.publish.build import write_parquet
+from ntp_datasets.publish.card import size_category
 from ntp_datasets.publish.check import folder_problems
 from ntp_datasets.publish.folder import HUB_ROW_GROUP_BYTES, MANIFEST_NAME
+from ntp_datasets.publish.provenance import network_url
 
 CONFIGS = ["minictx", "full_proof", "instruct_full_proof"]
 TEMPORAL = {"split_strategy": "temporal", "cutoff": "2024-02-01"}
@@ -191,3 +193,13 @@ def test_a_project_inside_a_clone_is_recorded_without_local_paths(tmp_path, fake
     assert second.provenance["projects"][0]["git_commit"] == head
     assert "git_remote" not in second.provenance["projects"][0]
     assert str(tmp_path) not in json.dumps(read_manifest(tmp_path / "second").provenance)
+
+
+def test_only_network_remotes_are_published_and_sizes_have_hub_names(tmp_path):
+    assert network_url("https://someone:hf_secret123@example.com/p.git") == "https://example.com/p.git"
+    assert network_url("ssh://git@example.com/p.git") == "ssh://example.com/p.git"
+    assert network_url("git@github.com:owner/p.git") == "github.com:owner/p.git"
+    assert network_url(f"file://{tmp_path}/p.git") is None
+    assert network_url(str(tmp_path / "p")) is None
+    assert [size_category(n) for n in (0, 999, 1_000, 12_345, 10**12)] == [
+        "n<1K", "n<1K", "1K<n<10K", "10K<n<100K", "n>1T"]

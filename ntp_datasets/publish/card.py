@@ -80,14 +80,15 @@ LOCAL_LOAD_PATH = "path/to/this/folder"
 """What the card's code example loads; ``push_to_hub`` puts the repository id there."""
 
 
-SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-                   (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))
-"""The Hub's size categories (rows), by their upper bound."""
+SIZE_CATEGORIES = ((10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
+                   (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"), (10**10, "1B<n<10B"),
+                   (10**11, "10B<n<100B"), (10**12, "100B<n<1T"))
+"""The Hub's size categories (rows), by their upper bound; above the last one, ``n>1T``."""
 
 
 def size_category(rows: int) -> str:
     """The Hub's ``size_categories`` entry for a dataset of ``rows`` rows."""
-    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>1B")
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>1T")
 
 
 def folder_license(manifest: FolderManifest) -> str | None:
