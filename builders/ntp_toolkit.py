@@ -35,6 +35,7 @@ Injection points (keyword arguments of the builder, beside datasets' own): ``ext
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -52,15 +53,21 @@ import datasets
 from datasets.builder import Key
 from datasets.utils.tqdm import tqdm as hf_tqdm
 
-from ntp_datasets.errors import ConfigError, output_error
+from ntp_datasets.errors import ConfigError, ProjectSpecError, output_error
 from ntp_datasets.extraction import ExtractionOptions, Extractor, given_options
 from ntp_datasets.extraction.cache import remove_dead_leftovers
 from ntp_datasets.progress import say
 from ntp_datasets.project import LeanProject, ResolvedProject, check_toolchain, load_project, resolve_projects
 from ntp_datasets.project.ntp_toolkit_output import fingerprint as output_fingerprint
+from ntp_datasets.project.history import history_commit, project_history, unavailable
 from ntp_datasets.records import (
     RECORD_KINDS,
+    TEMPORAL_FIELDS,
+    MiniCtxContext,
+    ProjectDeclarations,
+    ReadyModule,
     as_row,
+    creation_date,
     error_records,
     features_of_kind,
     library_corpus_records,
@@ -70,16 +77,20 @@ from ntp_datasets.records import (
 from ntp_datasets.rows import prompting, truncation
 from ntp_datasets.records.from_ntp_toolkit import read_modules, source_of
 from ntp_datasets.records.premises import declaration_premises
+from ntp_datasets.rows.leakage import deduplicate, leakage_report, leaked_statements
 from ntp_datasets.rows.splits import (
     DEV,
     SPLIT_NAMES,
     SPLIT_STRATEGIES,
     TEST,
     TRAIN,
+    SplitAssignment,
     SplitFractions,
+    check_cutoff,
     file_split,
     novel_premises_splits,
     split_of,
+    temporal_splits,
 )
 from ntp_datasets.summary import BuildSummary
 from ntp_datasets.toolchain import ntp_home
@@ -136,8 +147,17 @@ class LibraryCorpus:
     entries: list
 
 
-SPLIT_RECORD_KINDS = ("tactic_prediction", "tactic_prediction_with_premises", "full_proof", "full_proof_with_states")
-"""Record configs that ``split_strategy="novel_premises"`` splits into ``train``/``dev``/``test``."""
+SPLITS_REPORT = "ntp_datasets_splits.json"
+"""What a build found about dates and splits (``BuildSummary.splits_as_dict``), kept in the
+config's datasets cache directory so a config read back from there reports it too."""
+
+MINICTX = "minictx"
+"""The record config whose rows carry git dates (``records.minictx``)."""
+
+SPLIT_RECORD_KINDS = ("tactic_prediction", "tactic_prediction_with_premises", "full_proof", "full_proof_with_states",
+                      "minictx")
+"""Record configs that ``split_strategy="novel_premises"`` or ``"temporal"`` split into ``train``/``dev``/``test``."""
+
 """Config name for prompt types of a user's templates (``template_dir=`` or ``template=``)."""
 
 
@@ -172,10 +192,15 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     ``file_dev_fraction``/``file_test_fraction``: expected share of files held
     out whole as ``file_split_dev``/``file_split_test``.
 
-    ``split_strategy``: ``"random"`` (each declaration's split by its own seeded hash) or
+    ``split_strategy``: ``"random"`` (each declaration's split by its own seeded hash),
     ``"novel_premises"`` (dev and test declarations each use a premise no train declaration
-    uses, ``splits.novel_premises_splits``); with ``"novel_premises"`` the record configs of
-    ``SPLIT_RECORD_KINDS`` get ``train``/``dev``/``test`` splits too. Not with streaming.
+    uses, ``splits.novel_premises_splits``) or ``"temporal"`` (theorems without ``sorry``
+    created after ``cutoff``, ``"YYYY-MM-DD"``, in test and a seeded half of them in dev, the
+    date being ``temporal_field``, one of ``records.TEMPORAL_FIELDS``; ``splits.temporal_splits``);
+    with ``"novel_premises"`` and ``"temporal"`` the record configs of ``SPLIT_RECORD_KINDS``
+    get ``train``/``dev``/``test`` splits too. Not with streaming.
+    ``dedup``: of each statement declarations of several splits state (``rows.leakage``; the
+    build summary reports them either way), keep one declaration, in train. Not with streaming.
 
     ``import_closure``: ``imports`` rows for every module of each module's environment
     (``Init``'s closure included), not only its direct and project imports.
@@ -219,6 +244,9 @@ class NtpToolkitConfig(datasets.BuilderConfig):
     module_timeout: float | None = None
     command_timeout: float | None = None
     toolchain: str | None = None
+    cutoff: str | None = None
+    temporal_field: str = "declarationCreated"
+    dedup: bool = False
     fingerprint: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -242,6 +270,14 @@ class NtpToolkitConfig(datasets.BuilderConfig):
                 isinstance(packages, (list, tuple)) and packages and all(isinstance(p, str) for p in packages))):
             raise ConfigError(f'packages must be None (the root package), "{ALL_PACKAGES}" or a list of package '
                               f"names, got {packages!r}")
+        if self.split_strategy == "temporal" and self.cutoff is None:
+            raise ConfigError('split_strategy="temporal" needs cutoff="YYYY-MM-DD"')
+        if self.cutoff is not None:
+            check_cutoff(self.cutoff)
+        if self.temporal_field not in TEMPORAL_FIELDS:
+            raise ConfigError(f"temporal_field must be one of {list(TEMPORAL_FIELDS)}, got {self.temporal_field!r}")
+        if not isinstance(self.dedup, bool):
+            raise ConfigError(f"dedup must be True or False, got {self.dedup!r}")
         self.split_fractions()
 
     @property
@@ -251,8 +287,20 @@ class NtpToolkitConfig(datasets.BuilderConfig):
 
     @property
     def splits_records(self) -> bool:
-        """Whether this record config writes ``train``/``dev``/``test`` (``novel_premises`` only)."""
-        return self.novel_premises and not self.is_instruct and self.record_kind in SPLIT_RECORD_KINDS
+        """Whether this record config writes ``train``/``dev``/``test`` (``novel_premises`` and ``temporal``)."""
+        return self.split_strategy != "random" and not self.is_instruct and self.record_kind in SPLIT_RECORD_KINDS
+
+    @property
+    def uses_history(self) -> bool:
+        """Whether the rows depend on the projects' git histories (``minictx`` rows, temporal splits)."""
+        if self.split_strategy == "temporal":
+            return True
+        return (self.prompt_type().record_kind if self.is_instruct else self.record_kind) == MINICTX
+
+    @property
+    def needs_whole_build(self) -> bool:
+        """Whether the first row needs every module extracted first (so the config does not stream)."""
+        return self.split_strategy != "random" or self.dedup or self.uses_history
 
     def resolved_projects(self) -> list[ResolvedProject]:
         """The Lean projects ``project`` names (git repositories cloned on first use). Resolved
@@ -304,6 +352,8 @@ class NtpToolkitConfig(datasets.BuilderConfig):
         if self.is_instruct:
             self.prompt_type()
         self.fingerprint = projects_fingerprint(self.resolved_projects())
+        if self.uses_history:  # dates change with new commits even when the files do not
+            self.fingerprint += "".join(f"\0{history_commit(p.root) or ''}" for p in self.resolved_projects())
         # `project` is described by the fingerprint; `progress` does not change the rows.
         # `workers`, `executor` and `ray_address` say how to extract, not what: the rows are the same.
         described_elsewhere = {"project", "progress", "tokenizer", "tokenizer_name", "template_dir", "workers",
@@ -343,6 +393,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         self.summary = summary if summary is not None else BuildSummary(config=self.config.name)
         shown = getattr(self.extractor, "shown_errors", None)
         self._shown_errors = shown if isinstance(shown, set) else set()
+        self._contexts: dict[str, MiniCtxContext] = {}
+        """Each project's premises and history, for ``minictx`` rows (set by ``_extract_to_files``)."""
 
     def download_and_prepare(self, *args, **kwargs):
         """datasets' ``download_and_prepare``; then the build summary is complete (a config
@@ -350,10 +402,16 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         shown as one line."""
         self._prepared_now = False
         super().download_and_prepare(*args, **kwargs)
-        if not self._prepared_now:
+        report = Path(self._output_dir) / SPLITS_REPORT
+        if self._prepared_now:
+            with contextlib.suppress(OSError):  # a remote cache directory keeps no report
+                report.write_text(json.dumps(self.summary.splits_as_dict()), encoding="utf-8")
+        else:
             self.summary.from_datasets_cache = True
             self.summary.project = ", ".join(p.name for p in self.config.resolved_projects())
             self.summary.rows = sum(split.num_examples for split in (self.info.splits or {}).values())
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self.summary.take_splits(json.loads(report.read_text(encoding="utf-8")))
         if self._shows_summary:
             say(self.summary.format(), self.config.progress)
 
@@ -419,14 +477,20 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
 
     def _check_outputs(self, projects) -> None:
         """Stop before anything is read when this config has no folder behind it in a project of
-        ntp-toolkit output (``ConfigError``), or asks for ``novel_premises`` (which needs the
-        premises of proof terms, which ntp-toolkit output does not have)."""
+        ntp-toolkit output (``ConfigError``), or asks for what that output does not have: the
+        premises of proof terms (``novel_premises``), git dates (``temporal``) or statements to
+        compare (``dedup``)."""
+        needs = {"novel_premises": "the premises of proof terms", "temporal": "the git history of its sources"}
         for project in projects:
             if project.output is not None:
                 source_of(project.output, self._read_kind())
-                if self.config.novel_premises:
-                    raise ConfigError(f'split_strategy="novel_premises" needs the premises of proof terms, which '
-                                      f"ntp-toolkit output ({project.name}) does not have")
+                if self.config.split_strategy in needs:
+                    raise ConfigError(f"split_strategy={self.config.split_strategy!r} needs "
+                                      f"{needs[self.config.split_strategy]}, which ntp-toolkit output "
+                                      f"({project.name}) does not have")
+                if self.config.dedup:
+                    raise ConfigError(f"dedup needs each declaration's statement, which ntp-toolkit output "
+                                      f"({project.name}) does not have")
 
     def _read_kind(self) -> str:
         """The record kind this config's rows come from."""
@@ -437,9 +501,10 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         self._check_outputs(projects)
         splits = SPLIT_NAMES if self.config.is_instruct else (TRAIN, DEV, TEST) if self.config.splits_records else (TRAIN,)
         if getattr(dl_manager, "is_streaming", False):
-            if self.config.novel_premises:
-                raise ConfigError('split_strategy="novel_premises" needs every module before the first row: '
-                                  "it does not stream")
+            if self.config.needs_whole_build:
+                raise ConfigError(f"config {self.config.name!r} with split_strategy={self.config.split_strategy!r}"
+                                  f"{', dedup' if self.config.dedup else ''} needs every module (and for git dates "
+                                  "every declaration) before the first row: it does not stream")
             # Rows come as modules are extracted; a split without rows is merely empty.
             return [
                 datasets.SplitGenerator(name=split, gen_kwargs={"projects": projects, "split": split})
@@ -457,35 +522,78 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         # declared whatever its size; the held-out splits only when they have rows.
         return [
             datasets.SplitGenerator(name=split, gen_kwargs={"module_files": module_files, "split": split,
-                                                             "assignment": assignment})
+                                                             "assignment": assignment, "contexts": self._contexts})
             for split in splits
             if split == TRAIN or rows_per_split[split]
         ]
 
-    def _extract_to_files(self, projects) -> tuple[list[str], Counter, dict | None]:
-        """Extract every project, writing each module's output to its own file; return the
-        files (in project and import order), for split configs the rows per split, and for
-        ``novel_premises`` the split of every held-out declaration (``{declId: split}``)."""
-        module_files, rows_per_split, declarations = [], Counter(), []
+    def _extract_to_files(self, projects) -> tuple[list[str], Counter, SplitAssignment | None]:
+        """Extract every project, writing each module's output to its own file, and gather
+        what ``minictx`` rows (``self._contexts``), splits and leakage need; return the files
+        (in project and import order), and for configs with several splits the rows per split
+        and every declaration's split."""
+        module_files, gathered, premises_used = [], {}, []
         for module_output in self._with_library_corpus(self._extract(projects)):
             path = self._outputs_dir / f"{len(module_files):07d}.pickle"
             path.write_bytes(pickle.dumps(module_output, protocol=pickle.HIGHEST_PROTOCOL))
             module_files.append(str(path))
-            if isinstance(module_output, LibraryCorpus):
+            if isinstance(module_output, (LibraryCorpus, ReadyModule)):  # rows read have no statements to hash
                 continue
+            gathered.setdefault(module_output.project, ProjectDeclarations()).add(module_output)
             if self.config.novel_premises:
-                declarations.extend(declaration_premises(module_output))
-            elif self.config.is_instruct:
-                self._add_counts(module_output, None, rows_per_split)
-        if not self.config.novel_premises:
+                premises_used.extend(declaration_premises(module_output))
+        self._contexts = self._minictx_contexts(projects, gathered) if self.config.uses_history else {}
+        rows_per_split = Counter()
+        if not (self.config.is_instruct or self.config.splits_records):
             return module_files, rows_per_split, None
-        assignment = novel_premises_splits(self.config.split_fractions(), declarations)
-        if self.config.is_instruct or self.config.splits_records:
-            for path in module_files:  # counted now that every declaration's split is known
-                module_output = pickle.loads(Path(path).read_bytes())
-                if not isinstance(module_output, LibraryCorpus):
-                    self._add_counts(module_output, assignment, rows_per_split)
+        assignment = self._assignment(gathered, premises_used)
+        for path in module_files:  # counted now that every declaration's split is known
+            module_output = pickle.loads(Path(path).read_bytes())
+            if not isinstance(module_output, LibraryCorpus):
+                self._add_counts(module_output, assignment, rows_per_split)
         return module_files, rows_per_split, assignment
+
+    def _minictx_contexts(self, projects, gathered: dict) -> dict[str, MiniCtxContext]:
+        """Each project's premises and git history (a clone ntp-datasets made is deepened; a
+        project without history is noted in the summary with the reason)."""
+        contexts = {}
+        for project in projects:
+            declarations = gathered.get(project.name, ProjectDeclarations())
+            say(f"{self.config.name}: reading the git history of {project.name} ...", self.config.progress)
+            try:
+                history = project_history(project.root, declarations.history_request(), deepen=project.repo is not None)
+            except ProjectSpecError as error:
+                history = unavailable(str(error))
+            if history.unavailable:
+                self.summary.dates_unavailable[project.name] = history.unavailable
+            contexts[project.name] = MiniCtxContext(frozenset(declarations.premises), history)
+        return contexts
+
+    def _assignment(self, gathered: dict, premises_used: list) -> SplitAssignment:
+        """Every declaration's split by the config's strategy, the statements found in more than
+        one split (in the summary), and with ``dedup`` one declaration of each kept, in train."""
+        facts = [fact for declarations in gathered.values() for fact in declarations.facts]
+        fractions = self.config.split_fractions()
+        if self.config.novel_premises:
+            held_out = novel_premises_splits(fractions, premises_used)
+            splits = {(f.project, f.declId): file_split(fractions, f.file) or held_out.get(f.declId, TRAIN)
+                      for f in facts}
+        elif self.config.split_strategy == "temporal":
+            def date_of(fact):
+                return creation_date(self._contexts[fact.project].history, fact, self.config.temporal_field)
+
+            temporal = temporal_splits(fractions, facts, date_of, self.config.cutoff)
+            self.summary.after_cutoff, self.summary.undated = temporal.after_cutoff, temporal.undated
+            splits = {(f.project, f.declId): file_split(fractions, f.file)
+                      or temporal.held_out.get((f.project, f.declId), TRAIN) for f in facts}
+        else:
+            splits = {(f.project, f.declId): split_of(fractions, f.file, f.declId) for f in facts}
+        leaked = leaked_statements(facts, splits)
+        dropped = frozenset()
+        if self.config.dedup:
+            splits, dropped = deduplicate(splits, leaked)
+        self.summary.leakage = leakage_report(leaked, len(dropped))
+        return SplitAssignment(splits, dropped)
 
     def _with_library_corpus(self, outputs):
         """``outputs``, and for ``premise_corpus`` after each project's modules its
@@ -518,25 +626,33 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         self.summary.dropped_by_reason.update(dropped)
         self.summary.dropped_rows += dropped.total()
 
-    def _split_of(self, record, assignment: dict | None) -> str:
-        """A row's split: by ``split_of`` (random), or, for ``novel_premises``, its file's if held
-        out whole, else its declaration's in ``assignment`` (train when absent)."""
+    def _split_of(self, record, assignment: SplitAssignment | None) -> str | None:
+        """A row's split: its declaration's in ``assignment`` (None when ``dedup`` left it out);
+        for a row of no declaration there (and when streaming), by ``split_of`` (random), else
+        its file's if held out whole, else train."""
         fractions = self.config.split_fractions()
-        if assignment is None:
+        if assignment is not None:
+            key = (record.project, record.declId)
+            if key in assignment.dropped:
+                return None
+            if key in assignment.splits:
+                return assignment.splits[key]
+        if self.config.split_strategy == "random":
             return split_of(fractions, record.file, record.declId)
-        return file_split(fractions, record.file) or assignment.get(record.declId, TRAIN)
+        return file_split(fractions, record.file) or TRAIN
 
-    def _count_rows(self, module_output, assignment: dict | None = None) -> tuple[Counter, Counter]:
+    def _count_rows(self, module_output, assignment: SplitAssignment | None = None) -> tuple[Counter, Counter]:
         """The number of rows a module gives each split, and the number of prompt rows it drops by reason."""
         instruct = self.config.is_instruct
         record_kind = self.config.prompt_type().record_kind if instruct else self.config.record_kind
         rows_per_split, dropped = Counter(), Counter()
-        for record in records_of_kind(record_kind, module_output):
+        for record in records_of_kind(record_kind, module_output, minictx=self._contexts.get(module_output.project)):
             reason = prompting.drop_reason(record, self.config.keep_error_rows) if instruct else None
-            if reason:
-                dropped[reason] += 1
-            else:
-                rows_per_split[self._split_of(record, assignment)] += 1
+            split = None if reason else self._split_of(record, assignment)
+            if reason or (split is None and instruct):
+                dropped[reason or "duplicate"] += 1
+            elif split is not None:
+                rows_per_split[split] += 1
         return rows_per_split, dropped
 
     def _extract(self, projects):
@@ -575,7 +691,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
             self.summary.add_module(ready)
             yield ready
 
-    def _generate_examples(self, split, module_files=None, projects=None, assignment=None):
+    def _generate_examples(self, split, module_files=None, projects=None, assignment=None, contexts=None):
+        self._contexts = contexts or {}
         if module_files is not None:
             outputs = (pickle.loads(Path(path).read_bytes()) for path in module_files)
         else:
@@ -598,7 +715,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
                 for index, record in enumerate(library_corpus_records(module_output.entries, module_output.project)):
                     yield Key(shard, index), {**as_row(record), PACKAGE_COLUMN: ""}
                 continue
-            records = records_of_kind(self.config.record_kind, module_output, import_closure=self.config.import_closure)
+            records = records_of_kind(self.config.record_kind, module_output, import_closure=self.config.import_closure,
+                                      minictx=self._contexts.get(module_output.project))
             if self.config.splits_records:
                 records = (r for r in records if self._split_of(r, assignment) == split)
             package = getattr(module_output, "package", "")
@@ -612,7 +730,8 @@ class NtpToolkit(datasets.GeneratorBasedBuilder):
         truncator = self.config.context_truncator()
         for shard, module_output in enumerate(outputs):
             index = 0
-            for record in records_of_kind(prompt_type.record_kind, module_output):
+            for record in records_of_kind(prompt_type.record_kind, module_output,
+                                          minictx=self._contexts.get(module_output.project)):
                 if (prompting.drop_reason(record, self.config.keep_error_rows)
                         or self._split_of(record, assignment) != split):
                     continue

@@ -120,6 +120,7 @@ def _summary_from_errors(builder: NtpToolkit, config_name: str, cache_dir, confi
     errors = _as_dataset(errors_builder)["train"]
     summary = BuildSummary(project=", ".join(p.name for p in projects), config=config_name, from_datasets_cache=True,
                            rows=builder.summary.rows)
+    summary.take_splits(builder.summary.splits_as_dict())  # the dates and leakage of the cached build
     whole_module = {(row["project"], row["module"], row["kind"]) for row in errors if row["line"] == 0}
     summary.failed.update(kind for _, _, kind in whole_module)
     summary.errors.update(errors["kind"])

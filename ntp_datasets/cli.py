@@ -26,6 +26,8 @@ from ntp_datasets.publish import (
     write_stats_plot,
 )
 from ntp_datasets.publish.ntp_toolkit_export import EXPORTED_CONFIGS, LAYOUT
+from ntp_datasets.records import TEMPORAL_FIELDS
+from ntp_datasets.rows.splits import SPLIT_STRATEGIES
 from ntp_datasets.toolchain import find_toolchain, install_wasm_toolchain, ntp_home
 from ntp_datasets.version import __version__
 
@@ -65,9 +67,11 @@ def _preview(args) -> int:
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
-    """Options of every command that builds datasets: ``--strict``, ``--cache-dir`` and the
+    """Options of every command that builds datasets: ``--strict``, ``--cache-dir``, the
     extraction options (``--workers``, ``--executor``, ``--ray-address``, ``--module-timeout``,
-    ``--command-timeout``, ``--toolchain``: see ``ExtractionOptions``)."""
+    ``--command-timeout``, ``--toolchain``: see ``ExtractionOptions``), whose rows
+    (``--packages``, ``--include-untargeted``) and the splits' ``--split-strategy``,
+    ``--cutoff``, ``--temporal-field``, ``--dedup``."""
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 if any error was recorded (default: only if nothing could be built)")
     parser.add_argument("--cache-dir", default=None, help="datasets cache directory")
@@ -93,6 +97,14 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--toolchain", choices=TOOLCHAIN_KINDS, default=None,
                         help="the Lean to use (default: $NTP_DATASETS_TOOLCHAIN, else a native lean on PATH, else "
                              "the WebAssembly build)")
+    parser.add_argument("--split-strategy", choices=SPLIT_STRATEGIES, default=None,
+                        help="how declarations go to train/dev/test (default: random); temporal needs --cutoff")
+    parser.add_argument("--cutoff", default=None, metavar="YYYY-MM-DD",
+                        help="temporal split: theorems created after this date go to test (half of them to dev)")
+    parser.add_argument("--temporal-field", choices=TEMPORAL_FIELDS, default=None,
+                        help="the date a temporal split goes by (default: declarationCreated)")
+    parser.add_argument("--dedup", action="store_true",
+                        help="keep one declaration, in train, of each statement found in several splits")
 
 
 def extraction_options(args) -> ExtractionOptions:
@@ -109,13 +121,17 @@ def make_extractor(args) -> Extractor:
 
 def build_options(args) -> dict:
     """Builder config options of a command: its extractor (which carries the extraction options),
-    whose rows (``--packages``) and which files (``--include-untargeted``)."""
+    whose rows (``--packages``), which files (``--include-untargeted``) and the splits'
+    options."""
     options = {"extractor": getattr(args, "extractor", None)}
     packages = getattr(args, "packages", None)
     if packages:
         options["packages"] = packages if packages == "all" else [name.strip() for name in packages.split(",")]
     if getattr(args, "include_untargeted", False):
         options["include_untargeted"] = True
+    given = {"split_strategy": getattr(args, "split_strategy", None), "cutoff": getattr(args, "cutoff", None),
+             "temporal_field": getattr(args, "temporal_field", None), "dedup": getattr(args, "dedup", False) or None}
+    options.update({name: value for name, value in given.items() if value is not None})
     return options
 
 
@@ -125,7 +141,7 @@ def _build(args) -> int:
     summaries = []  # one line per config, printed by build_dataset_folder as it goes
     manifest = build_dataset_folder(
         args.spec, args.out, args.config, num_proc=args.num_proc, force=args.force, log=print,
-        cache_dir=args.cache_dir, summaries=summaries, **build_options(args),
+        cache_dir=args.cache_dir, summaries=summaries, license=args.license, **build_options(args),
     )
     print(f"\nwrote {args.out}")
     if manifest.empty_configs:
@@ -171,6 +187,8 @@ def _add_folder_commands(sub) -> None:
     build.add_argument("--config", action="append", help="config to build (repeatable; default: all record and instruct_* configs)")
     build.add_argument("--num-proc", type=int, default=None, help="worker processes per config")
     build.add_argument("--force", action="store_true", help="replace --out even if it is not a previous ntp-datasets build")
+    build.add_argument("--license", default=None, metavar="ID",
+                       help="the card's licence, a Hub licence id (default: the one the projects' licence files name)")
     add_build_options(build)
     build.set_defaults(func=_build)
     export = sub.add_parser("export", help="build configs of a project and write them in ntp-toolkit's layout "

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ntp_datasets.extraction import ModuleOutput
 from ntp_datasets.records import ReadyModule, error_records
+from ntp_datasets.rows.leakage import LeakageReport, report_from_dict
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,14 @@ class BuildSummary:
     """Modules of dependencies elaborated for the build but whose rows were not asked for
     (``packages=``), by package; failed ones also under ``dependency_failed`` by kind."""
     dependency_failed: Counter = field(default_factory=Counter)
+    dates_unavailable: dict[str, str] = field(default_factory=dict)
+    """Projects without git dates (``minictx``, ``split_strategy="temporal"``), and why."""
+    after_cutoff: int = 0
+    """Declarations a temporal split put in dev or test (created after the cut-off)."""
+    undated: int = 0
+    """Declarations a temporal split put in train because they have no date."""
+    leakage: LeakageReport | None = None
+    """Statements in more than one split (configs with several splits, ``rows.leakage``)."""
     from_datasets_cache: bool = False
     """The config was read back from the datasets cache (nothing was extracted for it): module
     counts, when there are any, come from the project and its ``errors`` config."""
@@ -104,7 +113,7 @@ class BuildSummary:
         failed = f"{sum(self.failed.values())} failed{_by_kind(self.failed)}"
         head = f"{self.config or 'config'} of {self.project or 'the project'}"
         if self.from_datasets_cache and not modules:
-            return f"{head}: read from the datasets cache (nothing extracted); {self.rows} rows"
+            return f"{head}: read from the datasets cache (nothing extracted); {self.rows} rows{self._splits_text()}"
         if self.from_datasets_cache:
             done = f"read from the datasets cache: {modules} modules, {failed}"
         elif self.read_from_output and self.read_from_output == modules:
@@ -122,7 +131,29 @@ class BuildSummary:
             failures = f"{failures} failed{_by_kind(self.dependency_failed)}"
             dependencies = f"; other packages' modules: {packages} ({failures})"
         return (f"{head}: {done}; {self.error_count} errors{_by_kind(self.errors)}{skipped}{dependencies}; "
-                f"{self.rows} rows")
+                f"{self.rows} rows{self._splits_text()}")
+
+    def _splits_text(self) -> str:
+        """What the build found about dates and splits, as phrases after the row count ("" when nothing)."""
+        parts = []
+        if self.after_cutoff or self.undated:
+            parts.append(f"{self.after_cutoff} declarations after the cut-off, {self.undated} without a date (in train)")
+        parts += [f"no dates for {project}: {reason}" for project, reason in sorted(self.dates_unavailable.items())]
+        if self.leakage is not None:
+            parts.append(self.leakage.format())
+        return "".join(f"; {part}" for part in parts)
+
+    def splits_as_dict(self) -> dict:
+        """What the build found about dates and splits (``dates_unavailable``, ``after_cutoff``,
+        ``undated``, ``leakage``) as JSON data, kept beside a config in the datasets cache."""
+        return {"dates_unavailable": self.dates_unavailable, "after_cutoff": self.after_cutoff,
+                "undated": self.undated, "leakage": self.leakage.as_dict() if self.leakage else None}
+
+    def take_splits(self, data: dict) -> None:
+        """Set what :meth:`splits_as_dict` wrote (a config read back from the datasets cache)."""
+        self.dates_unavailable = dict(data.get("dates_unavailable") or {})
+        self.after_cutoff, self.undated = data.get("after_cutoff", 0), data.get("undated", 0)
+        self.leakage = report_from_dict(data["leakage"]) if data.get("leakage") else None
 
     def exit_status(self, strict: bool = False) -> int:
         """1 when nothing could be built (every module failed), or when ``strict`` and any error

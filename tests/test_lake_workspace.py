@@ -158,7 +158,7 @@ def test_a_package_and_its_libraries_lean_options_reach_lean(workspace):
 def test_network_urls_are_published_without_credentials_and_local_ones_not_at_all():
     assert network_url("https://user:token@github.com/leanprover-community/batteries") == \
         "https://github.com/leanprover-community/batteries"
-    assert network_url("git@github.com:leanprover-community/aesop.git") == "git@github.com:leanprover-community/aesop.git"
+    assert network_url("git@github.com:leanprover-community/aesop.git") == "github.com:leanprover-community/aesop.git"
     assert network_url("file:///home/me/batteries") == "" and network_url("../util") == "" and network_url(None) == ""
 
 

@@ -18,6 +18,7 @@ from ntp_datasets.cli import main
 from ntp_datasets.errors import ConfigError, ProjectSpecError
 from ntp_datasets.project import resolve_projects
 from ntp_datasets.publish.folder import read_manifest
+from ntp_datasets.records.statements import statement_hash
 
 BASIC_PROOF_1 = BASIC.index("/-- Adding zero.")
 BASIC_PROOF_2 = BASIC.index("theorem two")
@@ -66,7 +67,7 @@ def tactic_row(module, source, decl_start, tactic, state, decl, hash_):
             "decl": decl, "declId": f"{module}.{decl_line}_0.{hash_}", "stateAfter": None, "goals": None,
             "goalsAfter": None, "module": module, "file": module.replace(".", "/") + ".lean",
             "line": before.count("\n") + 1, "column": 2, "hasSorry": None, "hasError": None, "inStatement": None,
-            "project": "demo", "package": ""}
+            "project": "demo", "package": "", "tacticError": None}
 
 
 EXPECTED_TACTIC_ROWS = [
@@ -89,7 +90,8 @@ def test_tactic_prediction_rows_keep_ntp_toolkits_values(demo, tmp_path):
 
 
 def full_proof_row(module, source, start, name, proof, line):
-    return {"srcUpToDecl": source[:start], "decl": source[start:source.index(":=", start)],
+    decl = source[start:source.index(":=", start)]
+    return {"srcUpToDecl": source[:start], "decl": decl, "statementHash": statement_hash(decl),
             "declId": f"{module}:{name}", "proof": proof, "module": module,
             "file": "demo/" + module.replace(".", "/") + ".lean", "line": line, "hasSorry": None, "hasError": None,
             "project": "demo", "package": ""}
@@ -114,7 +116,8 @@ def test_full_proof_with_states_keeps_the_state_comments_copys_module_and_file(d
         "srcUpToDecl": commented[:commented.index("theorem two")], "decl": "theorem two : 1 + 1 = 2 ",
         "declId": "Demo.Basic:Demo.two", "proof": ":= by\n/-\n  ⊢ 1 + 1 = 2\n-/\n  decide\n/-\n  🎉 no goals\n-/",
         "module": "Examples.demo.StateComments.Demo.Basic", "file": "./Examples/demo/StateComments/Demo/Basic.lean",
-        "line": None, "hasSorry": None, "hasError": None, "project": "demo", "package": ""}
+        "line": None, "hasSorry": None, "hasError": None, "project": "demo", "package": "",
+        "statementHash": statement_hash("theorem two : 1 + 1 = 2 ")}
     assert [r["declId"] for r in rows] == ["Demo.Basic:Demo.add_zero'", "Demo.Basic:Demo.two",
                                            "Demo.Lists:Demo.nil_append'", "Demo.Lists:Demo.len_two"]
 
@@ -123,8 +126,10 @@ def test_state_comments_rows_are_the_files_without_printlns_newline(demo, tmp_pa
     rows = load("state_comments", demo, tmp_path)["train"]
 
     assert rows == [
-        {"module": "Demo.Basic", "file": "Demo/Basic.lean", "text": state_comments("Demo.Basic")[:-1], "project": "demo", "package": ""},
-        {"module": "Demo.Lists", "file": "Demo/Lists.lean", "text": state_comments("Demo.Lists")[:-1], "project": "demo", "package": ""},
+        {"module": "Demo.Basic", "file": "Demo/Basic.lean", "text": state_comments("Demo.Basic")[:-1], "project": "demo", "package": "",
+         "hasError": None, "hasSorry": None},
+        {"module": "Demo.Lists", "file": "Demo/Lists.lean", "text": state_comments("Demo.Lists")[:-1], "project": "demo", "package": "",
+         "hasError": None, "hasSorry": None},
     ]
     assert rows[0]["text"].endswith("\nend Demo\n")
 
@@ -153,7 +158,7 @@ def test_tactic_prediction_with_premises_rows_have_hints_and_nulls(demo, tmp_pat
 
     term, step = rows[0], rows[1]
     end = BASIC.index("  simp") + len("  simp")
-    unknown = dict.fromkeys(["decl", "stateAfter", "goals", "goalsAfter", "hasSorry", "hasError", "inStatement",
+    unknown = dict.fromkeys(["decl", "tacticError", "stateAfter", "goals", "goalsAfter", "hasSorry", "hasError", "inStatement",
                              "nextTacticPremiseUses", "annotatedTactic", "nextTacticIsSimpOrRwVariant",
                              "nextTacticTermPremises", "nextTacticExplicitConstants", "nextTacticExplicitPremises",
                              "nextTacticExplicitLocalHypotheses", "nextTacticAllPremises", "declTermPremises",
@@ -185,7 +190,8 @@ def test_declarations_imports_and_modules_rows(demo, tmp_path):
         "type": "∀ (n : Nat), n + 0 = n", "typeArgs": ["(n : Nat)"], "typeBody": "n + 0 = n", "doc": "Adding zero.",
         "signature": "/-- Adding zero. -/\ntheorem Demo.add_zero' (n : Nat) : n + 0 = n", "module": "Demo.Basic",
         "file": "Demo/Basic.lean", "line": 3, "column": 0, "isProp": True, "namespace": None,
-        "src": BASIC[BASIC_PROOF_1:BASIC_PROOF_2], "isHumanTheorem": True, "project": "demo", "package": ""}
+        "src": BASIC[BASIC_PROOF_1:BASIC_PROOF_2], "isHumanTheorem": True, "project": "demo", "package": "",
+        "statementHash": None}
     assert [(d["declId"], d["doc"]) for d in declarations[1:]] == [
         ("Demo.Basic:Demo.two", None), ("Demo.Lists:Demo.nil_append'", None), ("Demo.Lists:Demo.len_two", None)]
     # ntp-toolkit lists the module itself (its only isDirect row) and its closure.
@@ -384,8 +390,14 @@ def test_a_config_with_no_folder_behind_it_is_a_config_error(tmp_path):
                                   f"{base}, which holds FullProof")
     assert str(corpus.value).startswith(f"config 'premise_corpus' cannot be read from ntp-toolkit output ({base}): "
                                         "no task of ntp-toolkit writes it")
-    with pytest.raises(ConfigError, match='novel_premises" needs the premises of proof terms'):
+    with pytest.raises(ConfigError, match="novel_premises' needs the premises of proof terms"):
         load("full_proof", str(base), tmp_path, split_strategy="novel_premises")
+    with pytest.raises(ConfigError) as temporal:
+        load("full_proof", str(base), tmp_path, split_strategy="temporal", cutoff="2024-01-01")
+    assert str(temporal.value) == ("split_strategy='temporal' needs the git history of its sources, which "
+                                   f"ntp-toolkit output ({base.name}) does not have")
+    with pytest.raises(ConfigError, match=r"^dedup needs each declaration's statement"):
+        load("full_proof", str(base), tmp_path, dedup=True)
 
 
 def test_bad_lines_become_error_rows_naming_file_and_line_and_the_others_are_kept(tmp_path, caplog):
@@ -443,7 +455,8 @@ def test_full_proof_comes_from_minictx_jsonl_when_there_is_no_fullproof_folder(t
 
     assert rows == [{"srcUpToDecl": "import Demo.Basic\n\n", "decl": "theorem t : True ", "declId": "Demo.Lists:Demo.t",
                      "proof": ":= trivial", "module": "Demo.Lists", "file": "demo/Demo/Lists.lean", "line": 3,
-                     "hasSorry": None, "hasError": None, "project": "minictx", "package": ""}]
+                     "hasSorry": None, "hasError": None, "project": "minictx", "package": "",
+                     "statementHash": statement_hash("theorem t : True ")}]
     assert [(e["file"], e["line"], e["message"]) for e in errors] == [
         ("minictx.jsonl", 2, "lacks srcContext, theoremStatement, theoremName, file, module, proofMetadata, "
                              "which its task always writes")]

@@ -18,6 +18,8 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCa
 import ntp_datasets
 from ntp_datasets.cli import main
 from ntp_datasets.extraction import EXTRACTOR_VERSION
+from ntp_datasets.project import LeanProject
+from ntp_datasets.resources import sample_project_dir
 from ntp_datasets.errors import FolderError, PublishError
 from ntp_datasets.publish.folder import MANIFEST_NAME, read_manifest
 from ntp_datasets.publish import build_dataset_folder, buildable_configs, push_to_hub, redact
@@ -368,9 +370,11 @@ def test_sample_project_folder_holds_every_config(sample_outputs, tmp_path, hf_c
         for split in built:
             assert reloaded[split].to_list() == built[split].to_list(), (config, split)
             assert reloaded[split].features == built[split].features
-    repo = Path(ntp_datasets.__file__).resolve().parent.parent
-    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    assert manifest.provenance["projects"][0]["git_commit"] == head
+    # The sample project is a directory inside this repository: recorded by its content, not
+    # by the enclosing repository's commit (which says nothing about the project).
+    (sample,) = manifest.provenance["projects"]
+    assert sample["content_sha256"] == LeanProject(sample_project_dir()).fingerprint()
+    assert "git_commit" not in sample and "git_remote" not in sample
     stats = folder_stats(out)
     assert all(d.values for d in stats.distributions.values())
 

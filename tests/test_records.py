@@ -1,6 +1,7 @@
 """Records derived from extractor events of a hand-written module (no Lean needed)."""
 
 import dataclasses
+import hashlib
 
 import datasets
 import pytest
@@ -52,6 +53,7 @@ def test_tactic_record_fields(module_output):
         hasError=False,
         inStatement=False,
         project="",
+        tacticError=None,
     )
     assert intro.declUpToTactic == "example : ∀ n : ℕ, n = n := by\n  "
     assert intro.decl == "example : ∀ n : ℕ, n = n"
@@ -88,6 +90,8 @@ def test_full_proof_records_skip_declarations_without_proof(module_output):
         hasSorry=False,
         hasError=False,
         project="",
+        # the statement without doc comment, keyword and name, whitespace squeezed
+        statementHash=hashlib.sha256("(n:ℕ):n+0=n".encode()).hexdigest()[:32],
     )
     assert example.proof == ":= by\n  intro n\n  sorry"
     assert example.srcUpToDecl == SOURCE[: SOURCE.index("example")]

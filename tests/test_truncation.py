@@ -69,6 +69,7 @@ def big_file_record(line: int) -> TacticRecord:
         state="⊢ True", nextTactic="trivial", srcUpToTactic=LEMMAS, declUpToTactic="", decl="",
         declId=f"Big:lemma_{line}", stateAfter="", goals=["⊢ True"], goalsAfter=[], module="Big", file="Big.lean",
         line=line, column=2, hasSorry=False, hasError=False, inStatement=False, project="big",
+        tacticError=None,
     )  # fmt: skip
 
 

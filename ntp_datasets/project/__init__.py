@@ -3,7 +3,9 @@ modules, imports, import order), where projects come from (specs: directories, g
 repositories at a commit or at the newest commit fitting the Lean in use, ntp-toolkit config
 files), and what they depend on (their lakefile's ``require``s, their manifest's packages).
 
-Nothing here runs Lean; git runs only to check out a spec's repository.
+Nothing here runs Lean; git runs to check out a spec's repository and to read a project's
+history (``history``: when its files and declarations were created; ``lean_text`` reads
+old versions of its files without Lean).
 """
 
 from ntp_datasets.project.lakefile import (

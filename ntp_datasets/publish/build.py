@@ -8,6 +8,7 @@ distributions (``stats``). The layout is described in ``ntp_datasets.publish.fol
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 import datasets
 
 from ntp_datasets.api import build
+from ntp_datasets.builders.ntp_toolkit import NtpToolkitConfig
 from ntp_datasets.errors import FolderError, PublishError, output_error
 from ntp_datasets.extraction import ExtractionOptions, Extractor
 from ntp_datasets.extraction.cache import remove_dead_leftovers
@@ -35,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 MAX_SHARD_BYTES = 500 * 2**20
 """A split larger than this in memory (Arrow) is written as several Parquet files, as the Hub prefers."""
+
+MAX_ROW_GROUP_BYTES = 64 * 2**20
+"""What a row group we write holds at most, in Arrow's in-memory bytes (a single larger row
+alone): below ``folder.HUB_ROW_GROUP_BYTES`` with room to spare."""
 
 # Raised by datasets' ArrowReader for a split without rows; such a config is left out.
 _NO_DATA_MESSAGE = "corresponds to no data"
@@ -108,16 +114,47 @@ def _build_config(name: str, spec, num_proc, cache_dir, extractor: Extractor, co
     return (None if empty else result.dataset), result.summary
 
 
-def _write_config(directory: Path, name: str, dataset_dict, max_shard_bytes: int = MAX_SHARD_BYTES):
-    """Write each split of ``dataset_dict`` as Parquet; return its manifest entry and ``DatasetInfo``."""
+def row_groups(table, max_bytes: int = MAX_ROW_GROUP_BYTES):
+    """``table`` (a ``pyarrow.Table``) cut into consecutive slices of at most ``max_bytes``
+    bytes each (a row larger than that alone), for one Parquet row group each."""
+    start, total = 0, table.num_rows
+    per_row = max(1, table.nbytes // max(total, 1))
+    while start < total:
+        count = max(1, min(total - start, max_bytes // per_row))
+        group = table.slice(start, count)
+        while count > 1 and group.nbytes > max_bytes:  # rows here are larger than the average
+            count //= 2
+            group = table.slice(start, count)
+        yield group
+        start += count
+
+
+def write_parquet(dataset, path: Path, max_row_group_bytes: int = MAX_ROW_GROUP_BYTES) -> None:
+    """Write ``dataset`` (a ``datasets.Dataset``) as one Parquet file whose row groups hold at
+    most ``max_row_group_bytes`` (:func:`row_groups`), with a page index (the viewer reads pages
+    without whole row groups), its features in the schema metadata (reloads keep them)."""
+    import pyarrow.parquet as pq
+
+    schema = dataset.features.arrow_schema
+    table = dataset.with_format("arrow")[:]
+    with pq.ParquetWriter(str(path), schema, write_page_index=True) as writer:
+        for group in row_groups(table, max_row_group_bytes):
+            writer.write_table(group, row_group_size=group.num_rows)
+
+
+def _write_config(directory: Path, name: str, dataset_dict, max_shard_bytes: int = MAX_SHARD_BYTES,
+                  max_row_group_bytes: int = MAX_ROW_GROUP_BYTES):
+    """Write each split of ``dataset_dict`` with rows as Parquet (a split without rows is left
+    out: an empty file would not load); return its manifest entry and ``DatasetInfo``."""
     (directory / name).mkdir(parents=True, exist_ok=True)
     splits, split_infos, features = {}, datasets.SplitDict(), None
     for split, dataset in dataset_dict.items():
+        if dataset.num_rows == 0:
+            continue
         num_shards = min(max(1, -(-dataset.data.nbytes // max_shard_bytes)), dataset.num_rows)
         paths = [data_file(name, split, shard, num_shards) for shard in range(num_shards)]
         for shard, rel in enumerate(paths):
-            # Dataset.to_parquet stores the features in the schema metadata, so reloads keep them.
-            dataset.shard(num_shards, shard, contiguous=True).to_parquet(str(directory / rel))
+            write_parquet(dataset.shard(num_shards, shard, contiguous=True), directory / rel, max_row_group_bytes)
         splits[split] = {"paths": paths, "num_rows": dataset.num_rows}
         split_infos.add(datasets.SplitInfo(name=split, num_bytes=dataset.data.nbytes, num_examples=dataset.num_rows))
         features = dataset.features
@@ -157,7 +194,9 @@ def build_dataset_folder(
     log: Callable[[str], None] = logger.info,
     extractor: Extractor | None = None,
     max_shard_bytes: int = MAX_SHARD_BYTES,
+    max_row_group_bytes: int = MAX_ROW_GROUP_BYTES,
     summaries: list[BuildSummary] | None = None,
+    license: str | None = None,
     **config_kwargs,
 ) -> FolderManifest:
     """Build ``configs`` of the project ``spec`` and write them as a dataset folder at ``out_dir``.
@@ -168,7 +207,10 @@ def build_dataset_folder(
     ``empty_configs``. ``num_proc``: worker processes per build. ``force``: replace ``out_dir``
     even if it holds something other than a previous build. ``cache_dir`` and ``config_kwargs``
     go to ``ntp_datasets.load_dataset``; one ``extractor`` (default: a new one) serves every
-    config. A split larger than ``max_shard_bytes`` (in Arrow) is written in several shards.
+    config. A split larger than ``max_shard_bytes`` (in Arrow) is written in several shards,
+    each in row groups of at most ``max_row_group_bytes`` (see ``folder.HUB_ROW_GROUP_BYTES``).
+    ``license``: the card's licence (a Hub licence id); by default the one the projects' licence
+    files name, when they all name the same known one.
     The folder is written next to ``out_dir`` and renamed into place when complete.
     Each config's build summary is given to ``log`` as one line (and appended to
     ``summaries`` when given). Returns the folder's manifest.
@@ -191,7 +233,8 @@ def build_dataset_folder(
     except OSError as exc:
         raise output_error(exc, out_dir) from exc
     try:
-        manifest = FolderManifest(provenance=build_provenance(spec, names, projects, lean_projects))
+        manifest = FolderManifest(provenance=build_provenance(spec, names, projects, lean_projects),
+                                  splitting=splitting_options(config_kwargs))
         infos = {}
         for number, name in enumerate(names, 1):
             log(f"[{number}/{len(names)}] building {name}")
@@ -199,16 +242,19 @@ def build_dataset_folder(
             log(f"  {summary.format()}")
             if summaries is not None:
                 summaries.append(summary)
+            if summary.leakage is not None:
+                manifest.leakage[name] = summary.leakage.as_dict()
             if dataset_dict is None:
                 log(f"  {name}: no rows, left out")
                 manifest.empty_configs.append(name)
                 continue
-            manifest.splits[name], infos[name] = _write_config(building, name, dataset_dict, max_shard_bytes)
+            manifest.splits[name], infos[name] = _write_config(building, name, dataset_dict, max_shard_bytes,
+                                                               max_row_group_bytes)
         if not manifest.splits:
             raise PublishError(f"no config produced any rows ({', '.join(names)})")
         manifest.write(building)
         write_stats_plot(building)
-        write_card(building, manifest, infos)
+        write_card(building, manifest, infos, license=license)
         move_into_place(building, out_dir)
     except Exception as exc:  # disk full, no permission: one error naming the path
         error = output_error(exc, building)
@@ -219,6 +265,16 @@ def build_dataset_folder(
         if building.exists():
             shutil.rmtree(building, ignore_errors=True)
     return manifest
+
+
+SPLITTING_OPTIONS = ("split_strategy", "seed", "cutoff", "temporal_field", "dedup", "dev_fraction", "test_fraction",
+                     "file_dev_fraction", "file_test_fraction")
+
+
+def splitting_options(config_kwargs: dict) -> dict:
+    """The options that decide the splits, as given or their defaults (for the manifest and card)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(NtpToolkitConfig) if f.name in SPLITTING_OPTIONS}
+    return {name: config_kwargs.get(name, defaults[name]) for name in SPLITTING_OPTIONS}
 
 
 def remove_killed_builds(out_dir: Path) -> None:

@@ -1,6 +1,7 @@
-"""The dataset card (``README.md``) of a dataset folder: YAML ``configs:`` and ``dataset_info``
-that let plain ``datasets.load_dataset(DIR, name)`` read the folder, then row counts and
-provenance."""
+"""The dataset card (``README.md``) of a dataset folder: YAML ``configs:`` (a ``data_files``
+entry per split) and ``dataset_info`` that let plain ``datasets.load_dataset(DIR, name)`` read the
+folder, the metadata the Hub reads (``pretty_name``, ``license``, ``task_categories``, ``tags``,
+``size_categories``, ``source_datasets``), then row counts, splits and leakage, provenance."""
 
 from __future__ import annotations
 
@@ -50,6 +51,18 @@ ds = load_dataset("{{ load_path }}", "{{ example_config }}")
 {% endfor %}{% endfor %}{% if empty_configs %}
 Built but without rows, so not included: {% for config in empty_configs %}`{{ config }}`{% if not loop.last %}, {% endif %}{% endfor %}.
 {% endif %}
+## Splits and leakage
+
+{{ splitting_text }}
+{% if leakage %}
+A statement is a declaration's binders and type (comments, attributes, keyword and name left
+out, whitespace normalised); `statementHash` identifies it in the rows of `full_proof`,
+`declarations` and `minictx`.
+
+| config | statements in more than one split | held-out declarations stating one | across projects | removed by dedup |
+|---|---|---|---|---|
+{% for config, report in leakage.items() %}| `{{ config }}` | {{ report.statements }} | {{ report.held_out }} | {{ report.across_projects }} | {{ report.removed }} |
+{% endfor %}{% endif %}
 ## Provenance
 
 | | |
@@ -60,6 +73,7 @@ Built but without rows, so not included: {% for config in empty_configs %}`{{ co
 {% endfor %}{% endfor %}| Lean used | {% if provenance.lean.version %}{{ provenance.lean.version }}{% elif only_read %}none: every row was read from ntp-toolkit output{% else %}unknown{% endif %}{% if provenance.lean.kind %} ({{ provenance.lean.kind }}){% endif %} |
 | extractor version | {{ provenance.extractor_version }} |
 | ntp-datasets version | {{ provenance.ntp_datasets_version }} |
+| licence | {{ license or "not known: the projects' licence files name no single known licence (give one with `--license`)" }} |
 | built (UTC) | {{ provenance.built_at }} |
 
 The same facts are in `{{ manifest_name }}`.
@@ -74,17 +88,56 @@ LOCAL_LOAD_PATH = "path/to/this/folder"
 """What the card's code example loads; ``push_to_hub`` puts the repository id there."""
 
 
-def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_LOAD_PATH):
-    """The ``huggingface_hub.DatasetCard`` of a folder: YAML ``configs:`` (a ``data_files``
-    entry per split) and ``dataset_info`` (features, split sizes), then provenance and row counts."""
-    project_name = ", ".join(p["name"] for p in manifest.provenance.get("projects", [])) or manifest.provenance["spec"]
+SIZE_CATEGORIES = ((10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
+                   (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"), (10**10, "1B<n<10B"),
+                   (10**11, "10B<n<100B"), (10**12, "100B<n<1T"))
+"""The Hub's size categories (rows), by their upper bound; above the last one, ``n>1T``."""
+
+
+def size_category(rows: int) -> str:
+    """The Hub's ``size_categories`` entry for a dataset of ``rows`` rows."""
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>1T")
+
+
+def folder_license(manifest: FolderManifest) -> str | None:
+    """The licence every project of the folder names (``provenance.project_license``), or None
+    when one names none or they differ."""
     licenses = {p.get("license") for p in manifest.provenance.get("projects", [])}
+    return licenses.pop() if len(licenses) == 1 else None
+
+
+def splitting_text(splitting: dict) -> str:
+    """A paragraph saying how declarations were split (``FolderManifest.splitting``)."""
+    strategy = splitting.get("split_strategy", "random")
+    if strategy == "temporal":
+        how = (f"`temporal`: theorems without `sorry` created after {splitting.get('cutoff')} (by "
+               f"`{splitting.get('temporal_field')}`) are in `test`, a seeded half of them (seed "
+               f"{splitting.get('seed')}) in `dev`, every other declaration in `train`")
+    elif strategy == "novel_premises":
+        how = ("`novel_premises`: every `dev` and `test` declaration uses a premise no `train` declaration uses "
+               f"(seed {splitting.get('seed')})")
+    else:
+        how = (f"`random`: each declaration by a seeded hash (seed {splitting.get('seed')}, dev "
+               f"{splitting.get('dev_fraction')}, test {splitting.get('test_fraction')}); record configs have `train` only")
+    dedup = ("with `dedup`: of each statement stated in several splits one declaration is kept, in train"
+             if splitting.get("dedup") else "without `dedup`")
+    return f"Declarations are split {how}; {dedup}. All rows of a declaration are in its split."
+
+
+def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_LOAD_PATH, license: str | None = None):
+    """The ``huggingface_hub.DatasetCard`` of a folder: YAML ``configs:`` (a ``data_files``
+    entry per split), ``dataset_info`` (features, split sizes) and the Hub's metadata, then row
+    counts, splits and leakage, provenance. ``license``: the licence (default: :func:`folder_license`)."""
+    project_name = ", ".join(p["name"] for p in manifest.provenance.get("projects", [])) or manifest.provenance["spec"]
+    license = license or folder_license(manifest)
+    largest = max((sum(splits.values()) for splits in manifest.row_counts().values()), default=0)
     card_data = DatasetCardData(
-        # The root packages' licence (Hub ids are SPDX ids in lower case), when they agree on a known one.
-        license=next(iter(licenses)).lower() if len(licenses) == 1 and None not in licenses else "unknown",
         pretty_name=f"{project_name} (ntp-datasets)",
+        license=license,
         tags=["lean4", "theorem-proving", "formal-mathematics", "ntp-datasets"],
         task_categories=["text-generation"],
+        size_categories=[size_category(largest)],
+        source_datasets=["original"],
     )
     default = DEFAULT_CONFIG if DEFAULT_CONFIG in manifest.splits else next(iter(manifest.splits))
     configs = {
@@ -109,6 +162,9 @@ def dataset_card(manifest: FolderManifest, infos: dict, load_path: str = LOCAL_L
         read_fields=_null_fields(manifest),
         only_read=all(p.get("ntp_toolkit_output") for p in manifest.provenance.get("projects", [{}])),
         example_config="full_proof" if "full_proof" in manifest.splits else default,
+        splitting_text=splitting_text(manifest.splitting),
+        leakage={config: report for config, report in manifest.leakage.items() if config in manifest.splits},
+        license=license,
         load_path=load_path,
         manifest_name=MANIFEST_NAME,
         stats_plot=STATS_PLOT_NAME,
@@ -124,6 +180,6 @@ def _null_fields(manifest: FolderManifest) -> dict[str, tuple[str, ...]]:
     return {name: NULL_FIELDS[name] for name in manifest.splits if NULL_FIELDS.get(name)}
 
 
-def write_card(directory: Path, manifest: FolderManifest, infos: dict) -> None:
+def write_card(directory: Path, manifest: FolderManifest, infos: dict, license: str | None = None) -> None:
     """Write ``README.md`` (the dataset card) into ``directory``."""
-    dataset_card(manifest, infos).save(Path(directory) / CARD_NAME)
+    dataset_card(manifest, infos, license=license).save(Path(directory) / CARD_NAME)

@@ -24,6 +24,13 @@ STATS_PLOT_NAME = "stats.png"
 FORMAT = "ntp-datasets-folder"
 FORMAT_VERSION = 1
 
+HUB_ROW_GROUP_BYTES = 100_000_000
+"""The Hub's bound on a Parquet row group: its dataset viewer uses a dataset's own Parquet files
+as they are only while every row group holds at most this many bytes uncompressed (the row
+group's ``total_byte_size``; its backend's ``max_row_group_byte_size_for_copy``), else it
+converts the data again, and its rows API refuses to read row groups of more than 286.1 MiB
+(300,000,000 bytes: "Rows from parquet row groups are too big to be read")."""
+
 
 def data_file(config: str, split: str, shard: int = 0, num_shards: int = 1) -> str:
     """Path, relative to the folder, of a Parquet file of ``config``'s ``split`` (the Hub's naming)."""
@@ -39,6 +46,11 @@ class FolderManifest:
     """``{config: {split: {"paths": [relative paths], "num_rows": int}}}`` in build order."""
     empty_configs: list[str] = field(default_factory=list)
     """Configs that were asked for but had no rows (datasets cannot read back an empty split)."""
+    splitting: dict = field(default_factory=dict)
+    """How declarations were split: the strategy and its options (``split_strategy``, ``seed``,
+    ``cutoff``, ``temporal_field``, ``dedup``, the fractions)."""
+    leakage: dict[str, dict] = field(default_factory=dict)
+    """Per config with several splits, its ``rows.leakage.LeakageReport`` as JSON data."""
 
     def row_counts(self) -> dict[str, dict[str, int]]:
         """``{config: {split: rows}}``."""
@@ -60,6 +72,8 @@ class FolderManifest:
             "provenance": self.provenance,
             "configs": {config: {"splits": splits} for config, splits in self.splits.items()},
             "empty_configs": self.empty_configs,
+            "splitting": self.splitting,
+            "leakage": self.leakage,
         }
 
     def write(self, directory: Path) -> None:
@@ -94,6 +108,8 @@ def read_manifest(directory) -> FolderManifest:
         provenance=data.get("provenance", {}),
         splits=splits,
         empty_configs=list(data.get("empty_configs", [])),
+        splitting=dict(data.get("splitting") or {}),
+        leakage=dict(data.get("leakage") or {}),
     )
 
 

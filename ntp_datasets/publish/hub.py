@@ -10,6 +10,7 @@ from huggingface_hub import CommitOperationAdd
 
 from ntp_datasets.errors import FolderError, PublishError
 from ntp_datasets.publish.card import LOCAL_LOAD_PATH
+from ntp_datasets.publish.check import check_folder
 from ntp_datasets.publish.folder import CARD_NAME, missing_files, read_manifest
 
 _TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{8,}")
@@ -29,7 +30,8 @@ def card_for_repo(directory: Path, repo_id: str) -> bytes:
     return text.replace(f'load_dataset("{LOCAL_LOAD_PATH}"', f'load_dataset("{repo_id}"').encode("utf-8")
 
 
-def push_to_hub(directory, repo_id: str, *, private: bool = False, token: str | None = None, api=None, commit_message=None) -> str:
+def push_to_hub(directory, repo_id: str, *, private: bool = False, token: str | None = None, api=None, commit_message=None,
+                check: bool = True) -> str:
     """Upload the dataset folder ``directory`` to the Hub dataset repository ``repo_id`` in one commit.
 
     The repository is created if needed (``private`` then applies). The token is
@@ -37,13 +39,17 @@ def push_to_hub(directory, repo_id: str, *, private: bool = False, token: str | 
     printed or logged. ``api``: the ``huggingface_hub.HfApi`` to use (tests pass a
     substitute). Uploads exactly the files the manifest names; remote files the
     folder does not have are left as they are (the card names the data files to read).
-    Returns the repository's URL.
+    ``check``: first check the folder (``check.check_folder``: no empty file, row groups the
+    Hub's viewer takes, every config loading with plain datasets); nothing is uploaded when
+    it fails. Returns the repository's URL.
     """
     directory = Path(directory)
     manifest = read_manifest(directory)
     missing = missing_files(directory, manifest)
     if missing:
         raise FolderError(f"{directory} is incomplete, missing: {', '.join(missing)}; run `ntp-datasets build` again")
+    if check:
+        check_folder(directory)
     if api is None:
         if token is None and huggingface_hub.get_token() is None:
             raise PublishError("no Hugging Face token: run `hf auth login` or set HF_TOKEN")

@@ -6,14 +6,16 @@ import hashlib
 from collections.abc import Iterator
 
 from ntp_datasets.extraction import ModuleOutput
-from ntp_datasets.records.base import SourceBytes, decl_id, events_of, record
+from ntp_datasets.records.base import SourceBytes, decl_id, events_of, record, statement
+from ntp_datasets.records.statements import statement_hash
 
 
 @record
 class DeclarationRecord:
     """A declaration of the module with its type, signature and documentation. ``kind``,
     ``type``, ``typeArgs``, ``typeBody``, ``doc``, ``signature`` are as ntp-toolkit's
-    ``declarations`` gives them (see README); ``keyword`` is the keyword it was written with."""
+    ``declarations`` gives them (see README); ``keyword`` is the keyword it was written with;
+    ``statementHash`` the hash of its statement (``records.statements``)."""
 
     declId: str
     name: str
@@ -33,6 +35,7 @@ class DeclarationRecord:
     src: str
     isHumanTheorem: bool
     project: str
+    statementHash: str | None
 
 
 def signature(kind: str, name: str, type_args: list[str], type_body: str, doc: str | None) -> str:
@@ -58,6 +61,7 @@ def declaration_records(module_output: ModuleOutput) -> Iterator[DeclarationReco
             isProp=d["isProp"], namespace=d["scope"], src=source.slice(d["start"], d["end"]),
             isHumanTheorem=kind == "theorem",
             project=module_output.project,
+            statementHash=statement_hash(statement(source, d)),
         )
 
 

@@ -46,6 +46,7 @@ from ntp_datasets.records.premises import Dependent, PremisesRecord, module_file
 from ntp_datasets.records.proofs import FullProofRecord, StateCommentsRecord
 from ntp_datasets.records.ready import ReadyModule
 from ntp_datasets.records.tactics import TacticRecord, TacticWithPremisesRecord
+from ntp_datasets.records.statements import statement_hash
 
 CONFIG_SOURCES: dict[str, tuple[str, ...]] = {
     "tactic_prediction": ("TacticPrediction",),
@@ -64,10 +65,10 @@ CONFIG_SOURCES: dict[str, tuple[str, ...]] = {
 ERRORS_CONFIG = "errors"
 
 NULL_FIELDS: dict[str, tuple[str, ...]] = {
-    "tactic_prediction": ("stateAfter", "goals", "goalsAfter", "hasSorry", "hasError", "inStatement"),
+    "tactic_prediction": ("stateAfter", "goals", "goalsAfter", "hasSorry", "hasError", "inStatement", "tacticError"),
     "full_proof": ("hasSorry", "hasError"),
     "full_proof_with_states": ("line", "hasSorry", "hasError"),
-    "state_comments": (),
+    "state_comments": ("hasError", "hasSorry"),
     "premises": ("kind", "isProp", "isGenerated", "line", "column", "endLine", "endColumn",
                  "dependents.module", "dependents.file", "dependents.line", "dependents.column",
                  "dependents.endLine", "dependents.endColumn"),
@@ -77,8 +78,8 @@ NULL_FIELDS: dict[str, tuple[str, ...]] = {
         "nextTacticExplicitPremises", "nextTacticExplicitLocalHypotheses", "nextTacticAllPremises", "declTermPremises",
         "declExplicitConstants", "declExplicitPremises", "declAllPremises", "termPremisesToEndOfGoal",
         "explicitConstantsToEndOfGoal", "explicitPremisesToEndOfGoal", "allPremisesToEndOfGoal",
-        "hammerRecommendationToEndOfGoal"),
-    "declarations": ("keyword", "namespace"),
+        "hammerRecommendationToEndOfGoal", "tacticError"),
+    "declarations": ("keyword", "namespace", "statementHash"),
     "imports": (),
     "modules": ("sha256", "imports"),
     "errors": (),
@@ -217,7 +218,8 @@ def _lean_file(output: NtpToolkitOutput, where: _Where, path: str, rel: str) -> 
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
         return [], [_error(where, rel, line, f"not UTF-8 (byte {error.start} of the file)")]
-    return [StateCommentsRecord(where.module, where.file, text.removesuffix("\n"), where.project)], []
+    return [StateCommentsRecord(where.module, where.file, text.removesuffix("\n"), where.project, hasError=None,
+                                hasSorry=None)], []
 
 
 def position(text_before: str) -> tuple[int, int]:
@@ -260,7 +262,7 @@ def _tactic(row: dict, where: _Where) -> TacticRecord:
         state=row["state"], nextTactic=row["nextTactic"], srcUpToTactic=row["srcUpToTactic"],
         declUpToTactic=row["declUpToTactic"], decl=row["decl"], declId=row["declId"], stateAfter=None, goals=None,
         goalsAfter=None, module=where.module, file=where.file, line=line, column=column, hasSorry=None,
-        hasError=None, inStatement=None, project=where.project,
+        hasError=None, inStatement=None, project=where.project, tacticError=None,
     )
 
 
@@ -272,6 +274,7 @@ def _full_proof(row: dict, where: _Where, *, with_states: bool = False) -> FullP
     return FullProofRecord(
         srcUpToDecl=row["srcUpToDecl"], decl=row["decl"], declId=decl_id, proof=row["proof"], module=row["module"],
         file=row["file"], line=line, hasSorry=None, hasError=None, project=where.project,
+        statementHash=statement_hash(row["decl"]),
     )
 
 
@@ -319,7 +322,7 @@ def _declaration(row: dict, where: _Where) -> DeclarationRecord:
         type=row["type"], typeArgs=_strings(row["typeArgs"], "typeArgs"), typeBody=row["typeBody"], doc=row["doc"],
         signature=row["signature"], module=row["module"], file=where.file, line=row["line"], column=row["column"],
         isProp=row["isProp"], namespace=None, src=row["src"], isHumanTheorem=row["isHumanTheorem"],
-        project=where.project,
+        project=where.project, statementHash=None,
     )
 
 
@@ -385,7 +388,7 @@ def _minictx_file(output: NtpToolkitOutput, project: str) -> Iterator[ReadyModul
         records.append(FullProofRecord(
             srcUpToDecl=row["srcContext"], decl=row["theoremStatement"], declId=f"{module}:{row['theoremName']}",
             proof=proof, module=module, file=row["file"], line=position(row["srcContext"])[0], hasSorry=None,
-            hasError=None, project=project))
+            hasError=None, project=project, statementHash=statement_hash(row["theoremStatement"])))
     if module is not None or errors:
         yield _minictx_module(project, module or "", records, errors, source)
 

@@ -16,12 +16,15 @@ from ntp_datasets.records.base import (
     state_text,
     statement,
 )
+from ntp_datasets.records.statements import statement_hash
+from ntp_datasets.records.tactics import failed_steps
 
 
 @record
 class FullProofRecord:
     """One declaration with a proof or value: its statement and the whole proof.
-    ``hasError``: Lean reported an error inside the declaration."""
+    ``hasError``: Lean reported an error inside the declaration. ``statementHash``: see
+    ``records.statements``."""
 
     srcUpToDecl: str
     decl: str
@@ -33,15 +36,17 @@ class FullProofRecord:
     hasSorry: bool | None
     hasError: bool | None
     project: str
+    statementHash: str
 
 
 def full_proof_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]:
     """Yield a ``FullProofRecord`` for every declaration of a module that has a proof or value."""
     source = SourceBytes(module_output.source)
     for declaration in _declarations_with_proof(module_output, source):
+        decl = statement(source, declaration)
         yield FullProofRecord(
             srcUpToDecl=source.slice(None, declaration["start"]),
-            decl=statement(source, declaration),
+            decl=decl,
             declId=decl_id(module_output.module, declaration),
             proof=source.slice(declaration["sigEnd"], declaration["end"]),
             module=module_output.module,
@@ -50,13 +55,14 @@ def full_proof_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]
             hasSorry=bool(declaration["hasSorry"]),
             hasError=bool(declaration["hasError"]),
             project=module_output.project,
+            statementHash=statement_hash(decl),
         )
 
 
 def full_proof_with_states_records(module_output: ModuleOutput) -> Iterator[FullProofRecord]:
     """Like ``full_proof_records``, with the proof carrying the states as comments."""
     source = SourceBytes(module_output.source)
-    tactics = list(events_of(module_output, "tactic"))
+    tactics = _steps_with_known_states(module_output)
     declarations = _declarations_with_proof(module_output, source)
     for full_proof, declaration in zip(full_proof_records(module_output), declarations):
         proof = _insert_state_comments(source, tactics, declaration["sigEnd"], declaration["end"])
@@ -69,12 +75,16 @@ def _declarations_with_proof(module_output: ModuleOutput, source: SourceBytes) -
 
 @record
 class StateCommentsRecord:
-    """A module's source with the proof state after each tactic step as a comment."""
+    """A module's source with the proof state after each tactic step as a comment (none after
+    a step that failed). ``hasError``: Lean reported an error in the module; ``hasSorry``: a
+    declaration of the module contains ``sorry``."""
 
     module: str
     file: str
     text: str
     project: str
+    hasError: bool | None
+    hasSorry: bool | None
 
 
 def state_comments_records(module_output: ModuleOutput) -> Iterator[StateCommentsRecord]:
@@ -82,9 +92,20 @@ def state_comments_records(module_output: ModuleOutput) -> Iterator[StateComment
     if module_output.error:
         return
     source = SourceBytes(module_output.source)
-    tactics = list(events_of(module_output, "tactic"))
-    text = _insert_state_comments(source, tactics, None, len(source.data))
-    yield StateCommentsRecord(module_output.module, module_output.file, text, module_output.project)
+    text = _insert_state_comments(source, _steps_with_known_states(module_output), None, len(source.data))
+    declarations = list(events_of(module_output, "declaration"))
+    lean_errors = any(m.get("severity") == "error" and m.get("phase") != "extract"
+                      for m in events_of(module_output, "message"))
+    yield StateCommentsRecord(module_output.module, module_output.file, text, module_output.project,
+                              hasError=lean_errors or any(d["hasError"] for d in declarations),
+                              hasSorry=any(d["hasSorry"] for d in declarations))
+
+
+def _steps_with_known_states(module_output: ModuleOutput) -> list[dict]:
+    """The module's tactic steps but those that failed (``tactics.failed_steps``): what Lean's
+    error recovery left after a failed step is no state a comment should show."""
+    failed = failed_steps(module_output)
+    return [t for t in events_of(module_output, "tactic") if (t["start"], t["end"]) not in failed]
 
 
 def _state_comment(goals: list[str], column: int, newline: str) -> str:

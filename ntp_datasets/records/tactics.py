@@ -33,7 +33,9 @@ class TacticRecord:
     (joined by newlines, "" when there are none); ``goals``/``goalsAfter``: the same goals,
     one string each. ``hasError``: Lean reported an error inside the declaration.
     ``inStatement``: the step is in the declaration's statement (a ``by`` in its type or
-    binders), so ``decl`` already holds it."""
+    binders), so ``decl`` already holds it. ``tacticError``: the error of a step that failed
+    (:func:`failed_steps`); its ``stateAfter`` and ``goalsAfter`` are then None, since what
+    Lean's error recovery left (the goals before it, or none) is not what the tactic did."""
 
     state: str
     nextTactic: str
@@ -52,12 +54,43 @@ class TacticRecord:
     hasError: bool | None
     inStatement: bool | None
     project: str
+    tacticError: str | None
+
+
+def failed_steps(module_output: ModuleOutput) -> dict[tuple[int, int], str]:
+    """The steps that failed, by their byte range (``start``, ``end``), each with its error.
+
+    A step fails when Lean reported an error (a message of severity error from Lean, not one
+    of the extractor's own) at a position inside it and inside no step nested in it: the
+    innermost steps holding an error. Lean reports an error at (a part of) the tactic that
+    failed and recovers: a tactic that throws leaves the goals it started from (its step
+    records them as the goals after it) and ends its tactic block, whose goals are closed with
+    ``sorry`` (a bullet's or an alternative's only its own); an error inside a term (``exact``
+    of an ill-typed term) closes the goal with ``sorry`` (the step records no goals after it).
+    Neither is what the tactic did. An error of a nested ``by`` lies in a step of that ``by``,
+    not in the step holding the ``by``; an error in no step (unsolved goals, reported at ``by``
+    or at a bullet outside every step) fails none. The runs of one tactic on several goals (``t <;> s``) share a range and fail
+    together. Several errors of one step are joined by blank lines."""
+    errors = [(m["line"], m["column"], m.get("text", "")) for m in events_of(module_output, "message")
+              if m.get("severity") == "error" and m.get("phase") != "extract"]
+    if not errors:
+        return {}
+    spans = {(t["start"], t["end"]): ((t["line"], t["column"]), (t["endLine"], t["endColumn"]))
+             for t in events_of(module_output, "tactic")}
+    failed: dict[tuple[int, int], list[str]] = {}
+    for line, column, text in errors:
+        holding = [r for r, (first, last) in spans.items() if first <= (line, column) < last]
+        if holding:
+            innermost = max(holding, key=lambda r: (r[0], -r[1]))
+            failed.setdefault(innermost, []).append(text)
+    return {span: "\n\n".join(texts) for span, texts in failed.items()}
 
 
 def tactic_records(module_output: ModuleOutput) -> Iterator[TacticRecord]:
     """Yield a ``TacticRecord`` for every tactic event of a module, in source order."""
     source = SourceBytes(module_output.source)
     declarations = {d["start"]: d for d in events_of(module_output, "declaration")}
+    failed = failed_steps(module_output)
     for tactic in events_of(module_output, "tactic"):
         declaration = declarations.get(tactic["declStart"])
         if declaration is None:
@@ -67,6 +100,7 @@ def tactic_records(module_output: ModuleOutput) -> Iterator[TacticRecord]:
                 tactic["line"],
             )
             continue
+        error = failed.get((tactic["start"], tactic["end"]))
         yield TacticRecord(
             state=state_text(tactic["goalsBefore"]),
             nextTactic=source.slice(tactic["start"], tactic["end"]),
@@ -74,9 +108,9 @@ def tactic_records(module_output: ModuleOutput) -> Iterator[TacticRecord]:
             declUpToTactic=source.slice(tactic["declStart"], tactic["start"]),
             decl=statement(source, declaration),
             declId=decl_id(module_output.module, declaration),
-            stateAfter=state_text(tactic["goalsAfter"]),
+            stateAfter=None if error is not None else state_text(tactic["goalsAfter"]),
             goals=list(tactic["goalsBefore"]),
-            goalsAfter=list(tactic["goalsAfter"]),
+            goalsAfter=None if error is not None else list(tactic["goalsAfter"]),
             module=module_output.module,
             file=module_output.file,
             line=tactic["line"],
@@ -85,6 +119,7 @@ def tactic_records(module_output: ModuleOutput) -> Iterator[TacticRecord]:
             hasError=bool(declaration["hasError"]),
             inStatement=bool(tactic["inStatement"]),
             project=module_output.project,
+            tacticError=error,
         )
 
 
@@ -130,6 +165,7 @@ class TacticWithPremisesRecord:
     hasError: bool | None
     inStatement: bool | None
     project: str
+    tacticError: str | None
     nextTacticHammerHints: list[HammerHint]
     declHammerHints: list[HammerHint]
     nextTacticPremiseUses: list[PremiseUse] | None
@@ -271,7 +307,7 @@ def tactic_with_premises_records(module_output: ModuleOutput) -> Iterator[Tactic
                 declId=base.declId, decl=base.decl, stateAfter=base.stateAfter, goals=base.goals,
                 goalsAfter=base.goalsAfter, module=base.module, file=base.file, line=base.line, column=base.column,
                 hasSorry=base.hasSorry, hasError=base.hasError, inStatement=base.inStatement, project=base.project,
-                nextTacticHammerHints=hammer.as_hints(mine.hammer),
+                tacticError=base.tacticError, nextTacticHammerHints=hammer.as_hints(mine.hammer),
                 nextTacticPremiseUses=uses, annotatedTactic=annotate(base.nextTactic, uses),
                 nextTacticIsSimpOrRwVariant=is_simp_or_rw(tactic["syntaxKind"]),
                 nextTacticTermPremises=mine.term,
@@ -301,7 +337,7 @@ def _term_row(module_output: ModuleOutput, source: SourceBytes, declaration: dic
         declId=decl_id(module_output.module, declaration), decl=statement(source, declaration), stateAfter="",
         goals=[state] if state else [], goalsAfter=[], module=module_output.module, file=module_output.file,
         line=declaration["line"], column=declaration["column"], hasSorry=bool(declaration["hasSorry"]),
-        hasError=bool(declaration["hasError"]), inStatement=False, project=module_output.project,
+        hasError=bool(declaration["hasError"]), inStatement=False, project=module_output.project, tacticError=None,
         nextTacticHammerHints=hammer.as_hints(decl_rec), nextTacticPremiseUses=[], annotatedTactic="",
         nextTacticIsSimpOrRwVariant=False, nextTacticTermPremises=decl_fields["declTermPremises"],
         nextTacticExplicitConstants=[], nextTacticExplicitPremises=[], nextTacticExplicitLocalHypotheses=[],

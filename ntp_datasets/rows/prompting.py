@@ -37,9 +37,10 @@ the record lacks, or an attempt to reach Python internals, raises
 ``PromptRenderError`` naming the template.
 
 Records are left out (``drop_reason``) when their tactic or proof contains ``sorry``
-(``hasSorry``: a model should not learn to answer ``sorry``), when Lean reported an error in
-their declaration (``hasError``; kept with ``keep_error_rows=True``), and when a tactic lies in
-its declaration's statement (``inStatement``: the prompt's ``decl`` already holds the answer).
+(``hasSorry``: a model should not learn to answer ``sorry``), when their tactic step failed
+(``tacticError``), when Lean reported an error in their declaration (``hasError``; kept with
+``keep_error_rows=True``), and when a tactic lies in its declaration's statement
+(``inStatement``: the prompt's ``decl`` already holds the answer).
 ``instruction_rows`` returns the number left out; the builder logs them by reason.
 """
 
@@ -287,19 +288,25 @@ def has_sorry(record) -> bool:
 
 DROP_REASONS = {
     "sorry": "containing sorry",
+    "failed_tactic": "of tactic steps that failed",
     "error": "of declarations with Lean errors",
     "statement": "inside a declaration's statement",
+    "duplicate": "of declarations whose statement is kept once, in train (dedup)",
 }
 """Why a prompt config leaves a record out (``drop_reason``) -> how the log says it."""
 
 
 def drop_reason(record, keep_error_rows: bool = False) -> str | None:
     """Why prompt configs leave ``record`` out, a key of ``DROP_REASONS``, or None to keep it:
-    ``sorry`` (``has_sorry``), ``error`` (Lean reported an error inside its declaration,
-    ``hasError``; None with ``keep_error_rows``), ``statement`` (a tactic inside its
-    declaration's statement, ``inStatement``, which the prompt's ``decl`` already shows)."""
+    ``sorry`` (``has_sorry``), ``failed_tactic`` (a step that failed, ``tacticError``: its tactic
+    is no answer to its state, even with ``keep_error_rows``), ``error`` (Lean reported an error
+    inside its declaration, ``hasError``; None with ``keep_error_rows``), ``statement`` (a tactic
+    inside its declaration's statement, ``inStatement``, which the prompt's ``decl`` already
+    shows). (``duplicate`` is the builder's, for ``dedup``.)"""
     if has_sorry(record):
         return "sorry"
+    if getattr(record, "tacticError", None) is not None:
+        return "failed_tactic"
     if getattr(record, "hasError", False) and not keep_error_rows:
         return "error"
     if getattr(record, "inStatement", False):

@@ -15,11 +15,17 @@ fractions. So it does not depend on the order of modules, on the number of
 workers, or on what else the project contains, and it stays put when other
 files are added. The fractions are expected shares, not exact counts: a small
 project may have no dev or test row at all.
+
+Two more strategies put declarations in ``dev``/``test`` by what they are rather than by a
+hash: ``novel_premises`` (:func:`novel_premises_splits`) and ``temporal``
+(:func:`temporal_splits`: theorems created after a cut-off date, as miniCTX selects them).
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import re
 from dataclasses import dataclass
 
 from ntp_datasets.errors import ConfigError
@@ -87,9 +93,65 @@ def split_of(fractions: SplitFractions, file: str, decl_id: str | None) -> str:
     return file_split(fractions, file) or (declaration_split(fractions, decl_id) if decl_id is not None else TRAIN)
 
 
-SPLIT_STRATEGIES = ("random", "novel_premises")
+SPLIT_STRATEGIES = ("random", "novel_premises", "temporal")
 """How declarations are put in ``train``/``dev``/``test``: ``random`` (:func:`declaration_split`,
-each by its own seeded hash) or ``novel_premises`` (:func:`novel_premises_splits`)."""
+each by its own seeded hash), ``novel_premises`` (:func:`novel_premises_splits`) or
+``temporal`` (:func:`temporal_splits`)."""
+
+_CUTOFF = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def check_cutoff(cutoff) -> str:
+    """``cutoff`` if it is a date ``YYYY-MM-DD``, else a ``ConfigError``."""
+    if not isinstance(cutoff, str) or not _CUTOFF.fullmatch(cutoff):
+        raise ConfigError(f'cutoff must be a date "YYYY-MM-DD", got {cutoff!r}')
+    try:
+        datetime.date.fromisoformat(cutoff)
+    except ValueError:
+        raise ConfigError(f"cutoff {cutoff!r} is not a date of the calendar") from None
+    return cutoff
+
+
+@dataclass(frozen=True)
+class TemporalSplit:
+    """The held-out declarations of a temporal split (``{(project, declId): split}``) and what
+    it counted: declarations created after the cut-off, and declarations without a date."""
+
+    held_out: dict[tuple[str, str], str]
+    after_cutoff: int
+    undated: int
+
+
+def temporal_splits(fractions: SplitFractions, declarations, date_of, cutoff: str) -> TemporalSplit:
+    """The ``temporal`` strategy: the declarations ``minictx_select.py`` selects (``selectable``:
+    theorems whose proof has no ``sorry``) created after ``cutoff`` (their date, ``date_of(fact)``,
+    later than it, as the script compares) go to ``test``, a seeded half of them (rounded down)
+    to ``dev``; every other declaration to ``train``. A declaration without a date goes to
+    train and is counted. Declarations of files held out whole (:func:`file_split`) take no
+    part. ``declarations``: ``records.DeclarationFacts``."""
+    check_cutoff(cutoff)
+    late, undated = [], 0
+    for fact in declarations:
+        if file_split(fractions, fact.file) is not None:
+            continue
+        date = date_of(fact).date
+        if date is None:
+            undated += 1
+        elif fact.selectable and date > cutoff:
+            late.append((fact.project, fact.declId))
+    order = sorted(late, key=lambda key: (seeded_fraction(fractions.seed, "temporal", "\0".join(key)), key))
+    dev_count = len(order) // 2
+    held_out = {key: DEV if index < dev_count else TEST for index, key in enumerate(order)}
+    return TemporalSplit(held_out=held_out, after_cutoff=len(order), undated=undated)
+
+
+@dataclass(frozen=True)
+class SplitAssignment:
+    """The split of every declaration of a build with a proof or value, by ``(project, declId)``,
+    and the declarations ``dedup`` left out (``rows.leakage``)."""
+
+    splits: dict[tuple[str, str], str]
+    dropped: frozenset[tuple[str, str]] = frozenset()
 
 
 def novel_premises_splits(fractions: SplitFractions, declarations: list[tuple[str, str, list[str]]]) -> dict[str, str]:
