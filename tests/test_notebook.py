@@ -21,6 +21,7 @@ def test_the_example_notebook_runs_and_shows_rows_a_plot_a_prompt_and_a_folder(t
     table = outputs[1][0]["data"]["text/html"]
     assert "Sample.Basic:Sample.double_eq_two_mul" in table and "nextTactic" in table  # the pandas table
     assert any("image/png" in out.get("data", {}) for out in outputs[2])  # the plot
-    assert "[STATE]" in outputs[3][0]["text"] and "[TAC]" in outputs[3][0]["text"]  # a prompt
+    printed = "".join(out.get("text", "") for out in outputs[3] if out.get("name") == "stdout")
+    assert "[STATE]" in printed and "[TAC]" in printed  # a prompt (the build's progress goes to stderr)
     assert (tmp_path / "sample_dataset" / "README.md").is_file()
     assert "full_proof" in outputs[4][-1]["data"]["text/plain"]

@@ -163,10 +163,10 @@ def test_premise_corpus_holds_the_project_and_its_library(tmp_path, toolchain):
     assert by_name["Tiny.same"] == {
         "name": "Tiny.same", "kind": "theorem", "type": "∀ (n : Nat), Eq n n", "module": "Tiny.Same",
         "file": "Tiny/Same.lean", "line": 4, "column": 0, "endLine": 5, "endColumn": 43,
-        "src": "/-- Reflexivity. -/\ntheorem Tiny.same (n : Nat) : Eq n n := rfl", "project": "tiny"}
+        "src": "/-- Reflexivity. -/\ntheorem Tiny.same (n : Nat) : Eq n n := rfl", "project": "tiny", "package": ""}
     assert by_name["Nat.succ"] == {"name": "Nat.succ", "kind": "def", "type": "Nat → Nat", "module": "Init.Prelude",
                                    "file": "Init/Prelude.lean", "line": 0, "column": 0, "endLine": 0, "endColumn": 0,
-                                   "src": "", "project": "tiny"}
+                                   "src": "", "project": "tiny", "package": ""}
     assert {r["module"] for r in rows} == {"Tiny.Same", "Init.Prelude"}
     assert len(rows) == len(by_name) == 1 + len(extractor.library_corpus(["Init.Prelude"]))
     assert not [n for n in by_name if any(part.startswith("_") for part in n.split("."))]  # no internal names

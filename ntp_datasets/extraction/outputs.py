@@ -105,8 +105,9 @@ STACK_OVERFLOW = re.compile(r"RangeError: Maximum call stack size exceeded")
 
 INTERPRETER_STACK = re.compile(r"uncaught C\+\+ exception lean::throwable: deep recursion was detected at "
                                r"'interpreter'")
-"""What the driver prints when Lean's interpreter ran out of stack: natively an error message of
-the command, on the WebAssembly build an exception that nothing catches (the process dies)."""
+"""What the driver prints when Lean's interpreter ran out of its thread's stack: an exception that
+nothing catches (natively too), so the process dies. The WebAssembly build needs more stack for
+the same recursion (see docs/wasm-stack-overflow.md), hence a limit of the build."""
 
 WASM_PROCESS_LIMITS = (MEMORY_CAP, STACK_OVERFLOW, INTERPRETER_STACK)
 """Deaths of a WebAssembly Lean process that are the build's limits (see `toolchain_limit`)."""
@@ -121,8 +122,8 @@ _TOOLCHAIN_LIMITS = [
     (MEMORY_CAP, "the WebAssembly memory cap (2 GB) was reached"),
     (STACK_OVERFLOW, "a thread of the WebAssembly Lean ran out of stack (Node's \"Maximum call stack size "
                      "exceeded\")"),
-    (INTERPRETER_STACK, "Lean's interpreter ran out of stack, which kills the WebAssembly Lean (natively an "
-                        "error of the command)"),
+    (INTERPRETER_STACK, "Lean's interpreter ran out of its thread's stack (NTP_LEAN_THREAD_STACK_MB, 64 by "
+                        "default), which kills the process"),
 ]
 
 
