@@ -168,7 +168,7 @@ def test_the_dataset_card_lists_every_package_with_url_revision_and_licence(work
     manifest = ntp_datasets.build_dataset_folder(str(workspace["shop"]), out, ["full_proof"],
                                                  cache_dir=str(workspace["cache"]), extractor=workspace["extractor"])
     (project,) = manifest.provenance["projects"]
-    assert project["license"] == "MIT"
+    assert project["license"] == "mit"  # the Hub's id
     assert project["packages"] == [
         {"name": "shop", "root": True, "url": "", "rev": "", "license": "MIT"},
         # Local (file://) repositories: their revision, not their path.

@@ -98,7 +98,8 @@ def test_every_exemption_names_a_block_and_every_block_has_a_known_language():
     blocks = [block for page in PAGES for block in _blocks(page)]
     firsts = [code.strip().splitlines()[0] for _, code in blocks]
     assert all(any(f.startswith(start) for f in firsts) for start in EXEMPT)
-    assert {language for language, _ in blocks} <= RUNNABLE | {"text"}
+    # Shown, never run: `lean` source, a `log` excerpt (stderr, a log file).
+    assert {language for language, _ in blocks} <= RUNNABLE | {"text", "lean", "log"}
     # A `text` block shows what the block before it printed: it follows one that runs.
     for page in PAGES:
         page_blocks = _blocks(page)
@@ -123,6 +124,8 @@ def test_code_blocks_run_for_real(page, tmp_path, capsys):
     work.mkdir()
     ran, skipped, printed = [], [], None
     for language, code in _blocks(page):
+        if language in ("lean", "log"):  # shown on the page, not run
+            continue
         if language == "text":
             assert printed == code, f"{page.name}: the block before this one printed:\n{printed}\nthe page shows:\n{code}"
             continue
