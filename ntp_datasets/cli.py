@@ -76,7 +76,7 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
                         help="exit with status 1 if any error was recorded (default: only if nothing could be built)")
     parser.add_argument("--cache-dir", default=None, help="datasets cache directory")
     parser.add_argument("--module-timeout", type=float, default=None, metavar="SECONDS",
-                        help="CPU seconds one module may take (default: $NTP_DATASETS_MODULE_TIMEOUT or 1200; 0: none)")
+                        help="CPU seconds one module may take (default: $NTP_DATASETS_MODULE_TIMEOUT or 3600; 0: none)")
     parser.add_argument("--command-timeout", type=float, default=None, metavar="SECONDS",
                         help="CPU seconds one command may take; it is then skipped (default: "
                              "$NTP_DATASETS_COMMAND_TIMEOUT or 600; 0: none)")

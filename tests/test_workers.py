@@ -80,7 +80,7 @@ def test_extraction_options_from_arguments_or_environment(monkeypatch):
     assert ExtractionOptions.of(module_timeout=0).module_timeout is None  # 0: no limit
     monkeypatch.delenv("NTP_DATASETS_WORKERS")
     monkeypatch.delenv("NTP_DATASETS_MODULE_TIMEOUT")
-    assert (ExtractionOptions.of().workers, ExtractionOptions.of().module_timeout) == (None, 1200.0)
+    assert (ExtractionOptions.of().workers, ExtractionOptions.of().module_timeout) == (None, 3600.0)
     monkeypatch.setenv("NTP_DATASETS_WORKERS", "many")
     with pytest.raises(ConfigError, match="NTP_DATASETS_WORKERS must be a whole number"):
         ExtractionOptions.of()

@@ -24,7 +24,7 @@ MODULE_TIMEOUT_ENV = "NTP_DATASETS_MODULE_TIMEOUT"
 COMMAND_TIMEOUT_ENV = "NTP_DATASETS_COMMAND_TIMEOUT"
 TOOLCHAIN_ENV = "NTP_DATASETS_TOOLCHAIN"
 
-DEFAULT_MODULE_TIMEOUT = 1200.0
+DEFAULT_MODULE_TIMEOUT = 3600.0
 """CPU seconds one module may take (imports and elaboration) before its Lean process is stopped;
 a module stopped so is tried once more, alone, with twice the limit (see docs/failures.md)."""
 DEFAULT_COMMAND_TIMEOUT = 600.0
