@@ -19,7 +19,7 @@ from pathlib import Path
 
 import fixture_projects
 
-from ntp_datasets.records import RECORD_KINDS, as_row, records_of_kind
+from ntp_datasets.records import as_row, records_of_kind
 
 GOLDEN = json.loads(gzip.decompress((Path(__file__).parent / "golden" / "rows_1fefce9.json.gz").read_bytes()))
 FIXTURE_FILES = ("test_extraction", "test_ordinary_projects", "test_premise_rows", "test_project_syntax",
