@@ -4,7 +4,7 @@ rows of every record kind, wall time, the slowest modules and commands, and the 
 Lean process. What verification of a change runs on Batteries or Aesop (see docs/scale.md);
 not a test: it takes 15-30 minutes on two cores.
 
-    python bench/real_package.py PATH/TO/PACKAGE --workers 2 --out result.json [--packages all]
+    python bench/real_package.py PATH/TO/PACKAGE --workers 2 --out result.json [--packages all] [--include-untargeted]
 
 PATH is a package directory (a checkout of leanprover-community/batteries, say, with its
 dependencies in `.lake/packages` or fetched by the build). The run uses a fresh
@@ -15,6 +15,7 @@ WebAssembly toolchain, so nothing is read from an earlier extraction.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -43,10 +44,11 @@ def fresh_home(parent: Path | None) -> Path:
     return home
 
 
-def measure(package_dir: Path, workers: int | None, packages: str) -> dict:
-    """Extract ``package_dir`` and derive every record kind; the figures (see the module docstring)."""
+def measure(package_dir: Path, workers: int | None, packages: str, include_untargeted: bool = False) -> dict:
+    """Extract ``package_dir`` and derive every record kind; the figures (see the module docstring),
+    and a SHA-256 of each kind's rows (to compare two runs' rows without keeping them)."""
     toolchain = find_toolchain(install=False)
-    project = load_project(package_dir, fetch=toolchain.is_wasm)
+    project = load_project(package_dir, fetch=toolchain.is_wasm, include_untargeted=include_untargeted)
     done: dict[str, ModuleDone] = {}
     startups: list[float] = []
 
@@ -60,6 +62,7 @@ def measure(package_dir: Path, workers: int | None, packages: str) -> dict:
     root = project.package.name if project.package else ""
     start = time.perf_counter()
     rows, failed, skipped, errors, outputs = Counter(), {}, [], Counter(), 0
+    digests = {kind: hashlib.sha256() for kind in records.RECORD_KINDS}
     by_package = Counter()
     for output in extractor.extract_project(project):
         outputs += 1
@@ -69,7 +72,9 @@ def measure(package_dir: Path, workers: int | None, packages: str) -> dict:
         if output.error:
             failed[output.module] = {"kind": output.error_kind, "reason": output.error[:600]}
         for kind in records.RECORD_KINDS:
-            rows[kind] += sum(1 for _ in records.records_of_kind(kind, output))
+            for record in records.records_of_kind(kind, output):
+                rows[kind] += 1
+                digests[kind].update(json.dumps(records.as_row(record), sort_keys=True, default=str).encode() + b"\n")
         for error in records.error_records(output):
             errors[error.kind] += 1
             if error.skipped:
@@ -83,6 +88,7 @@ def measure(package_dir: Path, workers: int | None, packages: str) -> dict:
         "untargeted": sorted(project.untargeted), "outputs": outputs,
         "extracted": outputs - len(failed) if packages == "all" else by_package[root] - len(failed),
         "failed": failed, "skipped_commands": skipped, "errors_by_kind": dict(errors), "rows": dict(rows),
+        "rows_sha256": {kind: digest.hexdigest() for kind, digest in digests.items()},
         "wall_s": round(wall, 1), "startups_s": startups,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "slowest_modules_s": {e.module: round(e.ms / 1000, 1) for e in slowest},
@@ -96,11 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("package", type=Path)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--packages", choices=["root", "all"], default="root")
+    parser.add_argument("--include-untargeted", action="store_true",
+                        help="also the package's files no target builds (Batteries: scripts/check_imports.lean)")
     parser.add_argument("--home", type=Path, default=None, help="where to make the fresh $NTP_DATASETS_HOME")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     os.environ["NTP_DATASETS_HOME"] = str(fresh_home(args.home))
-    result = measure(args.package.resolve(), args.workers, args.packages)
+    result = measure(args.package.resolve(), args.workers, args.packages, args.include_untargeted)
     result["home"] = str(ntp_home())
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if args.out:
