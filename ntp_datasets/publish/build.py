@@ -8,13 +8,14 @@ distributions (``stats``). The layout is described in ``ntp_datasets.publish.fol
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import datasets
@@ -168,6 +169,31 @@ def _write_config(directory: Path, name: str, dataset_dict, max_shard_bytes: int
     return splits, info
 
 
+@contextlib.contextmanager
+def built_aside(out_dir: Path) -> Iterator[Path]:
+    """Yield an empty folder beside ``out_dir`` to build into; when the block ends without an
+    error, move it into place (replacing ``out_dir`` only then), else delete it. An ``OSError``
+    (disk full, no permission) becomes one :class:`OutputError` naming the path."""
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        remove_killed_builds(out_dir)
+        building = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        building.mkdir()
+    except OSError as exc:
+        raise output_error(exc, out_dir) from exc
+    try:
+        yield building
+        move_into_place(building, out_dir)
+    except Exception as exc:
+        error = output_error(exc, building)
+        if error is None:
+            raise
+        raise error from exc
+    finally:
+        if building.exists():
+            shutil.rmtree(building, ignore_errors=True)
+
+
 def move_into_place(built: Path, out_dir: Path) -> None:
     """Rename the finished folder to ``out_dir``, replacing what is there only once it is complete."""
     if not out_dir.exists():
@@ -225,14 +251,7 @@ def build_dataset_folder(
     lean_projects = {p.name: load_project(p.root, fetch=extractor.toolchain.is_wasm,
                                           include_untargeted=bool(config_kwargs.get("include_untargeted")))
                      for p in projects if p.output is None}
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        remove_killed_builds(out_dir)
-        building = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        building.mkdir()
-    except OSError as exc:
-        raise output_error(exc, out_dir) from exc
-    try:
+    with built_aside(out_dir) as building:
         manifest = FolderManifest(provenance=build_provenance(spec, names, projects, lean_projects),
                                   splitting=splitting_options(config_kwargs))
         infos = {}
@@ -255,15 +274,6 @@ def build_dataset_folder(
         manifest.write(building)
         write_stats_plot(building)
         write_card(building, manifest, infos, license=license)
-        move_into_place(building, out_dir)
-    except Exception as exc:  # disk full, no permission: one error naming the path
-        error = output_error(exc, building)
-        if error is None:
-            raise
-        raise error from exc
-    finally:
-        if building.exists():
-            shutil.rmtree(building, ignore_errors=True)
     return manifest
 
 

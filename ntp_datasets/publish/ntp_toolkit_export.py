@@ -23,23 +23,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import shutil
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ntp_datasets.api import build
-from ntp_datasets.errors import PublishError, output_error
+from ntp_datasets.errors import PublishError
 from ntp_datasets.extraction import ExtractionOptions, Extractor
 from ntp_datasets.project import ResolvedProject, resolve_projects
 from ntp_datasets.project.ntp_toolkit_output import LAYOUT_FILES, MODULES_FILE, TASKS
 from ntp_datasets.records import RECORD_KINDS
 from ntp_datasets.records.from_ntp_toolkit import position
-from ntp_datasets.publish.build import move_into_place, remove_killed_builds
+from ntp_datasets.publish.build import built_aside
 from ntp_datasets.summary import BuildSummary
 
 logger = logging.getLogger(__name__)
@@ -157,27 +154,11 @@ def write_ntp_toolkit_layout(out_dir, records: Mapping[str, Iterable], configs: 
     writes it), beside it first and then renamed into place; return the number of files written."""
     out_dir = Path(out_dir)
     context = _Context.of(records)
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        remove_killed_builds(out_dir)
-        building = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        building.mkdir()
-    except OSError as exc:
-        raise output_error(exc, out_dir) from exc
-    try:
-        count = 0
+    count = 0
+    with built_aside(out_dir) as building:
         for config in dict.fromkeys([*configs, "modules"]):
             count += _write_config(building, config, records[config], context)
-        move_into_place(building, out_dir)
-        return count
-    except Exception as exc:  # disk full, no permission: one error naming the path
-        error = output_error(exc, building)
-        if error is None:
-            raise
-        raise error from exc
-    finally:
-        if building.exists():
-            shutil.rmtree(building, ignore_errors=True)
+    return count
 
 
 @dataclass(frozen=True)
