@@ -159,6 +159,27 @@ def test_the_bar_says_lean_is_starting_with_its_elapsed_time_then_names_each_mod
     assert bar.index("starting Lean (about 5 s)") < bar.index("P.A]") < bar.index("P.B]")
 
 
+def test_the_bar_counts_a_module_when_it_finishes_not_when_its_turn_to_be_yielded_comes(tmp_path, capsys):
+    """Outputs are yielded in import order; a slow early module (as Batteries' first modules)
+    kept the bar at 1 while dozens of later ones were done."""
+    def script(job, limits, fresh, pool):
+        if job["name"] == "W3":
+            time.sleep(0.3)  # past tqdm's minimum interval after W2, so its count is drawn
+        if job["name"] == "W1":  # the first after Base in import order, done last
+            while ("done", "W3") not in pool.log:
+                time.sleep(0.01)
+            time.sleep(0.3)
+        return finished(job)
+
+    extractor = Extractor(ExtractionOptions.of(workers=2), toolchain=NATIVE,
+                          start_pool=functools.partial(ScriptedPool, script))
+    outputs = list(extractor.extract_project(_wide(tmp_path / "p", 3)))
+    assert [o.module for o in outputs] == ["Base", "W1", "W2", "W3"]
+    frames = capsys.readouterr().err.split("\r")
+    counted = next(i for i, frame in enumerate(frames) if "3/4" in frame)
+    assert "W1]" not in frames[counted]  # three done while W1 was still running
+
+
 def test_progress_false_shows_nothing(tmp_path, capsys):
     _extract(_wide(tmp_path / "p", 1), lambda job, *_: finished(job))
     assert capsys.readouterr().err == ""

@@ -124,18 +124,21 @@ class Extractor:
                         # Outputs arrive as modules finish; pull until this module's has come.
                         while module.name not in finished and (output := next(elaborated, None)) is not None:
                             finished[output.module] = output
+                            bar.update(1)  # counted as it finishes, not when its turn to be yielded comes
                         output = finished.pop(module.name, None)
                         if output is None:  # no Lean process got to it (one that starts none ends the run)
                             output = failed_output(module, CRASH, "the Lean process ended before this module was "
                                                    "done:\n" + scheduler.last_stderr_tail())
+                            bar.update(1)
                         elif output.error and output.error_kind != DEPENDENCY:
                             self.failures[keys[module.name]] = RememberedFailure(output.error_kind, output.error,
                                                                                  self.options.module_timeout)
                     else:
                         output = read_entry(module, entries[module.name], cached=True)
+                    if module.name not in todo_names:
+                        bar.update(1)
                     output.project_imports = project_imports.get(module.name, ())
                     output.package = module.package
-                    bar.update(1)
                     yield output
             bar.close()
 
