@@ -5,11 +5,16 @@ Lean process. What verification of a change runs on Batteries or Aesop (see docs
 not a test: it takes 15-30 minutes on two cores.
 
     python bench/real_package.py PATH/TO/PACKAGE --workers 2 --out result.json [--packages all] [--include-untargeted]
+    python bench/real_package.py PATH/TO/PACKAGE --workers 2 --dependencies-from HOME   # the dependency cache warm
 
 PATH is a package directory (a checkout of leanprover-community/batteries, say, with its
 dependencies in `.lake/packages` or fetched by the build). The run uses a fresh
 `$NTP_DATASETS_HOME` under `--home` (default: a temporary directory) that shares the installed
-WebAssembly toolchain, so nothing is read from an earlier extraction.
+WebAssembly toolchain, so nothing is read from an earlier extraction. With `--dependencies-from
+HOME` (the home of an earlier run, printed as `"home"`) it runs in that home instead, after
+removing the cache entries of the root package's modules: its dependencies are read from the
+cache and the root package is elaborated again, the time a second project on the same
+dependency revisions takes.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -30,6 +36,7 @@ if __package__ in (None, ""):  # run as a script from a checkout
 
 from ntp_datasets import records  # noqa: E402
 from ntp_datasets.extraction import ExtractionOptions, Extractor  # noqa: E402
+from ntp_datasets.extraction.cache import cache_root, module_cache_keys  # noqa: E402
 from ntp_datasets.extraction.process import ModuleDone, Ready  # noqa: E402
 from ntp_datasets.project import load_project  # noqa: E402
 from ntp_datasets.toolchain import find_toolchain, ntp_home  # noqa: E402
@@ -42,6 +49,21 @@ def fresh_home(parent: Path | None) -> Path:
     if toolchain.is_wasm:
         (home / Path(toolchain.location).name).symlink_to(toolchain.location)
     return home
+
+
+def forget_root_package(package_dir: Path, include_untargeted: bool) -> int:
+    """Remove the cache entries of the root package's modules from the current home; the number removed."""
+    toolchain = find_toolchain(install=False)
+    project = load_project(package_dir, fetch=toolchain.is_wasm, include_untargeted=include_untargeted)
+    keys = module_cache_keys(project, toolchain)
+    root = project.package.name if project.package else ""
+    removed = 0
+    for module in project.modules:
+        entry = cache_root() / keys[module.name]
+        if module.package == root and entry.exists():
+            shutil.rmtree(entry)
+            removed += 1
+    return removed
 
 
 def measure(package_dir: Path, workers: int | None, packages: str, include_untargeted: bool = False) -> dict:
@@ -105,9 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--include-untargeted", action="store_true",
                         help="also the package's files no target builds (Batteries: scripts/check_imports.lean)")
     parser.add_argument("--home", type=Path, default=None, help="where to make the fresh $NTP_DATASETS_HOME")
+    parser.add_argument("--dependencies-from", type=Path, default=None, metavar="HOME",
+                        help="run in this earlier run's home, its root package's modules removed from the cache")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    os.environ["NTP_DATASETS_HOME"] = str(fresh_home(args.home))
+    if args.dependencies_from:
+        os.environ["NTP_DATASETS_HOME"] = str(args.dependencies_from.resolve())
+        removed = forget_root_package(args.package.resolve(), args.include_untargeted)
+        print(f"removed the cache entries of {removed} modules of the root package", file=sys.stderr)
+    else:
+        os.environ["NTP_DATASETS_HOME"] = str(fresh_home(args.home))
     result = measure(args.package.resolve(), args.workers, args.packages, args.include_untargeted)
     result["home"] = str(ntp_home())
     text = json.dumps(result, indent=2, ensure_ascii=False)
