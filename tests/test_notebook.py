@@ -24,4 +24,7 @@ def test_the_example_notebook_runs_and_shows_rows_a_plot_a_prompt_and_a_folder(t
     printed = "".join(out.get("text", "") for out in outputs[3] if out.get("name") == "stdout")
     assert "[STATE]" in printed and "[TAC]" in printed  # a prompt (the build's progress goes to stderr)
     assert (tmp_path / "sample_dataset" / "README.md").is_file()
-    assert "full_proof" in outputs[4][-1]["data"]["text/plain"]
+    stats = "".join(out.get("text", "") for out in outputs[4] if out.get("name") == "stdout")
+    assert "full_proof" in stats and "instruct_state_tactic" in stats  # the folder's rows per config
+    loaded = outputs[4][-1]["data"]["text/plain"]  # the folder's full_proof, loaded with plain datasets
+    assert loaded.startswith("DatasetDict({") and "train: Dataset({" in loaded and "'proof'" in loaded
