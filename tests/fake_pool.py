@@ -26,8 +26,10 @@ from ntp_datasets.extraction.process import (
 from ntp_datasets.extraction.workers import WorkerResult
 
 
-def finished(job: dict, events: list[dict] | None = None, ms: int = 1000, ready: float | None = None) -> WorkerResult:
-    """A module the extractor finished: its events file (default: one fake event) and `.olean` written."""
+def finished(job: dict, events: list[dict] | None = None, ms: int = 1000, ready: float | None = None,
+             phases: dict | None = None) -> WorkerResult:
+    """A module the extractor finished: its events file (default: one fake event) and `.olean`
+    written; ``phases``: its milliseconds by phase (default: all of them ``elaborate``)."""
     out = Path(job["out"])
     out.parent.mkdir(parents=True, exist_ok=True)
     events = events if events is not None else [{"kind": "fake", "module": job["name"]}]
@@ -35,7 +37,7 @@ def finished(job: dict, events: list[dict] | None = None, ms: int = 1000, ready:
     if job.get("olean"):
         Path(job["olean"]).parent.mkdir(parents=True, exist_ok=True)
         Path(job["olean"]).write_text(f"olean of {job['name']}\n")
-    done = ModuleDone(job["name"], ms, {"elaborate": ms})
+    done = ModuleDone(job["name"], ms, phases if phases is not None else {"elaborate": ms})
     head = (Ready(ready),) if ready is not None else ()
     return WorkerResult(job["name"], (*head, ModuleStarted(job["name"]), done), done, True, None, "", "")
 

@@ -116,6 +116,30 @@ def test_a_further_process_starts_only_while_the_work_left_outweighs_its_startup
     assert WorkerGrowth(limit=3, fixed=True, startup=40.0, per_module=1.5, per_byte=0.001).wants_another(2, [])
 
 
+def test_the_import_of_a_process_first_module_counts_as_start_up_not_as_module_work():
+    growth = WorkerGrowth(limit=2, fixed=False, startup=40.0, per_module=1.5, per_byte=0.001)
+    # A process's first module, 1,500 bytes in 12 s, 9.5 s of which its import (the toolchain's
+    # modules, which the process's later modules share).
+    growth.observe(1500, 12.0, first_import=9.5)
+    assert growth.first_import == 9.5 and growth.per_byte == pytest.approx(1.0 / 1500)
+    # The bench's small project, 6 modules of 1.7 KB left: 16 s of work, 8 s saved < 49.5 s.
+    # (Counted as module work, the import made it 80 s of work and a second process started.)
+    assert not growth.wants_another(1, [1700] * 6)
+    assert growth.wants_another(1, [1700] * 120)  # 326 s of work: 163 s saved > 49.5 s
+
+
+def test_a_small_project_whose_first_module_imports_slowly_keeps_one_process(tmp_path, monkeypatch, WASM):
+    monkeypatch.delenv("NTP_DATASETS_WORKERS", raising=False)
+
+    def script(job, limits, fresh, pool):
+        if job["name"] == "Base":  # the first module of the process: 17 s of its 20 s import
+            return finished(job, ms=20000, ready=38.0, phases={"import": 17000, "elaborate": 3000})
+        return finished(job, ms=3000, phases={"import": 300, "elaborate": 2700})
+
+    outputs, pool = _extract(_wide(tmp_path / "small", 6), script, toolchain=WASM, max_workers=2)
+    assert pool.size == 1 and not any(o.error for o in outputs.values())
+
+
 def test_the_automatic_worker_count_starts_one_process_for_a_small_project_and_two_for_a_large_one(tmp_path,
                                                                                                    monkeypatch):
     monkeypatch.delenv("NTP_DATASETS_WORKERS", raising=False)  # conftest's one worker per test process

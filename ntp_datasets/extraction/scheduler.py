@@ -181,9 +181,9 @@ class WorkerGrowth:
     """How many Lean processes to run. With an explicit worker count (``fixed``) all of them
     start at once, up to ``limit``. Otherwise one starts, and each further one only while it
     pays for itself: the estimated seconds of work left, shared among one more process, save
-    more than its start-up takes (``work / (k (k + 1)) > startup`` for ``k`` processes running).
-    Estimates start from priors (seconds per module and per byte of source) and follow the
-    modules measured so far."""
+    more than its start-up and its first import take (``work / (k (k + 1)) > startup +
+    first_import`` for ``k`` processes running). Estimates start from priors (seconds per module
+    and per byte of source) and follow the modules measured so far."""
 
     limit: int
     fixed: bool
@@ -192,6 +192,10 @@ class WorkerGrowth:
     per_byte: float
     measured: list[tuple[int, float]] = field(default_factory=list)
     """(bytes, seconds) of the modules done so far."""
+    first_import: float = 0.0
+    """The longest import of a process's first module seen so far, in seconds: it reads the
+    toolchain's modules (on the WebAssembly build ~10 s), which the process's later modules
+    share, so it is what a further process pays besides its start-up, not a cost of that module."""
 
     @classmethod
     def of(cls, options: ExtractionOptions, toolchain: Toolchain, width: int) -> WorkerGrowth:
@@ -205,8 +209,12 @@ class WorkerGrowth:
         """Seconds a module of ``size`` bytes is expected to take."""
         return self.per_module + self.per_byte * size
 
-    def observe(self, size: int, seconds: float) -> None:
-        """A module of ``size`` bytes took ``seconds``: estimates follow what was measured."""
+    def observe(self, size: int, seconds: float, first_import: float | None = None) -> None:
+        """A module of ``size`` bytes took ``seconds``: estimates follow what was measured.
+        ``first_import``: the seconds of its import when it was its process's first module."""
+        if first_import is not None:
+            self.first_import = max(self.first_import, first_import)
+            seconds = max(0.0, seconds - first_import)
         self.measured.append((size, seconds))
         total_bytes = sum(b for b, _ in self.measured)
         rest = sum(s for _, s in self.measured) - self.per_module * len(self.measured)
@@ -221,7 +229,7 @@ class WorkerGrowth:
         if workers == 0 or self.fixed:
             return True
         work = sum(self.estimate(size) for size in sizes_left)
-        return work / (workers * (workers + 1)) > self.startup
+        return work / (workers * (workers + 1)) > self.startup + self.first_import
 
 
 # ---------------------------------------------------------------------------
@@ -524,7 +532,9 @@ class Scheduler:
                         if output.error:  # its events were unreadable: that process is not trusted
                             fresh.add(index)
                         else:
-                            growth.observe(sizes[name], result.end.ms / 1000)
+                            first = any(isinstance(event, Ready) for event in result.events)
+                            growth.observe(sizes[name], result.end.ms / 1000,
+                                           result.end.phases.get("import", 0) / 1000 if first else None)
                     elif isinstance(verdict, Again):
                         (alone if verdict.alone else again).append(name)
                         continue
