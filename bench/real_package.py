@@ -58,7 +58,7 @@ def forget_root_package(package_dir: Path, include_untargeted: bool) -> int:
     keys = module_cache_keys(project, toolchain)
     root = project.package.name if project.package else ""
     removed = 0
-    for module in project.modules:
+    for module in project.modules.values():
         entry = cache_root() / keys[module.name]
         if module.package == root and entry.exists():
             shutil.rmtree(entry)
