@@ -3,7 +3,6 @@ toolchain), on a fake extractor: no Lean runs here."""
 
 from __future__ import annotations
 
-import pytest
 from sample_module import FILE, MODULE, SOURCE, FakeModuleOutput, sample_module_output
 
 from ntp_datasets import cli

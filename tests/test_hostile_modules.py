@@ -17,7 +17,6 @@ from ntp_datasets.extraction.cache import (
     copy_verified,
     module_cache_keys,
     olean_path,
-    read_entry,
     store_entry,
     work_dir_for,
 )

@@ -15,7 +15,6 @@ from sample_module import sample_module_output
 from test_specs import make_git_project
 
 import ntp_datasets
-from ntp_datasets.project import specs
 from ntp_datasets.rows import prompting
 from ntp_datasets.records import RECORD_KINDS
 
