@@ -175,6 +175,9 @@ def test_message_kinds_tell_the_toolchain_from_the_project():
     native = ("Could not find native implementation of external declaration 'Float.toRatParts' "
               "(symbols 'l_Float_toRatParts___boxed' or 'l_Float_toRatParts').")
     assert message_kind("elab", native, "module\n") == "toolchain_limit"
+    # `bv_decide` alone (its SAT solver is another program; Aesop's `AesopTest.AuxDecl` uses it).
+    assert message_kind("elab", "unsupported operation (error code: 52, function not implemented)",
+                        "import Std.Tactic.BVDecide\n") == "toolchain_limit"
     assert message_kind("elab", "unknown identifier 'x'", "") == "elaboration"
     assert message_kind("parse", "unexpected token ')'", "") == "parse"
     # The extractor's own failure on one step (seen on Batteries.Data.Fin.Lemmas).

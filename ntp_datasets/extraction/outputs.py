@@ -120,6 +120,9 @@ _TOOLCHAIN_LIMITS = [
     (re.compile(r"\(interpreter\) IR of declaration '([^']*)' not available"),
      "the interpreter found no code for `{}` (this build's `Lake` library carries none)"),
     (MEMORY_CAP, "the WebAssembly memory cap (2 GB) was reached"),
+    # What starting another program gives there (`bv_decide` runs a SAT solver).
+    (re.compile(r"unsupported operation \(error code: 52, function not implemented\)"),
+     "this Lean cannot start other programs (e.g. `bv_decide`'s SAT solver)"),
     (STACK_OVERFLOW, "a thread of the WebAssembly Lean ran out of stack (Node's \"Maximum call stack size "
                      "exceeded\")"),
     (INTERPRETER_STACK, "Lean's interpreter ran out of its thread's stack (NTP_LEAN_THREAD_STACK_MB, 64 by "
