@@ -1002,9 +1002,6 @@ structure SharedImports where
   /-- Regions never to free: those of every import that ran `initialize` declarations (see
   `importHeader`), and their size in bytes. -/
   pinned : IO.Ref (Std.HashSet USize × Nat)
-  /-- The `initialize` declarations of imports that this process has run (see
-  `runSkippedInitializers`). -/
-  initialized : IO.Ref NameSet
 
 /-- Bytes of pinned imports (see `SharedImports.pinned`) past which the process takes no more
 modules, so that the WebAssembly build stays below its 2 GB memory cap: each import that runs
@@ -1015,8 +1012,7 @@ def pinnedLimit : Nat := 600 * 1024 * 1024
 def newSharedImports : IO SharedImports := do
   let libDir := ((← findOLean `Init).parent).getD "."
   let toolchain := { libDir, parts := ← IO.mkRef {}, ir := ← IO.mkRef {}, regions := ← IO.mkRef {} }
-  let initialized ← IO.mkRef {}
-  return { toolchain, repairMemo := ← IO.mkRef {}, pinned := ← IO.mkRef ({}, 0), initialized }
+  return { toolchain, repairMemo := ← IO.mkRef {}, pinned := ← IO.mkRef ({}, 0) }
 
 -- ntp-wasm-hook: importModulesOf
 /-- Toolchain-specific import of what a header asks for: Lean's own `importModules`, at the
@@ -1041,37 +1037,6 @@ def freeImportRegions (shared : SharedImports) (regions : Array CompactedRegion)
     unless toolchain.contains (show USize from r) || pinned.contains (show USize from r) do
       unsafe r.free
 
-/-- Runs the `initialize` declarations of `env`'s imports that an earlier import in this process
-left out, and records in `initialized` every one that has run; whether it ran any. Lean runs a
-module's initializers once per process, the first time the module is imported, and then only
-those that the importer's elaboration can reach (IR phase other than `runtime`). A later module
-that reaches the others (a `meta import` after a plain `import` of the same module) would find
-them unset, and the interpreter stops the process ("cannot evaluate `[init]` declaration … in
-the same module"). Lean elaborates one module a process and never meets this; a worker here
-elaborates many (on Aesop two modules were elaborated twice for it, the second time in a fresh
-process). `before`: the modules whose
-initializers had been run before this import. -/
-def runSkippedInitializers (env : Environment) (opts : Options) (before : NameSet)
-    (initialized : IO.Ref NameSet) : IO Bool := do
-  let mut ranAny := false
-  for h : modIdx in [0:env.header.moduleNames.size] do
-    let mod := env.header.moduleNames[modIdx]
-    let entries := regularInitAttr.ext.getModuleEntries env modIdx
-    let entries := entries ++ (regularInitAttr.ext.getModuleIREntries env modIdx).filter (!entries.contains ·)
-    for (decl, initDecl) in entries do
-      -- Lean's own rule for what an import runs (`runInitAttrs`).
-      if (!Elab.inServer.get opts && getIRPhases env decl == .runtime) || (← initialized.get).contains decl then
-        continue
-      if before.contains mod then
-        if initDecl.isAnonymous then
-          let initFn ← IO.ofExcept <| unsafe env.evalConst (IO Unit) opts decl (checkMeta := false)
-          initFn
-        else
-          unsafe runInit env opts decl initDecl
-        ranAny := true
-      initialized.modify (·.insert decl)
-  return ranAny
-
 /-- Imports what a module's header asks for, as Lean's header processing does (see
 `importModulesOf`). Ordinary files are imported at the private level, which keeps the module
 system off for them: their declarations stay public and the `.olean` written for them is an
@@ -1085,16 +1050,15 @@ execution off after every import, hence the call before each one. What they regi
 referring to the environment they ran in, so the regions of that import are never freed. -/
 def importHeader (shared : SharedImports) (header : Elab.HeaderSyntax) (opts : Options)
     (messages : MessageLog) (inputCtx : Parser.InputContext) : IO (Environment × MessageLog) := do
-  let before ← interpretedModInits.get
+  let initialized := (← interpretedModInits.get).size
   unsafe enableInitializersExecution
-  let (env, messages, ranSkipped) ←
+  let (env, messages) ←
     try
-      let env ← importModulesOf shared.toolchain header.imports (privateRoot := !header.isModule) opts
-      pure (env, messages, ← runSkippedInitializers env opts before shared.initialized)
+      pure (← importModulesOf shared.toolchain header.imports (privateRoot := !header.isModule) opts, messages)
     catch e =>
       let pos := inputCtx.fileMap.toPosition header.startPos
-      pure (← mkEmptyEnvironment, messages.add { fileName := inputCtx.fileName, data := toString e, pos }, false)
-  if ranSkipped || (← interpretedModInits.get).size != before.size then
+      pure (← mkEmptyEnvironment, messages.add { fileName := inputCtx.fileName, data := toString e, pos })
+  if (← interpretedModInits.get).size != initialized then
     let toolchain ← shared.toolchain.regions.get
     shared.pinned.modify fun pinned => env.header.regions.foldl (init := pinned) fun (set, bytes) region =>
       let r : USize := region
