@@ -125,14 +125,14 @@ def test_the_import_of_a_process_first_module_counts_as_start_up_not_as_module_w
     # The bench's small project, 6 modules of 1.7 KB left: 16 s of work, 8 s saved < 49.5 s.
     # (Counted as module work, the import made it 80 s of work and a second process started.)
     assert not growth.wants_another(1, [1700] * 6)
-    assert growth.wants_another(1, [1700] * 120)  # 326 s of work: 163 s saved > 49.5 s
+    assert growth.wants_another(1, [1700] * 120)  # 316 s of work: 158 s saved > 49.5 s
 
 
 def test_a_small_project_whose_first_module_imports_slowly_keeps_one_process(tmp_path, monkeypatch, WASM):
     monkeypatch.delenv("NTP_DATASETS_WORKERS", raising=False)
 
     def script(job, limits, fresh, pool):
-        if job["name"] == "Base":  # the first module of the process: 17 s of its 20 s import
+        if job["name"] == "Base":  # the process's first module: 17 s of its 20 s are import
             return finished(job, ms=20000, ready=38.0, phases={"import": 17000, "elaborate": 3000})
         return finished(job, ms=3000, phases={"import": 300, "elaborate": 2700})
 
