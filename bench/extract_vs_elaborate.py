@@ -388,7 +388,7 @@ def extract_and_derive(project_dir: Path, workers: int | None = 1) -> dict:
     tc = toolchains.find_toolchain(install=False)
     counts = {kind: 0 for kind in records.RECORD_KINDS}
     failed = {}
-    phases, first_module_s, started, on_event = _phase_watcher()
+    phases, profile, first_module_s, started, on_event = _phase_watcher()
     start = time.perf_counter()
     extractor = Extractor(ExtractionOptions.of(workers=workers), toolchain=tc, progress=False, on_event=on_event)
     for output in extractor.extract_project(project_dir):
@@ -402,16 +402,19 @@ def extract_and_derive(project_dir: Path, workers: int | None = 1) -> dict:
             "workers": len(started),
             "startup_s": [round(s, 1) for s in started],
             "phases_s": {k: round(v / 1000, 2) for k, v in phases.items()},
+            "events_profile": {k: (v if k.startswith("count.") else round(v / 1e6, 2)) for k, v in sorted(profile.items())},
             "until_first_module_s": round(first_module_s[0] - start, 2) if first_module_s else None}
 
 
 def _phase_watcher():
     """Sum, over modules, the milliseconds of each phase the extractor reports in its `done`
-    lines (import, elaborate, events, olean, ...), and note when the first `start` line came
+    lines (import, elaborate, events, olean, ...) and the parts of its `events` phase (its
+    `profile`: microseconds, and counts), and note when the first `start` line came
     (what precedes it is the process's start-up: Lean, `import Lean`, the extractor's compile),
-    and the start-up of each Lean process (its `ready` line). Returns the sums, the list that gets
-    the first start time, the start-ups, and the event callback."""
+    and the start-up of each Lean process (its `ready` line). Returns the sums of phases and of
+    the profile, the list that gets the first start time, the start-ups, and the event callback."""
     phases: dict[str, float] = {}
+    profile: dict[str, float] = {}
     first_module: list[float] = []
     started: list[float] = []
 
@@ -423,8 +426,10 @@ def _phase_watcher():
         if isinstance(event, ModuleDone):
             for phase, ms in event.phases.items():
                 phases[phase] = phases.get(phase, 0) + ms
+            for part, value in event.profile.items():
+                profile[part] = profile.get(part, 0) + value
 
-    return phases, first_module, started, on_event
+    return phases, profile, first_module, started, on_event
 
 
 def measured_extraction(project: LeanProject, tc: toolchains.Toolchain, workers: int | None = 1,
@@ -491,6 +496,17 @@ ELABORATION_PHASES = ("import", "repair", "elaborate", "olean")
 ``write``, ``free``) are what extraction adds."""
 
 
+def cost_over_elaboration(extraction: dict) -> dict:
+    """What one extraction's module phases (summed over modules) cost against the part of them that
+    is elaboration only (:data:`ELABORATION_PHASES`), with the breakdown of its ``events`` phase."""
+    phases = extraction["phases_s"]
+    elaboration = sum(phases.get(p, 0.0) for p in ELABORATION_PHASES)
+    total = sum(phases.values())
+    return {"extraction_phases_s": round(total, 2), "elaboration_only_s": round(elaboration, 2),
+            "extraction_over_elaboration": total / elaboration if elaboration else None,
+            "phases_s": phases, "events_profile": extraction.get("events_profile", {})}
+
+
 def bench_default_workers(label: str, project: LeanProject, tc: toolchains.Toolchain, log) -> dict:
     """A small project with 1 worker and with the default worker count, side by side: the default
     must not be slower (two start-ups would compete for the cores)."""
@@ -499,7 +515,7 @@ def bench_default_workers(label: str, project: LeanProject, tc: toolchains.Toolc
     log(f"[{label}] extraction from scratch, the default worker count ...")
     default = measured_extraction(project, tc, workers=None)
     return {"modules": len(project.modules), "extraction_1_worker": one, "extraction_default_workers": default,
-            "default_workers_started": default["workers"],
+            "cost": cost_over_elaboration(one), "default_workers_started": default["workers"],
             "default_over_one": default["wall_s"] / one["wall_s"], "rows_equal": one["records"] == default["records"]}
 
 
@@ -513,9 +529,7 @@ def bench_wide(label: str, project: LeanProject, tc: toolchains.Toolchain, log) 
     two = measured_extraction(project, tc, workers=2)
     log(f"[{label}] extraction from scratch, the default worker count ...")
     default = measured_extraction(project, tc, workers=None)
-    phases = one["phases_s"]
-    elaboration = sum(phases.get(p, 0.0) for p in ELABORATION_PHASES)
-    extraction = sum(phases.values())
+    cost = cost_over_elaboration(one)
     return {
         "modules": len(project.modules),
         "tactic_steps": one["records"]["tactic_prediction"],
@@ -526,10 +540,11 @@ def bench_wide(label: str, project: LeanProject, tc: toolchains.Toolchain, log) 
         "default_workers_started": default["workers"],
         "default_over_two": default["wall_s"] / two["wall_s"],
         "rows_equal": one["records"] == two["records"] == default["records"],
-        "extraction_phases_s": round(extraction, 2),
-        "elaboration_only_s": round(elaboration, 2),
-        "extraction_over_elaboration": extraction / elaboration if elaboration else None,
-        "per_module_s": extraction / len(project.modules),
+        "cost": cost,
+        "extraction_phases_s": cost["extraction_phases_s"],
+        "elaboration_only_s": cost["elaboration_only_s"],
+        "extraction_over_elaboration": cost["extraction_over_elaboration"],
+        "per_module_s": cost["extraction_phases_s"] / len(project.modules),
         "startup_s": one["until_first_module_s"],
         "worker_peak_rss_mib": max(one["peak_rss_mib"], two["peak_rss_mib"]),
         "extraction_complete": not one["failed"] and not two["failed"],
@@ -663,6 +678,20 @@ def table(results: dict, startup: float) -> str:
     return "\n".join(lines)
 
 
+def cost_report(label: str, cost: dict) -> str:
+    """The printed cost of extraction over elaboration only, phase by phase and the events phase's
+    parts (the five largest, seconds summed over modules)."""
+    ratio = cost["extraction_over_elaboration"]
+    parts = sorted(((k, v) for k, v in cost["events_profile"].items()
+                    if not k.startswith("count.") and "." in k), key=lambda kv: -kv[1])[:5]
+    counts = {k[len("count."):]: v for k, v in cost["events_profile"].items() if k.startswith("count.")}
+    return (f"{label}, 1 worker: extraction/elaboration = " + (f"{ratio:.2f}" if ratio else "n/a")
+            + f" ({cost['extraction_phases_s']} s of module phases, {cost['elaboration_only_s']} s elaboration only); "
+            + "phases: " + ", ".join(f"{k} {v}" for k, v in sorted(cost["phases_s"].items()))
+            + ("; events' largest parts: " + ", ".join(f"{k} {v}" for k, v in parts) if parts else "")
+            + ("; counts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else ""))
+
+
 def wide_report(results: dict) -> str:
     """The printed figures of the wide corpus and the library projection."""
     w, proj = results["wide"], results["projection"]
@@ -699,7 +728,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="also extract one generated module of LINES lines (e.g. 20000) and report "
                              "its Lean process's peak RSS (default: not run)")
     parser.add_argument("--only-wide", action="store_true",
-                        help="the wide corpus only (its 1- and 2-worker extractions and the projection)")
+                        help="no plain elaboration: the small project (1 worker, the default) and the wide "
+                             "corpus (1 and 2 workers, the default) and the projection")
     parser.add_argument("--quick", action="store_true",
                         help="about 3 minutes: a wide corpus of 6 small modules only (1 and 2 workers)")
     parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
@@ -729,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
                 [("sample", sample), (f"generated-{modules}", generated)]
             for label, project in corpora:
                 results["corpora"][label] = bench_corpus(label, project, tc, startup, not args.quick, log)
-            if not args.quick:
+            if not args.quick:  # --only-wide too: its ratio is the second corpus's
                 small = generate_wide_corpus(Path(tmp) / "small", 6)  # 7 modules, as a small project
                 results["small"] = bench_default_workers("small-7", small, tc, log)
                 clear_extraction_cache(small, tc)
@@ -751,7 +781,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"small project ({r['modules']} modules): 1 worker {r['extraction_1_worker']['wall_s']:.1f} s, the "
               f"default ({r['default_workers_started']} started) {r['extraction_default_workers']['wall_s']:.1f} s: "
               f"default/one = {r['default_over_one']:.2f}; same records: {r['rows_equal']}")
+        print(cost_report("small project", r["cost"]))
     print(wide_report(results))
+    print(cost_report("wide corpus", results["wide"]["cost"]))
     if "long" in results:
         r = results["long"]
         print(f"long module: {r['lines']} lines, {r['declarations']} proofs, {r['tactic_steps']} tactic steps: "

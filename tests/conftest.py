@@ -90,16 +90,19 @@ def extract_files(tmp_path_factory, toolchain):
     extraction of every registered project together, once per test process; others are
     extracted on their own."""
     together: dict[str, object] = {}
+    roots: list[Path] = []
 
     def extract(name: str, files: dict[str, str]) -> dict:
         if fixture_projects.REGISTERED.get(name) != files:
             return _extract_project_files(tmp_path_factory.mktemp(name), files, toolchain)
         if not together:
             every = {rel: text for fs in fixture_projects.REGISTERED.values() for rel, text in fs.items()}
-            together.update(_extract_project_files(tmp_path_factory.mktemp("fixtures"), every, toolchain))
+            roots.append(tmp_path_factory.mktemp("fixtures"))
+            together.update(_extract_project_files(roots[0], every, toolchain))
         modules = {module_name(Path(rel)) for rel in files}
         return {module: output for module, output in together.items() if module in modules}
 
+    extract.together_root = lambda: roots[0]  # where the registered projects were extracted
     return extract
 
 

@@ -8,7 +8,7 @@ from fake_pool import recording_pool
 import ntp_datasets
 from ntp_datasets import records
 from ntp_datasets.extraction import Extractor
-from ntp_datasets.extraction.process import ModuleStarted
+from ntp_datasets.extraction.process import ModuleDone, ModuleStarted
 
 
 def _rows(kind, output):
@@ -111,16 +111,29 @@ def test_modules_are_elaborated_once_and_only_again_when_they_or_their_imports_c
     for rel, text in PROJECT.items():
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(text)
-    elaborated = []
+    elaborated, profiles = [], {}
+
+    def on_event(event):
+        if isinstance(event, ModuleStarted):
+            elaborated[-1].append(event.module)
+        if isinstance(event, ModuleDone):
+            profiles[event.module] = event.profile
 
     def run():
         elaborated.append([])
-        extractor = Extractor(toolchain=toolchain, progress=False,
-                              on_event=lambda e: elaborated[-1].append(e.module) if isinstance(e, ModuleStarted) else None)
+        extractor = Extractor(toolchain=toolchain, progress=False, on_event=on_event)
         return {o.module: o for o in extractor.extract_project(project)}
 
     first = run()
     assert sorted(elaborated[0]) == ["Cache.A", "Cache.B", "Cache.C"] and not any(o.cached for o in first.values())
+    # The events phase's profile counts what the events hold: Cache.B has one step (`rfl`, one goal
+    # before it, none after), one declaration and one constant; Cache.A no step.
+    counts = {m: {k: v for k, v in p.items() if k.startswith("count.")} for m, p in profiles.items()}
+    assert counts["Cache.B"] == {"count.steps": 1, "count.goalPrints": 1, "count.goalsReused": 0,
+                                 "count.declarations": 1, "count.constants": 1}
+    assert counts["Cache.A"]["count.steps"] == 0 and counts["Cache.A"]["count.declarations"] == 1
+    assert counts["Cache.A"]["count.constants"] == sum(1 for e in first["Cache.A"].events if e["kind"] == "constant")
+    assert all(isinstance(v, int) and v >= 0 for p in profiles.values() for v in p.values())
     second = run()
     assert elaborated[1] == [] and all(o.cached for o in second.values())
     assert [o.events for o in second.values()] == [o.events for o in first.values()]

@@ -165,6 +165,107 @@ def posFields (fileMap : FileMap) (srcMap : SourceMap) (pfx : String) (pos : Str
     (if pfx == "start" then [("line", toJson p.line), ("column", toJson p.column)]
      else [("endLine", toJson p.line), ("endColumn", toJson p.column)])
 
+/-! ## Profile
+
+Where the events phase of a module spends its time, reported in its `done` line. -/
+
+/-- The parts of a module's events phase that `Profile` times, and what it counts. -/
+inductive Part where
+  /-- Printing the goals before and after tactic steps. -/
+  | goals
+  /-- The premise records of tactic steps (the constants of their proof terms and syntax). -/
+  | premises
+  /-- The hammer recommendations of tactic steps. -/
+  | hammer
+  /-- Printing declarations' types and signatures. -/
+  | declarationTypes
+  /-- A theorem's whole-proof row: its goal printed, its value's theorems. -/
+  | termStates
+  /-- The `dependents` of declarations and constants. -/
+  | dependents
+  /-- Printing the types of the constants no declaration event printed. -/
+  | constantTypes
+  /-- Where the constants the events mention are declared. -/
+  | premiseSites
+  /-- Counts: tactic steps, goals printed, goals taken from `ModuleTables.goals`, declarations,
+  constants. -/
+  | steps | goalPrints | goalsReused | declarations | constants
+
+/-- Every part, in the order of `Part.index`. -/
+def Part.all : Array Part :=
+  #[.goals, .premises, .hammer, .declarationTypes, .termStates, .dependents, .constantTypes, .premiseSites,
+    .steps, .goalPrints, .goalsReused, .declarations, .constants]
+
+/-- The position of a part in `Part.all`. -/
+def Part.index : Part → Nat
+  | .goals => 0 | .premises => 1 | .hammer => 2 | .declarationTypes => 3 | .termStates => 4
+  | .dependents => 5 | .constantTypes => 6 | .premiseSites => 7 | .steps => 8 | .goalPrints => 9
+  | .goalsReused => 10 | .declarations => 11 | .constants => 12
+
+/-- The name of a part in the `done` line's `profile`: counts start with `count.`. -/
+def Part.key : Part → String
+  | .goals => "goals" | .premises => "premises" | .hammer => "hammer" | .declarationTypes => "declarationTypes"
+  | .termStates => "termStates" | .dependents => "dependents" | .constantTypes => "constantTypes"
+  | .premiseSites => "premiseSites" | .steps => "count.steps" | .goalPrints => "count.goalPrints"
+  | .goalsReused => "count.goalsReused" | .declarations => "count.declarations" | .constants => "count.constants"
+
+/-- Nanoseconds spent in each timed part, and the counts (indexed by `Part.index`). -/
+structure Profile where
+  parts : IO.Ref (Array Nat)
+
+/-- An empty profile. -/
+def Profile.new : BaseIO Profile := return { parts := ← IO.mkRef (Array.replicate Part.all.size 0) }
+
+/-- Adds `n` to `part`. -/
+def Profile.add (p : Profile) (part : Part) (n : Nat := 1) : BaseIO Unit :=
+  p.parts.modify (·.modify part.index (· + n))
+
+/-- Runs `act`, adding its duration to `part`. -/
+def Profile.time [Monad m] [MonadLiftT BaseIO m] (p : Profile) (part : Part) (act : m α) : m α := do
+  let start ← IO.monoNanosNow
+  let a ← act
+  p.add part ((← IO.monoNanosNow) - start)
+  return a
+
+/-- The `done` line's `profile`: microseconds of each timed part, and the counts. -/
+def Profile.json (p : Profile) : BaseIO Json := do
+  let parts ← p.parts.get
+  return Json.mkObj <| Part.all.toList.map fun part =>
+    let v := parts[part.index]!
+    (part.key, toJson (if part.key.startsWith "count." then v else v / 1000))
+
+/-- Whether `ctx` and `other` print the same: the same environment, options and open
+declarations (the same objects), and the same namespace. -/
+def samePrinting (ctx other : ContextInfo) : Bool :=
+  unsafe (ptrEq ctx.env other.env && ptrEq ctx.options other.options && ptrEq ctx.openDecls other.openDecls) &&
+    ctx.currNamespace == other.currNamespace
+
+/-- A goal printed for a tactic step, with what its text depends on (see `samePrinting`). -/
+structure PrintedGoal where
+  goal : MVarId
+  ctx : ContextInfo
+  mctx : MetavarContext
+  text : String
+
+/-- What the events of one module compute once and look up after: the goals printed last (the
+goals after one step are usually those before the next, in the same metavariable context), the
+premise record of each constant, and of each declared constant its `dependents` and its printed
+type, as the declaration's event made them; with the `Profile`. -/
+structure ModuleTables where
+  profile : Profile
+  goals : IO.Ref (Array PrintedGoal)
+  premises : IO.Ref (Std.HashMap Name Json)
+  dependents : IO.Ref (Std.HashMap Name (Array Json))
+  types : IO.Ref (Std.HashMap Name String)
+
+/-- Empty tables. -/
+def ModuleTables.new : BaseIO ModuleTables :=
+  return { profile := ← Profile.new, goals := ← IO.mkRef #[], premises := ← IO.mkRef {},
+           dependents := ← IO.mkRef {}, types := ← IO.mkRef {} }
+
+/-- How many printed goals `ModuleTables.goals` keeps (the most recent ones). -/
+def printedGoalsKept : Nat := 16
+
 /-! ## Tactic steps
 
 Which tactic nodes of the info trees are rows, and their goals as ntp-toolkit prints them. -/
@@ -237,6 +338,21 @@ def ppGoals (ctx : ContextInfo) (mctx : MetavarContext) (goals : List MVarId) : 
     let fmt ← { ctx with mctx }.runMetaM {} (withOptions withStateOptions (Meta.ppGoal g))
     return fmt.pretty
 
+/-- `ppGoals`, a goal printed before in the same metavariable context and a context that prints
+the same (`samePrinting`) taken from `tables` rather than printed again. -/
+def ppGoalsOnce (tables : ModuleTables) (ctx : ContextInfo) (mctx : MetavarContext) (goals : List MVarId) :
+    IO (Array String) :=
+  goals.toArray.mapM fun g => do
+    let printed ← tables.goals.get
+    if let some p := printed.find? fun (p : PrintedGoal) => p.goal == g && unsafe ptrEq p.mctx mctx && samePrinting p.ctx ctx then
+      tables.profile.add .goalsReused
+      return p.text
+    let text := (← ppGoals ctx mctx [g])[0]!
+    tables.profile.add .goalPrints
+    let printed := if printed.size ≥ printedGoalsKept then printed.eraseIdx! 0 else printed
+    tables.goals.set (printed.push { goal := g, ctx, mctx, text })
+    return text
+
 /-! ## Premises
 
 The constants a step or a declaration uses, as ntp-toolkit and LeanDojo list them. -/
@@ -254,15 +370,22 @@ def constantJson (name : Name) : MetaM Json := do
 def isReportable (env : Environment) (n : Name) : Bool :=
   !n.isInternalDetail && !isAuxRecursor env n && !isNoConfusion env n && !n.isImplementationDetail
 
-/-- Premise records of `consts`, deduplicated, in first-use order. -/
-def constantsJson (consts : Array Name) : MetaM (Array Json) := do
+/-- Premise records of `consts`, deduplicated, in first-use order. A constant's record is the
+same wherever the module mentions it (its type and module do not change): `known` keeps each one
+made. -/
+def constantsJson (known : IO.Ref (Std.HashMap Name Json)) (consts : Array Name) : MetaM (Array Json) := do
   let env ← getEnv
   let mut seen : NameSet := {}
   let mut out := #[]
   for c in consts do
     if !seen.contains c && isReportable env c then
       seen := seen.insert c
-      out := out.push (← constantJson c)
+      match (← known.get)[c]? with
+      | some j => out := out.push j
+      | none =>
+        let j ← constantJson c
+        known.modify (·.insert c j)
+        out := out.push j
   return out
 
 /-- Constants of the proof term a tactic assigned to the goals it started from. -/
@@ -352,11 +475,15 @@ partial def explicitConstants (e : Expr) : MetaM NameSet := do
   | .mdata _ b => explicitConstants b
   | _ => return {}
 
+/-- `names` sorted by their text (each printed once, not once per comparison). -/
+def sortByText (names : Array Name) : Array Name :=
+  (names.map fun n => (n.toString, n)).qsort (·.1 < ·.1) |>.map (·.2)
+
 /-- Names of a set, sorted by their text. -/
 def sortedNames (s : NameSet) : Array Name := Id.run do
   let mut out := #[]
   for n in s do out := out.push n
-  return out.qsort (·.toString < ·.toString)
+  return sortByText out
 
 /-- The constants `names` stand for, auxiliary lemmas replaced by the constants their type and
 value use (one level, as ntp-toolkit does): `(direct, unfolded)`. -/
@@ -491,23 +618,26 @@ structure Positions where
 
 /-- Where the identifiers under `trees` that name global constants are written: the constant
 and the byte range in the file (LeanDojo's annotated tactic marks these spans). -/
-def constantRefs (pos : Positions) (trees : PersistentArray InfoTree) : Array Json :=
-  (identTerms trees).filterMap fun t => match t.expr, t.stx.getRange? (canonicalOnly := true) with
+def constantRefs (pos : Positions) (terms : Array TermInfo) : Array Json :=
+  terms.filterMap fun t => match t.expr, t.stx.getRange? (canonicalOnly := true) with
     | .const n _, some r => some <| Json.mkObj [("name", toJson (userName n)),
         ("start", toJson (pos.srcMap.toFile r.start)), ("end", toJson (pos.srcMap.toFile r.stop))]
     | _, _ => none
 
 /-- The JSON event of one tactic step of the declaration starting at file offset `declStart`;
 `inStatement` when it lies in the declaration's statement (a `by` in its type or binders). -/
-def tacticEvent (pos : Positions) (declStart : Nat) (inStatement : Bool) (ctx : ContextInfo)
+def tacticEvent (tables : ModuleTables) (pos : Positions) (declStart : Nat) (inStatement : Bool) (ctx : ContextInfo)
     (ti : TacticInfo) (children : PersistentArray InfoTree) : IO (Option Json) := do
+  let prof := tables.profile
   let some range := ti.stx.getRange? (canonicalOnly := true) | return none
-  let before ← ppGoals ctx ti.mctxBefore ti.goalsBefore
-  let after ← ppGoals ctx ti.mctxAfter ti.goalsAfter
-  let (explicitConsts, hyps) ← explicitRefs ctx (identTerms children)
-  let (termPremises, explicit) ← { ctx with mctx := ti.mctxAfter }.runMetaM {} do
-    return (← constantsJson (← termConstants ti), ← constantsJson explicitConsts)
-  let hammer ← try hammerJson ctx ti catch _ => pure []
+  let before ← prof.time .goals <| ppGoalsOnce tables ctx ti.mctxBefore ti.goalsBefore
+  let after ← prof.time .goals <| ppGoalsOnce tables ctx ti.mctxAfter ti.goalsAfter
+  prof.add .steps
+  let terms := identTerms children
+  let (explicitConsts, hyps) ← explicitRefs ctx terms
+  let (termPremises, explicit) ← prof.time .premises <| { ctx with mctx := ti.mctxAfter }.runMetaM {} do
+    return (← constantsJson tables.premises (← termConstants ti), ← constantsJson tables.premises explicitConsts)
+  let hammer ← prof.time .hammer <| try hammerJson ctx ti catch _ => pure []
   return some <| Json.mkObj <|
     [("kind", Json.str "tactic"), ("declStart", toJson declStart)] ++
     posFields pos.fileMap pos.srcMap "start" range.start ++ posFields pos.fileMap pos.srcMap "end" range.stop ++
@@ -517,7 +647,7 @@ def tacticEvent (pos : Positions) (declStart : Nat) (inStatement : Bool) (ctx : 
      ("goalIdsBefore", toJson (ti.goalsBefore.map (·.name.toString))),
      ("goalIdsAfter", toJson (ti.goalsAfter.map (·.name.toString))),
      ("termConstants", toJson termPremises), ("explicitConstants", toJson explicit),
-     ("explicitLocalHypotheses", toJson hyps), ("refs", toJson (constantRefs pos children))] ++ hammer
+     ("explicitLocalHypotheses", toJson hyps), ("refs", toJson (constantRefs pos terms))] ++ hammer
 
 /-- Short names of declaration kinds, keyed by the syntax kind of the declaration body. -/
 def declKindName (k : Name) : String :=
@@ -549,6 +679,25 @@ def fullDeclName (ctx : ContextInfo) (id : Name) : Name :=
   | some found => (privateToUserName? found).getD found
   | none => n
 
+/-- Whether option `name` leaves printing a term and inferring types alone: linters, the options
+this extractor and Lake's package settings commonly set (`Elab.async`, `experimental.module`,
+`autoImplicit`, ...), and heartbeat limits (what the declaration event computed within one, the
+`constant` event, which has none, computes the same). Any other option set where a declaration
+is written keeps its `constant` event from reusing what its declaration event computed
+(`ModuleTables`). -/
+def printingNeutral (name : Name) : Bool :=
+  name.getRoot == `linter ||
+    [`Elab.async, `experimental.module, `autoImplicit, `relaxedAutoImplicit, `backward.privateInPublic.warn,
+     `maxHeartbeats, `synthInstance.maxHeartbeats].contains name
+
+/-- Whether every constant of `e` resolves in `ctx` (its namespace and open declarations) as at the
+root with nothing open. With `pp.fullNames` that is how these could change the way `e` prints: a
+constant whose name means another one in `ctx` prints as `_root_.c` there. -/
+def resolvesAsAtRoot (ctx : ContextInfo) (e : Expr) : Bool :=
+  e.getUsedConstants.all fun c => [c, (privateToUserName? c).getD c].all fun n =>
+    ResolveName.resolveGlobalName ctx.env ctx.options ctx.currNamespace ctx.openDecls n ==
+      ResolveName.resolveGlobalName ctx.env {} .anonymous [] n
+
 /-- The goal of a theorem of type `type` with `n` variables introduced (ntp-toolkit introduces
 as many as the signature has binder groups), printed with the state's options; `none` when
 they cannot be introduced. -/
@@ -563,28 +712,36 @@ def theoremGoal (type : Expr) (n : Nat) : MetaM (Option String) := do
 binders, its body), signature, doc string, whether it is a proposition, the constants its
 value uses, the namespace it was declared in, and whether its type or value holds a sorry
 that Lean put in place of a part that failed to elaborate (`elabFailed`). -/
-def constantDetails (ctx : ContextInfo) (name : Name) : IO (List (String × Json)) := do
+def constantDetails (tables : ModuleTables) (ctx : ContextInfo) (name : Name) : IO (List (String × Json)) := do
+  let prof := tables.profile
   let env := ctx.env
   let some info := env.find? name <|> env.find? (mkPrivateName env name) | return []
   ctx.runMetaM {} do
-    let (type, args, body, numArgs) ← withOptions withStateOptions do
+    let (type, args, body, numArgs) ← prof.time .declarationTypes <| withOptions withStateOptions do
       let type := (← Meta.ppExpr info.type).pretty oneLine
       let (args, body) ← try signatureParts info.name catch _ => pure (#[], type)
       return (type, args, body, args.size)
     let doc ← findDocString? env info.name
     let isProp ← Meta.isProp info.type
-    let used ← constantsJson (info.value?.map (·.getUsedConstants) |>.getD #[])
+    let used ← constantsJson tables.premises (info.value?.map (·.getUsedConstants) |>.getD #[])
     let elabFailed := info.type.hasSyntheticSorry || info.value?.any (·.hasSyntheticSorry)
     -- ntp-toolkit's row for a theorem's whole proof term: the goal after introducing as many
     -- variables as the signature has binder groups, and the value's theorems.
-    let termRow ← match info with
+    let deps ← prof.time .dependents <| dependentsJson info
+    -- The module's `constant` event of this constant lists its dependents and prints its type the
+    -- same way, at the root with no options: where this context changes neither, it takes them.
+    if ctx.options.entries.all (printingNeutral ·.1) then
+      tables.dependents.modify (·.insert info.name deps)
+      if resolvesAsAtRoot ctx info.type then
+        tables.types.modify (·.insert info.name type)
+    let termRow ← prof.time .termStates <| match info with
       | .thmInfo v => do
         let state ← theoremGoal v.type numArgs
         pure [("termState", toJson state), ("valueHammer", toJson (hammerTermNames env v.value))]
       | _ => pure []
     return [("type", toJson type), ("typeArgs", toJson args), ("typeBody", toJson body),
       ("constKind", toJson (constKindName env info)), ("doc", toJson doc), ("isProp", toJson isProp),
-      ("constants", toJson used), ("dependents", toJson (← dependentsJson info)),
+      ("constants", toJson used), ("dependents", toJson deps),
       ("scope", toJson ctx.currNamespace.toString), ("elabFailed", toJson elabFailed)] ++ termRow
 
 /-- A declaration written in the source, found in a command's info trees. -/
@@ -685,7 +842,7 @@ where
 command. `hasError`: Lean reported an error inside the declaration (an error message of its
 command lying in its range, or any when the command holds no other declaration), or a part
 of it failed to elaborate (`elabFailed`: also when `#guard_msgs` caught the error). -/
-def declarationEvent (pos : Positions) (finalEnv : Environment) (binders : Array (String.Pos.Raw × Name))
+def declarationEvent (tables : ModuleTables) (pos : Positions) (finalEnv : Environment) (binders : Array (String.Pos.Raw × Name))
     (errors : Array Position) (alone : Bool) (site : DeclSite) : IO Json := do
   let body := site.stx[1]
   let ctx := { site.ctx with env := finalEnv }
@@ -693,7 +850,7 @@ def declarationEvent (pos : Positions) (finalEnv : Environment) (binders : Array
   let name := declared.map (fun n => (privateToUserName? n).getD n) |>.orElse fun _ =>
     (body.find? (·.isOfKind ``Lean.Parser.Command.declId)).map fun d => fullDeclName ctx d[0].getId
   let details ← match declared.orElse fun _ => name with
-    | some n => constantDetails ctx n
+    | some n => constantDetails tables ctx n
     | none => pure []
   let startPos := pos.fileMap.toPosition site.start
   let stopPos := pos.fileMap.toPosition site.stop
@@ -725,14 +882,17 @@ def extractorErrorEvent (pos : Positions) (p : String.Pos.Raw) (what : String) (
 /-- Events of one command: its declarations (however wrapped), then the tactic steps inside
 them in source order, each with the declaration it lies in (the innermost). Steps outside
 every declaration (e.g. in `#eval`) are left out. -/
-def commandEvents (pos : Positions) (finalEnv : Environment) (cmd : CommandOutput) : IO (Array Json) := do
+def commandEvents (tables : ModuleTables) (pos : Positions) (finalEnv : Environment) (cmd : CommandOutput) :
+    IO (Array Json) := do
+  let prof := tables.profile
   let sites := cmd.trees.foldl (init := #[]) fun acc t => collectDecls none none false t acc
   let sites := sites.qsort fun a b => a.start < b.start
   let binders := cmd.trees.foldl (init := #[]) fun acc t => collectBinders t acc
   let errors := cmd.msgs.filterMap fun (_, m) => if m.severity == .error then some m.pos else none
   let mut events := #[]
   for site in sites do
-    match ← (declarationEvent pos finalEnv binders errors (sites.size == 1) site).toBaseIO with
+    prof.add .declarations
+    match ← (declarationEvent tables pos finalEnv binders errors (sites.size == 1) site).toBaseIO with
     | .ok ev => events := events.push ev
     | .error e => events := events.push (extractorErrorEvent pos site.start "declaration" e)
   let steps := cmd.trees.foldl (init := #[]) fun acc t => collectSteps finalEnv none t acc
@@ -745,7 +905,7 @@ def commandEvents (pos : Positions) (finalEnv : Environment) (cmd : CommandOutpu
     -- The innermost declaration: the one that starts last.
     let some site := inside.back? | continue
     let declStart := pos.srcMap.toFile site.start
-    match ← (tacticEvent pos declStart (p < site.sigEnd.byteIdx) c ti children).toBaseIO with
+    match ← (tacticEvent tables pos declStart (p < site.sigEnd.byteIdx) c ti children).toBaseIO with
     | .ok (some ev) => events := events.push ev
     | .ok none => pure ()
     | .error e => events := events.push (extractorErrorEvent pos ⟨p⟩ "step" e)
@@ -776,16 +936,23 @@ def isCorpusCandidate (env : Environment) (n : Name) : Bool :=
 auxiliary lemmas are left out (premise lists unfold them). Each has its user-facing name,
 ntp-toolkit's kind, its type (one line), whether it is a proposition and a corpus candidate
 (`isCorpusCandidate`), its `dependents` (`dependentsJson`) and where it is declared. -/
-def constantEvents (env : Environment) : IO (Array Json) := runMeta env do
+def constantEvents (tables : ModuleTables) (env : Environment) : IO (Array Json) := runMeta env do
+  let prof := tables.profile
+  let types ← tables.types.get
+  let dependents ← tables.dependents.get
   let mut names := #[]
   for (n, _) in env.constants.map₂.toList do
     if !isAuxLemma n then names := names.push n
-  let sorted := names.qsort (·.toString < ·.toString)
-  sorted.filterMapM fun n => do
+  (sortByText names).filterMapM fun n => do
     let some ci := env.find? n | return none
+    prof.add .constants
     let isProp ← try Meta.isProp ci.type catch _ => pure false
-    let deps ← try dependentsJson ci catch _ => pure #[]
-    let type ← try pure ((← withOptions withStateOptions (Meta.ppExpr ci.type)).pretty oneLine) catch _ => pure ""
+    let deps ← prof.time .dependents <| match dependents[n]? with
+      | some deps => pure deps
+      | none => try dependentsJson ci catch _ => pure #[]
+    let type ← prof.time .constantTypes <| match types[n]? with
+      | some type => pure type
+      | none => try pure ((← withOptions withStateOptions (Meta.ppExpr ci.type)).pretty oneLine) catch _ => pure ""
     return some <| Json.mkObj <| [("kind", Json.str "constant"),
       ("name", toJson ((privateToUserName? n).getD n).toString), ("private", toJson (isPrivateName n)),
       ("constKind", toJson (constKindName env ci)), ("type", toJson type), ("isProp", toJson isProp),
@@ -854,8 +1021,7 @@ def messageEvent (phase : String) (msg : Message) : IO Json := do
 def writeLinesAtomically (path : System.FilePath) (lines : Array Json) : IO Unit := do
   let tmp := path.addExtension "tmp"
   if let some dir := path.parent then IO.FS.createDirAll dir
-  IO.FS.withFile tmp .write fun h => do
-    for l in lines do h.putStrLn l.compress
+  IO.FS.writeFile tmp (lines.foldl (init := "") fun text l => text ++ l.compress ++ "\n")
   IO.FS.rename tmp path
 
 /-! ## Elaborating commands
@@ -1003,6 +1169,7 @@ structure SharedImports where
   `importHeader`), and their size in bytes. -/
   pinned : IO.Ref (Std.HashSet USize × Nat)
 
+
 /-- Bytes of pinned imports (see `SharedImports.pinned`) past which the process takes no more
 modules, so that the WebAssembly build stays below its 2 GB memory cap: each import that runs
 a project's initializers for the first time keeps its project modules' data. -/
@@ -1135,6 +1302,8 @@ def timed (phase : String) (times : IO.Ref PhaseTimes) (act : IO α) : IO α := 
 /-- A module elaborated by `elaborate`. -/
 structure Elaborated where
   events : Array Json
+  /-- Where the events phase spent its time (`Profile.json`). -/
+  profile : Json
   /-- The environment after its last command. -/
   env : Environment
   /-- The imported compiler declarations `repairImportedEnv` entered into `env`'s tables. -/
@@ -1190,19 +1359,21 @@ def elaborate (shared : SharedImports) (job : ModuleJob) (opts : Options) (times
   let msgs := (headerMsgs.extract 0 headerParsed).map ("parse", ·) ++ importMsgs.map ("import", ·) ++
     commands.flatMap (·.msgs)
   let pos : Positions := { fileMap := inputCtx.fileMap, srcMap }
+  let tables ← ModuleTables.new
+  let prof := tables.profile
   timed "events" times do
     let mut events := #[importsEvent header env]
     for cmd in commands do
-      events := events ++ (← commandEvents pos s.commandState.env cmd)
-    events := events ++ (← constantEvents s.commandState.env)
-    events := events.push (← premiseSitesEvent s.commandState.env events)
+      events := events ++ (← commandEvents tables pos s.commandState.env cmd)
+    events := events ++ (← constantEvents tables s.commandState.env)
+    events := events.push (← prof.time .premiseSites <| premiseSitesEvent s.commandState.env events)
     for (phase, msg) in msgs do
       events := events.push (← messageEvent phase msg)
     for cmd in commands do
       if let some (skip, startPos, declName) := cmd.skipped then
         events := events.push (skippedEvent skip startPos declName)
     let hasErrors := msgs.any (·.2.severity == .error) || commands.any (·.skipped.isSome)
-    return .ok { events, env := s.commandState.env, repaired, hasErrors }
+    return .ok { events, profile := ← prof.json, env := s.commandState.env, repaired, hasErrors }
 
 /-- Writes the corpus of `job` (see `CorpusJob`), sorted by module and name. -/
 def writeCorpus (shared : SharedImports) (job : CorpusJob) (opts : Options) : IO Unit := do
@@ -1236,7 +1407,7 @@ def runModule (token : String) (shared : SharedImports) (job : ModuleJob) (opts 
   | .error messages =>
     progress token [("event", Json.str "failed"), ("module", Json.str job.name), ("stage", Json.str "import"),
       ("error", Json.str "imports failed"), ("messages", toJson messages)]
-  | .ok { events, env, repaired, hasErrors } =>
+  | .ok { events, profile, env, repaired, hasErrors } =>
     if let some olean := job.olean then
       if let some dir := (olean : System.FilePath).parent then IO.FS.createDirAll dir
       timed "olean" times <| writeModuleWithCode env repaired olean
@@ -1248,7 +1419,8 @@ def runModule (token : String) (shared : SharedImports) (job : ModuleJob) (opts 
     let elapsed := (← IO.monoMsNow) - start
     let phases := Json.mkObj ((← times.get).toList.map fun (k, v) => (k, toJson v))
     progress token [("event", Json.str "done"), ("module", Json.str job.name), ("events", toJson events.size),
-      ("hasErrors", toJson hasErrors), ("ms", toJson elapsed), ("phases", phases)]
+      ("hasErrors", toJson hasErrors), ("ms", toJson elapsed), ("phases", phases),
+      ("profile", profile)]
 
 end NtpExtract
 

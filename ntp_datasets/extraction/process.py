@@ -54,12 +54,15 @@ class ModuleStarted:
 @dataclass(frozen=True)
 class ModuleDone:
     """The extractor finished a module and wrote its events (and `.olean`): in ``ms``
-    milliseconds, ``phases`` of them by phase; ``slowest_command`` is the line of its slowest
-    command and the wall-clock seconds it took (as seen from here), if it had commands."""
+    milliseconds, ``phases`` of them by phase; ``profile``: the parts of its ``events`` phase
+    (microseconds; ``count.*`` entries are counts: steps, goal prints, ...);
+    ``slowest_command`` is the line of its slowest command and the wall-clock seconds it took
+    (as seen from here), if it had commands."""
 
     module: str
     ms: int = 0
     phases: dict = field(default_factory=dict)
+    profile: dict = field(default_factory=dict)
     slowest_command: tuple[int, float] | None = None
 
 
@@ -182,7 +185,7 @@ def parse_progress(payload: str) -> ProtocolEvent | None:
     if event == "elaborated":
         return CommandsDone(module)
     if event == "done":
-        return ModuleDone(module, data.get("ms", 0), data.get("phases", {}))
+        return ModuleDone(module, data.get("ms", 0), data.get("phases", {}), data.get("profile", {}))
     if event == "failed":
         return ModuleFailed(module, data.get("stage", ""), data.get("error", ""), data.get("messages", []))
     return None
