@@ -682,8 +682,8 @@ def cost_report(label: str, cost: dict) -> str:
     """The printed cost of extraction over elaboration only, phase by phase and the events phase's
     parts (the five largest, seconds summed over modules)."""
     ratio = cost["extraction_over_elaboration"]
-    parts = sorted(((k, v) for k, v in cost["events_profile"].items()
-                    if not k.startswith("count.") and "." in k), key=lambda kv: -kv[1])[:5]
+    parts = sorted(((k, v) for k, v in cost["events_profile"].items() if not k.startswith("count.")),
+                   key=lambda kv: -kv[1])[:5]
     counts = {k[len("count."):]: v for k, v in cost["events_profile"].items() if k.startswith("count.")}
     return (f"{label}, 1 worker: extraction/elaboration = " + (f"{ratio:.2f}" if ratio else "n/a")
             + f" ({cost['extraction_phases_s']} s of module phases, {cost['elaboration_only_s']} s elaboration only); "

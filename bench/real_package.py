@@ -1,7 +1,9 @@
 """Extract a real Lean package from an empty cache and report what came out: modules extracted
 and failed (by kind, with the reason of each failure), commands skipped, error rows by kind,
-rows of every record kind, wall time, the slowest modules and commands, and the peak memory of a
-Lean process. What verification of a change runs on Batteries or Aesop (see docs/scale.md);
+rows of every record kind, wall time, the slowest modules and commands, the peak memory of a
+Lean process, and what extraction costs over elaboration only (`cost`, as
+`extract_vs_elaborate.py` reports it: module phases and the parts of the `events` phase, summed
+over the modules elaborated). What verification of a change runs on Batteries or Aesop (see docs/scale.md);
 not a test: it takes 15-30 minutes on two cores.
 
     python bench/real_package.py PATH/TO/PACKAGE --workers 2 --out result.json [--packages all] [--include-untargeted]
@@ -40,6 +42,9 @@ from ntp_datasets.extraction.cache import cache_root, module_cache_keys  # noqa:
 from ntp_datasets.extraction.process import ModuleDone, Ready  # noqa: E402
 from ntp_datasets.project import load_project  # noqa: E402
 from ntp_datasets.toolchain import find_toolchain, ntp_home  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from extract_vs_elaborate import cost_over_elaboration  # noqa: E402
 
 
 def fresh_home(parent: Path | None) -> Path:
@@ -103,6 +108,13 @@ def measure(package_dir: Path, workers: int | None, packages: str, include_untar
                 skipped.append({"module": output.module, "line": error.line, "kind": error.kind,
                                 "declaration": error.declaration, "message": error.message[:400]})
     wall = time.perf_counter() - start
+    phases, profile = Counter(), Counter()
+    for event in done.values():
+        phases.update(event.phases)
+        profile.update(event.profile)
+    cost = cost_over_elaboration({
+        "phases_s": {k: round(v / 1000, 2) for k, v in sorted(phases.items())},
+        "events_profile": {k: (v if k.startswith("count.") else round(v / 1e6, 2)) for k, v in sorted(profile.items())}})
     slowest = sorted(done.values(), key=lambda e: -e.ms)[:10]
     commands = sorted((e for e in done.values() if e.slowest_command), key=lambda e: -e.slowest_command[1])[:10]
     return {
@@ -111,7 +123,7 @@ def measure(package_dir: Path, workers: int | None, packages: str, include_untar
         "extracted": outputs - len(failed) if packages == "all" else by_package[root] - len(failed),
         "failed": failed, "skipped_commands": skipped, "errors_by_kind": dict(errors), "rows": dict(rows),
         "rows_sha256": {kind: digest.hexdigest() for kind, digest in digests.items()},
-        "wall_s": round(wall, 1), "startups_s": startups,
+        "wall_s": round(wall, 1), "startups_s": startups, "cost": cost,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "slowest_modules_s": {e.module: round(e.ms / 1000, 1) for e in slowest},
         "slowest_commands_s": {f"{e.module}:{e.slowest_command[0]}": e.slowest_command[1] for e in commands},
