@@ -457,23 +457,41 @@ def isAuxLemma : Name → Bool
 def userName (n : Name) : String :=
   ((privateToUserName? n).getD n).toString
 
+/-- An expression as a key compared structurally, binder names and kinds included (`Expr.equal`). -/
+structure ExactExpr where
+  expr : Expr
+
+instance : BEq ExactExpr := ⟨fun a b => a.expr.equal b.expr⟩
+instance : Hashable ExactExpr := ⟨fun a => a.expr.hash⟩
+
+/-- `explicitConstants`, each subterm looked at once: `seen` keeps what every subterm gave. Proof
+terms share subterms, and a traversal that meets a shared one again at every occurrence grows
+with the number of paths to it (one module of Batteries spent 25 minutes there). A subterm gives
+the same wherever it occurs: its free variables and metavariables keep their types. -/
+partial def explicitConstantsIn (seen : IO.Ref (Std.HashMap ExactExpr NameSet)) (e : Expr) : MetaM NameSet := do
+  if let some found := (← seen.get)[ExactExpr.mk e]? then return found
+  let found ← show MetaM NameSet from do
+    match e with
+    | .app f x =>
+      let fs ← explicitConstantsIn seen f
+      match ← tryCatch (some <$> Meta.inferType f) (fun _ => pure none) with
+      | some (.forallE _ _ _ .default) => return fs.append (← explicitConstantsIn seen x)
+      | _ => return fs
+    | .lam _ t b _ | .forallE _ t b _ => explicitConstantsIn seen (b.instantiate1 (← Meta.mkFreshExprMVar t))
+    | .letE n t v b _ =>
+      let vs ← explicitConstantsIn seen v
+      return vs.append (← Meta.withLetDecl n t v fun x => explicitConstantsIn seen (b.instantiate1 x))
+    | .const n _ => return ({} : NameSet).insert n
+    | .mdata _ b => explicitConstantsIn seen b
+    | _ => return {}
+  seen.modify (·.insert (ExactExpr.mk e) found)
+  return found
+
 /-- The constants of `e` outside implicit and instance arguments, as ntp-toolkit's `premises`
 computes its `explicit` flag: an argument counts when the type of the function it is applied
 to is syntactically a `∀` with a default binder; binders are opened with fresh metavariables. -/
-partial def explicitConstants (e : Expr) : MetaM NameSet := do
-  match e with
-  | .app f x =>
-    let fs ← explicitConstants f
-    match ← tryCatch (some <$> Meta.inferType f) (fun _ => pure none) with
-    | some (.forallE _ _ _ .default) => return fs.append (← explicitConstants x)
-    | _ => return fs
-  | .lam _ t b _ | .forallE _ t b _ => explicitConstants (b.instantiate1 (← Meta.mkFreshExprMVar t))
-  | .letE n t v b _ =>
-    let vs ← explicitConstants v
-    return vs.append (← Meta.withLetDecl n t v fun x => explicitConstants (b.instantiate1 x))
-  | .const n _ => return ({} : NameSet).insert n
-  | .mdata _ b => explicitConstants b
-  | _ => return {}
+def explicitConstants (e : Expr) : MetaM NameSet := do
+  explicitConstantsIn (← IO.mkRef {}) e
 
 /-- `names` sorted by their text (each printed once, not once per comparison). -/
 def sortByText (names : Array Name) : Array Name :=
