@@ -401,9 +401,17 @@ def extract_and_derive(project_dir: Path, workers: int | None = 1) -> dict:
     return {"wall_s": wall, "peak_rss_mib": peak / 1024, "records": counts, "failed": failed,
             "workers": len(started),
             "startup_s": [round(s, 1) for s in started],
-            "phases_s": {k: round(v / 1000, 2) for k, v in phases.items()},
-            "events_profile": {k: (v if k.startswith("count.") else round(v / 1e6, 2)) for k, v in sorted(profile.items())},
+            **in_seconds(phases, profile),
             "until_first_module_s": round(first_module_s[0] - start, 2) if first_module_s else None}
+
+
+def in_seconds(phases: dict, profile: dict) -> dict:
+    """Module phases summed over modules (milliseconds, as `done` lines give them) and the parts
+    of the `events` phase (microseconds; `count.*` entries are counts, kept as they are), in
+    seconds: ``phases_s`` and ``events_profile``."""
+    return {"phases_s": {k: round(v / 1000, 2) for k, v in sorted(phases.items())},
+            "events_profile": {k: (v if k.startswith("count.") else round(v / 1e6, 2))
+                               for k, v in sorted(profile.items())}}
 
 
 def _phase_watcher():

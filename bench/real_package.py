@@ -44,7 +44,7 @@ from ntp_datasets.project import load_project  # noqa: E402
 from ntp_datasets.toolchain import find_toolchain, ntp_home  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from extract_vs_elaborate import cost_over_elaboration  # noqa: E402
+from extract_vs_elaborate import cost_over_elaboration, in_seconds  # noqa: E402
 
 
 def fresh_home(parent: Path | None) -> Path:
@@ -112,9 +112,7 @@ def measure(package_dir: Path, workers: int | None, packages: str, include_untar
     for event in done.values():
         phases.update(event.phases)
         profile.update(event.profile)
-    cost = cost_over_elaboration({
-        "phases_s": {k: round(v / 1000, 2) for k, v in sorted(phases.items())},
-        "events_profile": {k: (v if k.startswith("count.") else round(v / 1e6, 2)) for k, v in sorted(profile.items())}})
+    cost = cost_over_elaboration(in_seconds(phases, profile))
     slowest = sorted(done.values(), key=lambda e: -e.ms)[:10]
     commands = sorted((e for e in done.values() if e.slowest_command), key=lambda e: -e.slowest_command[1])[:10]
     return {

@@ -12,22 +12,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/
 import fixture_projects  # noqa: E402
 
+from test_same_events import FIXTURE_FILES, events_files  # noqa: E402
+
 from ntp_datasets import toolchain as toolchains  # noqa: E402
 from ntp_datasets.extraction import ExtractionOptions, Extractor  # noqa: E402
-from ntp_datasets.extraction.cache import EVENTS_FILE, cache_root, module_cache_keys  # noqa: E402
-from ntp_datasets.project import LeanProject  # noqa: E402
 from ntp_datasets.resources import sample_project_dir  # noqa: E402
-
-FIXTURE_FILES = ("test_extraction", "test_ordinary_projects", "test_premise_rows", "test_project_syntax",
-                 "test_real_code_rows", "test_same_events")
 
 
 def events_texts(root: Path, toolchain) -> dict[str, str]:
     """Extract the project at ``root``; the events file of each module, by module name."""
     outputs = list(Extractor(ExtractionOptions.of(), toolchain=toolchain, progress=False).extract_project(root))
-    keys = module_cache_keys(LeanProject(root), toolchain)
-    return {o.module: (cache_root() / keys[o.module] / EVENTS_FILE).read_text(encoding="utf-8")
-            for o in outputs if not o.error}
+    return events_files(root, [o.module for o in outputs if not o.error], toolchain)
 
 
 def main(out: Path) -> None:
